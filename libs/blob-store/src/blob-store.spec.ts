@@ -1,0 +1,277 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Digest } from '@dtr-cache/registry-protocol';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { blobKey, digestOfBlobKey } from './blob-layout';
+import { type BlobStore, DriverBlobStore, openBlobStore } from './blob-store';
+import { FilesystemDriver } from './filesystem-driver';
+import { MemoryDriver } from './memory-driver';
+import type { StorageDriver } from './storage-driver';
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+async function store(blobs: BlobStore, content: Buffer): Promise<Digest> {
+  const writer = await blobs.create();
+  await pipeline(Readable.from([content]), writer);
+  const digest = Digest.of(content);
+  await writer.commit(digest, content.length);
+  return digest;
+}
+
+const drivers: Array<
+  [string, () => Promise<{ driver: StorageDriver; cleanup: () => Promise<void> }>]
+> = [
+  [
+    'filesystem',
+    async () => {
+      const root = await mkdtemp(join(tmpdir(), 'blob-store-'));
+      return {
+        driver: new FilesystemDriver(root),
+        cleanup: () => rm(root, { recursive: true, force: true }),
+      };
+    },
+  ],
+  ['inmemory', async () => ({ driver: new MemoryDriver(), cleanup: async () => undefined })],
+];
+
+describe.each(drivers)('BlobStore on %s', (_name, makeDriver) => {
+  let blobs: BlobStore;
+  let cleanup: () => Promise<void>;
+  const content = randomBytes(3 * 1024 * 1024 + 17);
+  const digest = Digest.of(content);
+
+  beforeEach(async () => {
+    const fixture = await makeDriver();
+    cleanup = fixture.cleanup;
+    blobs = await openBlobStore(fixture.driver);
+  });
+  afterEach(async () => cleanup());
+
+  it('stores a verified blob and serves it whole and in ranges', async () => {
+    const writer = await blobs.create();
+    for (let offset = 0; offset < content.length; offset += 100_000)
+      writer.write(content.subarray(offset, offset + 100_000));
+    expect(await blobs.stat(digest)).toBeUndefined();
+    const info = await writer.commit(digest, content.length);
+    expect(info).toMatchObject({ digest, size: content.length });
+    expect(await blobs.stat(digest)).toMatchObject({ digest, size: content.length });
+    const whole = await blobs.open(digest);
+    expect(whole.size).toBe(content.length);
+    expect(await readAll(whole.stream)).toEqual(content);
+    const part = await blobs.open(digest, { start: 1000, end: 1999 });
+    expect(part).toMatchObject({ size: content.length, range: { start: 1000, end: 1999 } });
+    expect(await readAll(part.stream)).toEqual(content.subarray(1000, 2000));
+  });
+
+  it('refuses a digest mismatch and keeps nothing', async () => {
+    const writer = await blobs.create();
+    writer.end(content);
+    const wrong = Digest.of('something else');
+    await expect(writer.commit(wrong)).rejects.toMatchObject({
+      code: 'DIGEST_INVALID',
+      status: 400,
+    });
+    expect(await blobs.stat(wrong)).toBeUndefined();
+    expect(await blobs.stat(digest)).toBeUndefined();
+    expect(await listAll(blobs)).toEqual([]);
+  });
+
+  it('refuses a size mismatch and keeps nothing', async () => {
+    const writer = await blobs.create();
+    writer.end(content);
+    await expect(writer.commit(digest, content.length - 1)).rejects.toMatchObject({
+      code: 'SIZE_INVALID',
+    });
+    expect(await blobs.stat(digest)).toBeUndefined();
+  });
+
+  it('cancels a write without leaving anything visible', async () => {
+    const writer = await blobs.create();
+    writer.write(content.subarray(0, 1000));
+    await writer.cancel();
+    await writer.cancel();
+    expect(await listAll(blobs)).toEqual([]);
+    await expect(writer.commit(digest)).rejects.toThrow(/already committed or cancelled/);
+  });
+
+  it('commits the same digest concurrently, safely', async () => {
+    const writers = await Promise.all([blobs.create(), blobs.create(), blobs.create()]);
+    for (const writer of writers) writer.end(content);
+    const results = await Promise.all(
+      writers.map((writer) => writer.commit(digest, content.length)),
+    );
+    expect(results.map((result) => result.size)).toEqual([
+      content.length,
+      content.length,
+      content.length,
+    ]);
+    expect(await listAll(blobs)).toEqual([digest.toString()]);
+    expect(await readAll((await blobs.open(digest)).stream)).toEqual(content);
+  });
+
+  it('verifies a sha512 digest although the writer hashed sha256', async () => {
+    const writer = await blobs.create();
+    writer.end(content);
+    const sha512 = Digest.of(content, 'sha512');
+    await writer.commit(sha512, content.length);
+    expect(await blobs.stat(sha512)).toMatchObject({ size: content.length });
+  });
+
+  it('stores sha512 blobs hashed as sha512', async () => {
+    const writer = await blobs.create({ algorithm: 'sha512' });
+    writer.end(Buffer.from('abc'));
+    await writer.commit(Digest.of('abc', 'sha512'));
+    await expect(
+      blobs.create().then((w) => {
+        w.end(Buffer.from('abc'));
+        return w.commit(Digest.of('abd', 'sha512'));
+      }),
+    ).rejects.toMatchObject({ code: 'DIGEST_INVALID' });
+  });
+
+  it('answers BLOB_UNKNOWN and RANGE_INVALID', async () => {
+    await expect(blobs.open(digest)).rejects.toMatchObject({ code: 'BLOB_UNKNOWN', status: 404 });
+    await store(blobs, content);
+    await expect(
+      blobs.open(digest, { start: content.length, end: content.length + 5 }),
+    ).rejects.toMatchObject({
+      code: 'RANGE_INVALID',
+      status: 416,
+      headers: { 'Content-Range': `bytes */${content.length}` },
+    });
+  });
+
+  it('records pulls and lists blobs with their last pull', async () => {
+    await store(blobs, content);
+    const other = await store(blobs, Buffer.from('other'));
+    const at = new Date('2026-03-04T05:06:07Z');
+    expect(await blobs.touch(digest, at)).toBe(true);
+    expect(await blobs.touch(Digest.of('missing'))).toBe(false);
+    const listed = new Map<string, number>();
+    for await (const blob of blobs.list())
+      listed.set(blob.digest.toString(), blob.lastAccessedAt.getTime());
+    expect(listed.get(digest.toString())).toBe(at.getTime());
+    expect(listed.has(other.toString())).toBe(true);
+  });
+
+  it('deletes blobs; a stream already open finishes', async () => {
+    await store(blobs, content);
+    const open = await blobs.open(digest);
+    expect(await blobs.delete(digest)).toBe(true);
+    expect(await blobs.delete(digest)).toBe(false);
+    expect(await blobs.stat(digest)).toBeUndefined();
+    expect(await readAll(open.stream)).toEqual(content);
+  });
+
+  it('fails the commit when the writer failed, keeping nothing', async () => {
+    const writer = await blobs.create();
+    writer.write(content.subarray(0, 10));
+    writer.destroy(new Error('client went away'));
+    await expect(writer.commit(digest)).rejects.toThrow('client went away');
+    expect(await listAll(blobs)).toEqual([]);
+  });
+});
+
+async function listAll(blobs: BlobStore): Promise<string[]> {
+  const digests: string[] = [];
+  for await (const blob of blobs.list()) digests.push(blob.digest.toString());
+  return digests.sort();
+}
+
+describe('BlobStore on the filesystem', () => {
+  let root: string;
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'blob-store-fs-'));
+  });
+  afterEach(async () => rm(root, { recursive: true, force: true }));
+
+  it('lays blobs out as drawn in blob-layout.ts, mtime recording the last pull', async () => {
+    const blobs = await openBlobStore(new FilesystemDriver(root));
+    const digest = await store(blobs, Buffer.from('layout'));
+    const path = join(root, 'blobs', 'sha256', digest.hex.slice(0, 2), digest.hex);
+    expect((await stat(path)).size).toBe(6);
+    const at = new Date('2025-05-05T05:05:05Z');
+    await blobs.touch(digest, at);
+    expect((await stat(path)).mtime.getTime()).toBe(at.getTime());
+    expect(await readdir(join(root, 'tmp'))).toEqual([]);
+  });
+
+  it('recovers from a crash mid-write: no partial blob, stale temp files removed at start-up', async () => {
+    const driver = new FilesystemDriver(root);
+    const before = await openBlobStore(driver);
+    const writer = await before.create();
+    await new Promise<void>((resolve) => writer.write(randomBytes(100_000), () => resolve()));
+    await mkdir(join(root, 'tmp'), { recursive: true });
+    await writeFile(join(root, 'tmp', 'left-by-crash.part'), 'partial');
+    expect((await readdir(join(root, 'tmp'))).length).toBe(2);
+
+    let removed = -1;
+    const after = await openBlobStore(new FilesystemDriver(root), {
+      onTempFilesRemoved: (count) => (removed = count),
+    });
+    expect(removed).toBe(2);
+    expect(await readdir(join(root, 'tmp'))).toEqual([]);
+    expect(await listAll(after)).toEqual([]);
+    await writer.cancel();
+  });
+
+  it('ignores stray files that are not blobs', async () => {
+    await mkdir(join(root, 'blobs', 'sha256', 'ab'), { recursive: true });
+    await writeFile(join(root, 'blobs', 'sha256', 'ab', 'not-a-digest'), 'x');
+    await writeFile(join(root, 'blobs', 'sha256', 'ab', 'cd'.repeat(32)), 'x');
+    const blobs = await openBlobStore(new FilesystemDriver(root));
+    expect(await listAll(blobs)).toEqual([]);
+  });
+
+  it('keeps nothing when the disk fills up mid-write', async () => {
+    class FullDiskDriver extends FilesystemDriver {
+      override async createTemp() {
+        const temp = await super.createTemp();
+        let written = 0;
+        const write = temp.write.bind(temp);
+        return Object.assign(temp, {
+          write: async (chunks: readonly Buffer[]) => {
+            written += chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+            if (written > 50_000)
+              throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+            await write(chunks);
+          },
+        });
+      }
+    }
+    const blobs = new DriverBlobStore(new FullDiskDriver(root));
+    const content = randomBytes(200_000);
+    const writer = await blobs.create();
+    await expect(
+      pipeline(Readable.from([content.subarray(0, 40_000), content.subarray(40_000)]), writer),
+    ).rejects.toMatchObject({ code: 'ENOSPC' });
+    await expect(writer.commit(Digest.of(content))).rejects.toMatchObject({ code: 'ENOSPC' });
+    expect(await listAll(blobs)).toEqual([]);
+    expect(await readdir(join(root, 'tmp'))).toEqual([]);
+  });
+});
+
+describe('blob keys', () => {
+  it('derive from digests and back', () => {
+    const digest = Digest.of('x');
+    expect(blobKey(digest)).toBe(`blobs/sha256/${digest.hex.slice(0, 2)}/${digest.hex}`);
+    expect(digestOfBlobKey(blobKey(digest))?.equals(digest)).toBe(true);
+  });
+
+  it.each([
+    'blobs/sha256/zz/abc',
+    `blobs/sha256/00/${'a'.repeat(64)}`,
+    `blobs/md5/aa/${'a'.repeat(32)}`,
+    'tmp/x.part',
+    `blobs/sha256/aa/${'a'.repeat(63)}`,
+  ])('reject %s', (key) => expect(digestOfBlobKey(key)).toBeUndefined());
+});

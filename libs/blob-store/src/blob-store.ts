@@ -1,0 +1,236 @@
+import { type Readable, Writable } from 'node:stream';
+import {
+  assertContentMatches,
+  type ByteRange,
+  type Digest,
+  type DigestAlgorithm,
+  DigestHasher,
+  RegistryError,
+  rangeNotSatisfiable,
+} from '@dtr-cache/registry-protocol';
+import { BLOBS_PREFIX, blobKey, digestOfBlobKey } from './blob-layout';
+import { FileNotFoundError, type StorageDriver, type TempFile } from './storage-driver';
+
+/** A stored blob. */
+export interface BlobInfo {
+  readonly digest: Digest;
+  readonly size: number;
+  /** When the blob was last pulled (or stored). */
+  readonly lastAccessedAt: Date;
+}
+
+/** An open blob: its total size and a stream of the requested bytes. */
+export interface OpenBlob {
+  readonly size: number;
+  /** The bytes served: the whole blob, or the requested range. */
+  readonly range: ByteRange | undefined;
+  readonly stream: Readable;
+}
+
+/**
+ * A blob being written. Write bytes to it (it is a Writable, so `pipeline()` works and
+ * backpressure holds), then `commit` or `cancel`. Nothing is visible before `commit` succeeds.
+ */
+export interface BlobWriter extends Writable {
+  /** Bytes accepted so far. */
+  readonly size: number;
+  /**
+   * Ends the writer if needed, checks size and digest, makes the bytes durable and publishes the
+   * blob atomically. Committing a digest that is already stored is safe (the content is equal).
+   * @throws RegistryError `SIZE_INVALID` or `DIGEST_INVALID` (nothing kept), or the write error
+   *   that failed the writer (e.g. ENOSPC).
+   */
+  commit(expectedDigest: Digest, expectedSize?: number): Promise<BlobInfo>;
+  /** Discards everything written; safe to call at any time and more than once. */
+  cancel(): Promise<void>;
+}
+
+/**
+ * Content-addressed blob storage. Route code uses only this interface, so a decorator (the
+ * content cache) can fill misses behind it.
+ */
+export interface BlobStore {
+  /** The blob's size and last pull, or undefined if not stored. */
+  stat(digest: Digest): Promise<BlobInfo | undefined>;
+  /**
+   * Opens a blob, whole or an inclusive byte range of it. Streams.
+   * @throws RegistryError `BLOB_UNKNOWN` if not stored; `RANGE_INVALID` for a range outside it.
+   */
+  open(digest: Digest, range?: ByteRange): Promise<OpenBlob>;
+  /** Starts writing a blob hashed with `algorithm` (default sha256). */
+  create(options?: { algorithm?: DigestAlgorithm }): Promise<BlobWriter>;
+  /** Deletes a blob; true if it was stored. Streams already open finish. */
+  delete(digest: Digest): Promise<boolean>;
+  /** Records a pull of the blob at `at` (default now); false if not stored. */
+  touch(digest: Digest, at?: Date): Promise<boolean>;
+  /** Every stored blob with its last-pull time, in no particular order. */
+  list(): AsyncIterable<BlobInfo>;
+}
+
+class DriverBlobWriter extends Writable implements BlobWriter {
+  private readonly hasher: DigestHasher;
+  private failure: Error | undefined;
+  private settled = false;
+
+  constructor(
+    private readonly driver: StorageDriver,
+    private readonly temp: TempFile,
+    algorithm: DigestAlgorithm,
+  ) {
+    super({ highWaterMark: 1024 * 1024 });
+    this.hasher = new DigestHasher(algorithm);
+    this.on('error', (error) => {
+      this.failure ??= error;
+    });
+  }
+
+  get size(): number {
+    return this.hasher.size;
+  }
+
+  override _writev(
+    chunks: Array<{ chunk: Buffer }>,
+    callback: (error?: Error | null) => void,
+  ): void {
+    const buffers = chunks.map(({ chunk }) => chunk);
+    for (const buffer of buffers) this.hasher.update(buffer);
+    this.temp.write(buffers).then(
+      () => callback(),
+      (error: Error) => callback(error),
+    );
+  }
+
+  override _write(
+    chunk: Buffer,
+    _encoding: BufferEncoding,
+    callback: (error?: Error | null) => void,
+  ): void {
+    this._writev([{ chunk }], callback);
+  }
+
+  private async finished(): Promise<void> {
+    if (this.failure) throw this.failure;
+    if (this.writableFinished) return;
+    await new Promise<void>((resolve, reject) => {
+      const onFinish = () => {
+        this.off('error', onError);
+        resolve();
+      };
+      const onError = (error: Error) => {
+        this.off('finish', onFinish);
+        reject(error);
+      };
+      this.once('finish', onFinish);
+      this.once('error', onError);
+      if (!this.writableEnded) this.end();
+    });
+  }
+
+  async commit(expectedDigest: Digest, expectedSize?: number): Promise<BlobInfo> {
+    if (this.settled) throw new Error('blob writer already committed or cancelled');
+    this.settled = true;
+    try {
+      await this.finished();
+      await this.temp.sync();
+      const actual =
+        expectedDigest.algorithm === this.hasher.algorithm
+          ? { digest: this.hasher.digest(), size: this.hasher.size }
+          : await this.rehash(expectedDigest.algorithm);
+      assertContentMatches({ digest: expectedDigest, size: expectedSize }, actual);
+      await this.driver.move(this.temp, blobKey(expectedDigest));
+      return { digest: expectedDigest, size: actual.size, lastAccessedAt: new Date() };
+    } catch (error) {
+      await this.temp.discard();
+      throw error;
+    }
+  }
+
+  /** Hashes the temp file again when the commit names another algorithm than the writer used. */
+  private async rehash(algorithm: DigestAlgorithm): Promise<{ digest: Digest; size: number }> {
+    const hasher = new DigestHasher(algorithm);
+    for await (const chunk of await this.temp.read()) hasher.update(chunk as Buffer);
+    return { digest: hasher.digest(), size: hasher.size };
+  }
+
+  async cancel(): Promise<void> {
+    this.settled = true;
+    this.destroy();
+    await this.temp.discard();
+  }
+}
+
+/** Options of {@link openBlobStore}. */
+export interface BlobStoreOptions {
+  /** Called with the number of stale temp files removed at start-up. */
+  onTempFilesRemoved?: (count: number) => void;
+}
+
+/** The content-addressed {@link BlobStore} over a {@link StorageDriver}. */
+export class DriverBlobStore implements BlobStore {
+  constructor(readonly driver: StorageDriver) {}
+
+  async stat(digest: Digest): Promise<BlobInfo | undefined> {
+    const info = await this.driver.stat(blobKey(digest));
+    return info && { digest, size: info.size, lastAccessedAt: info.lastAccessedAt };
+  }
+
+  async open(digest: Digest, range?: ByteRange): Promise<OpenBlob> {
+    const key = blobKey(digest);
+    const info = await this.driver.stat(key);
+    if (!info)
+      throw new RegistryError('BLOB_UNKNOWN', undefined, { detail: { digest: digest.toString() } });
+    if (range && (range.start < 0 || range.end < range.start || range.end >= info.size)) {
+      throw rangeNotSatisfiable(info.size);
+    }
+    try {
+      const stream = await this.driver.read(
+        key,
+        range ? { offset: range.start, length: range.end - range.start + 1 } : { offset: 0 },
+      );
+      return { size: info.size, range, stream };
+    } catch (error) {
+      if (error instanceof FileNotFoundError) {
+        throw new RegistryError('BLOB_UNKNOWN', undefined, {
+          detail: { digest: digest.toString() },
+        });
+      }
+      throw error;
+    }
+  }
+
+  async create(options: { algorithm?: DigestAlgorithm } = {}): Promise<BlobWriter> {
+    return new DriverBlobWriter(
+      this.driver,
+      await this.driver.createTemp(),
+      options.algorithm ?? 'sha256',
+    );
+  }
+
+  delete(digest: Digest): Promise<boolean> {
+    return this.driver.delete(blobKey(digest));
+  }
+
+  touch(digest: Digest, at: Date = new Date()): Promise<boolean> {
+    return this.driver.touch(blobKey(digest), at);
+  }
+
+  async *list(): AsyncIterable<BlobInfo> {
+    for await (const file of this.driver.list(BLOBS_PREFIX)) {
+      const digest = digestOfBlobKey(file.key);
+      if (digest) yield { digest, size: file.size, lastAccessedAt: file.lastAccessedAt };
+    }
+  }
+}
+
+/**
+ * Opens the blob store of a driver, first removing temp files a crash left behind (a storage
+ * root belongs to one process).
+ */
+export async function openBlobStore(
+  driver: StorageDriver,
+  options: BlobStoreOptions = {},
+): Promise<DriverBlobStore> {
+  const removed = await driver.removeTempFiles();
+  options.onTempFilesRemoved?.(removed);
+  return new DriverBlobStore(driver);
+}

@@ -1,0 +1,232 @@
+import { randomUUID } from 'node:crypto';
+import type { Dirent } from 'node:fs';
+import {
+  mkdir,
+  open,
+  type FileHandle,
+  readdir,
+  rename,
+  rm,
+  stat,
+  unlink,
+  utimes,
+} from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
+import { Readable } from 'node:stream';
+import {
+  assertValidKey,
+  type FileInfo,
+  FileNotFoundError,
+  type StorageDriver,
+  type TempFile,
+} from './storage-driver';
+
+const TEMP_DIRECTORY = 'tmp';
+
+function isNotFound(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException).code === 'ENOENT';
+}
+
+async function syncDirectory(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+class FilesystemTempFile implements TempFile {
+  private closed = false;
+
+  constructor(
+    readonly key: string,
+    readonly path: string,
+    private readonly handle: FileHandle,
+  ) {}
+
+  async write(chunks: readonly Buffer[]): Promise<void> {
+    if (this.closed) throw new Error(`temp file ${this.key} is closed`);
+    let remaining = chunks.filter((chunk) => chunk.length > 0);
+    while (remaining.length > 0) {
+      const { bytesWritten } = await this.handle.writev(remaining);
+      remaining = skipWritten(remaining, bytesWritten);
+    }
+  }
+
+  async sync(): Promise<void> {
+    if (this.closed) throw new Error(`temp file ${this.key} is closed`);
+    await this.handle.sync();
+    this.closed = true;
+    await this.handle.close();
+  }
+
+  async read(): Promise<Readable> {
+    if (!this.closed) throw new Error(`temp file ${this.key} is not synced`);
+    const handle = await open(this.path, 'r');
+    return handle.createReadStream({ highWaterMark: 256 * 1024, autoClose: true });
+  }
+
+  async discard(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      await this.handle.close().catch(() => undefined);
+    }
+    await rm(this.path, { force: true });
+  }
+}
+
+function skipWritten(chunks: readonly Buffer[], bytesWritten: number): Buffer[] {
+  const rest: Buffer[] = [];
+  let skip = bytesWritten;
+  for (const chunk of chunks) {
+    if (skip >= chunk.length) skip -= chunk.length;
+    else {
+      rest.push(skip > 0 ? chunk.subarray(skip) : chunk);
+      skip = 0;
+    }
+  }
+  return rest;
+}
+
+/**
+ * Stores files under a root directory. Publication is `fsync(file)`, `rename`, `fsync(directory)`;
+ * a file's mtime records its last access. Temp files live in `<root>/tmp`, on the same file system
+ * as their destination so the rename is atomic.
+ */
+export class FilesystemDriver implements StorageDriver {
+  readonly name = 'filesystem';
+
+  constructor(readonly rootDirectory: string) {}
+
+  private pathOf(key: string): string {
+    assertValidKey(key);
+    return join(this.rootDirectory, ...key.split('/'));
+  }
+
+  async stat(key: string): Promise<FileInfo | undefined> {
+    try {
+      const info = await stat(this.pathOf(key));
+      return info.isFile() ? { key, size: info.size, lastAccessedAt: info.mtime } : undefined;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async read(
+    key: string,
+    range: { offset: number; length?: number } = { offset: 0 },
+  ): Promise<Readable> {
+    let handle: FileHandle;
+    try {
+      handle = await open(this.pathOf(key), 'r');
+    } catch (error) {
+      if (isNotFound(error)) throw new FileNotFoundError(key);
+      throw error;
+    }
+    if (range.length === 0) {
+      await handle.close();
+      return Readable.from([]);
+    }
+    return handle.createReadStream({
+      start: range.offset,
+      ...(range.length === undefined ? {} : { end: range.offset + range.length - 1 }),
+      highWaterMark: 256 * 1024,
+      autoClose: true,
+    });
+  }
+
+  async createTemp(): Promise<TempFile> {
+    const key = `${TEMP_DIRECTORY}/${randomUUID()}.part`;
+    const path = this.pathOf(key);
+    await mkdir(dirname(path), { recursive: true });
+    const handle = await open(path, 'wx', 0o644);
+    return new FilesystemTempFile(key, path, handle);
+  }
+
+  async move(temp: TempFile, key: string): Promise<void> {
+    if (!(temp instanceof FilesystemTempFile)) throw new Error('temp file of another driver');
+    const destination = this.pathOf(key);
+    const directory = dirname(destination);
+    const created = await mkdir(directory, { recursive: true });
+    try {
+      await rename(temp.path, destination);
+    } catch (error) {
+      if (isNotFound(error)) throw new FileNotFoundError(temp.key);
+      throw error;
+    }
+    await syncDirectory(directory);
+    if (created !== undefined) {
+      // New directories must reach the disk too, up to the first one that already existed.
+      let parent = dirname(directory);
+      const first = dirname(created);
+      for (;;) {
+        await syncDirectory(parent);
+        if (parent === first || parent === this.rootDirectory) break;
+        parent = dirname(parent);
+      }
+    }
+  }
+
+  async delete(key: string): Promise<boolean> {
+    try {
+      await unlink(this.pathOf(key));
+      return true;
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
+  }
+
+  async touch(key: string, at: Date): Promise<boolean> {
+    try {
+      await utimes(this.pathOf(key), at, at);
+      return true;
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<FileInfo> {
+    const trimmed = prefix.replace(/\/+$/, '');
+    const start = trimmed === '' ? this.rootDirectory : this.pathOf(trimmed);
+    const pending = [start];
+    while (pending.length > 0) {
+      const directory = pending.pop() as string;
+      let entries: Dirent[];
+      try {
+        entries = await readdir(directory, { withFileTypes: true });
+      } catch (error) {
+        if (isNotFound(error) || (error as NodeJS.ErrnoException).code === 'ENOTDIR') continue;
+        throw error;
+      }
+      for (const entry of entries) {
+        const path = join(directory, entry.name);
+        const key = relative(this.rootDirectory, path).split(sep).join('/');
+        if (key === TEMP_DIRECTORY || key.startsWith(`${TEMP_DIRECTORY}/`)) continue;
+        if (entry.isDirectory()) pending.push(path);
+        else if (entry.isFile()) {
+          const info = await this.stat(key).catch(() => undefined);
+          if (info) yield info;
+        }
+      }
+    }
+  }
+
+  async removeTempFiles(): Promise<number> {
+    const directory = join(this.rootDirectory, TEMP_DIRECTORY);
+    let names: string[];
+    try {
+      names = await readdir(directory);
+    } catch (error) {
+      if (isNotFound(error)) return 0;
+      throw error;
+    }
+    await Promise.all(
+      names.map((name) => rm(join(directory, name), { force: true, recursive: true })),
+    );
+    return names.length;
+  }
+}

@@ -1,0 +1,7 @@
+export { assertValidKey, FileNotFoundError } from './storage-driver';
+export type { FileInfo, StorageDriver, TempFile } from './storage-driver';
+export { FilesystemDriver } from './filesystem-driver';
+export { MemoryDriver } from './memory-driver';
+export { BLOBS_PREFIX, blobKey, digestOfBlobKey } from './blob-layout';
+export { DriverBlobStore, openBlobStore } from './blob-store';
+export type { BlobInfo, BlobStore, BlobStoreOptions, BlobWriter, OpenBlob } from './blob-store';

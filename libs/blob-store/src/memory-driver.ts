@@ -1,0 +1,121 @@
+import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import {
+  assertValidKey,
+  type FileInfo,
+  FileNotFoundError,
+  type StorageDriver,
+  type TempFile,
+} from './storage-driver';
+
+interface MemoryFile {
+  readonly data: Buffer;
+  lastAccessedAt: Date;
+}
+
+const CHUNK_SIZE = 64 * 1024;
+
+class MemoryTempFile implements TempFile {
+  chunks: Buffer[] = [];
+  synced = false;
+  discarded = false;
+
+  constructor(readonly key: string) {}
+
+  async write(chunks: readonly Buffer[]): Promise<void> {
+    if (this.synced || this.discarded) throw new Error(`temp file ${this.key} is closed`);
+    for (const chunk of chunks) this.chunks.push(Buffer.from(chunk));
+  }
+
+  async sync(): Promise<void> {
+    if (this.discarded) throw new Error(`temp file ${this.key} is closed`);
+    this.synced = true;
+  }
+
+  async read(): Promise<Readable> {
+    if (!this.synced || this.discarded) throw new Error(`temp file ${this.key} is not synced`);
+    return Readable.from(this.chunks);
+  }
+
+  async discard(): Promise<void> {
+    this.discarded = true;
+    this.chunks = [];
+  }
+}
+
+/**
+ * Keeps files in memory: for tests and the `inmemory` storage driver. Contents are lost on exit.
+ * (This driver holds whole files in memory by design; it is not for production.)
+ */
+export class MemoryDriver implements StorageDriver {
+  readonly name = 'inmemory';
+  private readonly files = new Map<string, MemoryFile>();
+  private readonly temps = new Set<MemoryTempFile>();
+
+  async stat(key: string): Promise<FileInfo | undefined> {
+    assertValidKey(key);
+    const file = this.files.get(key);
+    return file && { key, size: file.data.length, lastAccessedAt: file.lastAccessedAt };
+  }
+
+  async read(
+    key: string,
+    range: { offset: number; length?: number } = { offset: 0 },
+  ): Promise<Readable> {
+    assertValidKey(key);
+    const file = this.files.get(key);
+    if (!file) throw new FileNotFoundError(key);
+    const end =
+      range.length === undefined
+        ? file.data.length
+        : Math.min(file.data.length, range.offset + range.length);
+    const data = file.data.subarray(range.offset, end);
+    return Readable.from(
+      (function* () {
+        for (let offset = 0; offset < data.length; offset += CHUNK_SIZE)
+          yield data.subarray(offset, offset + CHUNK_SIZE);
+      })(),
+    );
+  }
+
+  async createTemp(): Promise<TempFile> {
+    const temp = new MemoryTempFile(`tmp/${randomUUID()}.part`);
+    this.temps.add(temp);
+    return temp;
+  }
+
+  async move(temp: TempFile, key: string): Promise<void> {
+    assertValidKey(key);
+    if (!(temp instanceof MemoryTempFile) || !this.temps.has(temp) || temp.discarded) {
+      throw new FileNotFoundError(temp.key);
+    }
+    this.files.set(key, { data: Buffer.concat(temp.chunks), lastAccessedAt: new Date() });
+    this.temps.delete(temp);
+  }
+
+  async delete(key: string): Promise<boolean> {
+    assertValidKey(key);
+    return this.files.delete(key);
+  }
+
+  async touch(key: string, at: Date): Promise<boolean> {
+    assertValidKey(key);
+    const file = this.files.get(key);
+    if (file) file.lastAccessedAt = at;
+    return file !== undefined;
+  }
+
+  async *list(prefix: string): AsyncIterable<FileInfo> {
+    for (const [key, file] of [...this.files]) {
+      if (key.startsWith(prefix))
+        yield { key, size: file.data.length, lastAccessedAt: file.lastAccessedAt };
+    }
+  }
+
+  async removeTempFiles(): Promise<number> {
+    const count = this.temps.size;
+    for (const temp of this.temps) await temp.discard();
+    this.temps.clear();
+    return count;
+  }
+}

@@ -1,0 +1,169 @@
+import { randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FileNotFoundError, type StorageDriver, type TempFile } from './storage-driver';
+
+/** A driver under test and how to dispose of it. */
+export interface DriverFixture {
+  driver: StorageDriver;
+  cleanup(): Promise<void>;
+}
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+async function publish(driver: StorageDriver, key: string, content: Buffer): Promise<void> {
+  const temp = await driver.createTemp();
+  await temp.write([content.subarray(0, 3), content.subarray(3)]);
+  await temp.sync();
+  await driver.move(temp, key);
+}
+
+/**
+ * The one conformance suite every {@link StorageDriver} must pass. Call it from a driver's spec
+ * with a factory that makes a fresh, empty driver.
+ */
+export function describeStorageDriverConformance(
+  name: string,
+  create: () => Promise<DriverFixture>,
+): void {
+  describe(`${name} storage driver conformance`, () => {
+    let fixture: DriverFixture;
+    let driver: StorageDriver;
+    const content = randomBytes(200_000);
+
+    beforeEach(async () => {
+      fixture = await create();
+      driver = fixture.driver;
+    });
+    afterEach(async () => fixture.cleanup());
+
+    it('reports a missing file', async () => {
+      expect(await driver.stat('blobs/x')).toBeUndefined();
+      await expect(driver.read('blobs/x')).rejects.toBeInstanceOf(FileNotFoundError);
+      expect(await driver.delete('blobs/x')).toBe(false);
+      expect(await driver.touch('blobs/x', new Date())).toBe(false);
+    });
+
+    it('publishes a temp file atomically under its key', async () => {
+      const temp = await driver.createTemp();
+      await temp.write([content]);
+      await temp.sync();
+      expect(await driver.stat('a/b/c')).toBeUndefined();
+      await driver.move(temp, 'a/b/c');
+      expect(await driver.stat('a/b/c')).toMatchObject({ key: 'a/b/c', size: content.length });
+      expect(await readAll(await driver.read('a/b/c'))).toEqual(content);
+    });
+
+    it('keeps temp files invisible until moved', async () => {
+      const temp = await driver.createTemp();
+      await temp.write([content]);
+      const listed = [];
+      for await (const file of driver.list('')) listed.push(file);
+      expect(listed).toEqual([]);
+      await temp.discard();
+    });
+
+    it('reads ranges', async () => {
+      await publish(driver, 'f', content);
+      expect(await readAll(await driver.read('f', { offset: 10, length: 5 }))).toEqual(
+        content.subarray(10, 15),
+      );
+      expect(await readAll(await driver.read('f', { offset: 199_990 }))).toEqual(
+        content.subarray(199_990),
+      );
+      expect(await readAll(await driver.read('f', { offset: 5, length: 0 }))).toEqual(
+        Buffer.alloc(0),
+      );
+    });
+
+    it('stores empty files', async () => {
+      await publish(driver, 'empty', Buffer.alloc(0));
+      expect(await driver.stat('empty')).toMatchObject({ size: 0 });
+      expect(await readAll(await driver.read('empty'))).toEqual(Buffer.alloc(0));
+    });
+
+    it('replaces an existing file on move', async () => {
+      await publish(driver, 'f', Buffer.from('old'));
+      await publish(driver, 'f', Buffer.from('new content'));
+      expect((await readAll(await driver.read('f'))).toString()).toBe('new content');
+    });
+
+    it('refuses to move a discarded temp file', async () => {
+      const temp = await driver.createTemp();
+      await temp.write([Buffer.from('x')]);
+      await temp.discard();
+      await temp.discard();
+      await expect(driver.move(temp, 'f')).rejects.toBeInstanceOf(FileNotFoundError);
+      expect(await driver.stat('f')).toBeUndefined();
+    });
+
+    it('reads a temp file back after sync', async () => {
+      const temp = await driver.createTemp();
+      await temp.write([content]);
+      await temp.sync();
+      expect(await readAll(await temp.read())).toEqual(content);
+      await temp.discard();
+    });
+
+    it('keeps serving a stream opened before delete', async () => {
+      await publish(driver, 'f', content);
+      const stream = await driver.read('f');
+      expect(await driver.delete('f')).toBe(true);
+      expect(await driver.stat('f')).toBeUndefined();
+      expect(await readAll(stream)).toEqual(content);
+    });
+
+    it('records access times', async () => {
+      await publish(driver, 'f', content);
+      const at = new Date('2026-01-02T03:04:05Z');
+      expect(await driver.touch('f', at)).toBe(true);
+      expect((await driver.stat('f'))?.lastAccessedAt.getTime()).toBe(at.getTime());
+    });
+
+    it('lists files under a prefix, never temp files', async () => {
+      await publish(driver, 'blobs/sha256/aa/one', Buffer.from('1'));
+      await publish(driver, 'blobs/sha256/bb/two', Buffer.from('22'));
+      await publish(driver, 'other/three', Buffer.from('333'));
+      const pending: TempFile = await driver.createTemp();
+      await pending.write([Buffer.from('pending')]);
+      const listed: Array<[string, number]> = [];
+      for await (const file of driver.list('blobs/')) listed.push([file.key, file.size]);
+      expect(listed.sort()).toEqual([
+        ['blobs/sha256/aa/one', 1],
+        ['blobs/sha256/bb/two', 2],
+      ]);
+      const all: string[] = [];
+      for await (const file of driver.list('')) all.push(file.key);
+      expect(all.sort()).toEqual(['blobs/sha256/aa/one', 'blobs/sha256/bb/two', 'other/three']);
+      await pending.discard();
+    });
+
+    it('removes temp files left behind', async () => {
+      const first = await driver.createTemp();
+      await first.write([Buffer.from('partial')]);
+      const second = await driver.createTemp();
+      await second.write([Buffer.from('partial')]);
+      await second.sync();
+      expect(await driver.removeTempFiles()).toBe(2);
+      expect(await driver.removeTempFiles()).toBe(0);
+      await expect(driver.move(second, 'f')).rejects.toBeInstanceOf(FileNotFoundError);
+    });
+
+    it.each(['', '/abs', '../escape', 'a/../../b', 'a//b', 'a/./b', 'a\\b', 'a/b/', 'nul\0'])(
+      'refuses the key %j',
+      async (key) => {
+        await expect(driver.stat(key)).rejects.toThrow(/invalid storage key/);
+        await expect(driver.read(key)).rejects.toThrow(/invalid storage key/);
+        await expect(driver.delete(key)).rejects.toThrow(/invalid storage key/);
+        const temp = await driver.createTemp();
+        await temp.sync();
+        await expect(driver.move(temp, key)).rejects.toThrow(/invalid storage key/);
+        await temp.discard();
+      },
+    );
+  });
+}

@@ -1,0 +1,84 @@
+import type { Readable } from 'node:stream';
+
+/** A stored file as a driver sees it. */
+export interface FileInfo {
+  /** The file's key: `/`-separated, relative, e.g. `blobs/sha256/ab/ab…`. */
+  readonly key: string;
+  readonly size: number;
+  /** When the file was last read for a client, as recorded by {@link StorageDriver.touch}. */
+  readonly lastAccessedAt: Date;
+}
+
+/**
+ * A file being written in the driver's temporary area. It is invisible to `stat`, `read` and
+ * `list` until {@link StorageDriver.move} puts it in place.
+ */
+export interface TempFile {
+  readonly key: string;
+  /** Appends bytes; resolves once the driver has them (not yet durable). Rejects on I/O errors (e.g. ENOSPC). */
+  write(chunks: readonly Buffer[]): Promise<void>;
+  /** Makes the written bytes durable (fsync) and closes the file. */
+  sync(): Promise<void>;
+  /** Reads back what was written; only after `sync`. Streams. */
+  read(): Promise<Readable>;
+  /** Closes and removes the file; safe to call more than once, and after a failed write. */
+  discard(): Promise<void>;
+}
+
+/** Thrown by drivers for a key that does not exist. */
+export class FileNotFoundError extends Error {
+  readonly code = 'ENOENT';
+
+  constructor(readonly key: string) {
+    super(`no such file: ${key}`);
+    this.name = 'FileNotFoundError';
+  }
+}
+
+const KEY_SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
+
+/**
+ * Checks a key: relative, `/`-separated segments of `[A-Za-z0-9._-]` that are not `.` or `..`.
+ * Drivers call it before touching storage, so no key can escape the driver's root.
+ * @throws Error for any other key.
+ */
+export function assertValidKey(key: string): void {
+  const segments = key.split('/');
+  if (key === '' || !segments.every((segment) => KEY_SEGMENT.test(segment) && segment !== '..')) {
+    throw new Error(`invalid storage key ${JSON.stringify(key)}`);
+  }
+}
+
+/**
+ * The small storage interface under the {@link BlobStore}: a flat namespace of immutable files
+ * with atomic publication. Every driver passes the same conformance suite.
+ */
+export interface StorageDriver {
+  /** Short driver name for logs (`filesystem`, `inmemory`). */
+  readonly name: string;
+  /** The file's size and last access, or undefined if it does not exist. */
+  stat(key: string): Promise<FileInfo | undefined>;
+  /**
+   * Opens a file for reading `length` bytes from `offset` (default: to the end). The file is open
+   * when the promise resolves, so a later `delete` does not cut the stream short. Streams; never
+   * buffers the whole file.
+   * @throws FileNotFoundError if the file does not exist.
+   */
+  read(key: string, range?: { offset: number; length?: number }): Promise<Readable>;
+  /** Starts a new file in the temporary area. */
+  createTemp(): Promise<TempFile>;
+  /**
+   * Atomically publishes a synced temp file under `key`, replacing any file there, and makes the
+   * publication durable. Readers see either the old file or the whole new one.
+   * @throws FileNotFoundError if the temp file is gone.
+   */
+  move(temp: TempFile, key: string): Promise<void>;
+  /** Removes a file; true if it existed. Streams already open keep reading. */
+  delete(key: string): Promise<boolean>;
+  /** Records a read of the file at `at`; false if the file does not exist. */
+  touch(key: string, at: Date): Promise<boolean>;
+  /** Every published file whose key starts with `prefix`, in no particular order. */
+  list(prefix: string): AsyncIterable<FileInfo>;
+  /** Removes every file of the temporary area (left by a crash); returns how many. */
+  removeTempFiles(): Promise<number>;
+}

@@ -1,0 +1,161 @@
+import { IssueCollector, show } from './config-error';
+import {
+  absolutePathFormat,
+  durationFormat,
+  httpUrlFormat,
+  listOf,
+  type ConfigFormat,
+  yamlValue,
+} from './config-format';
+import { unknownKeyMessage } from './unknown-key-message';
+import type { Duration } from './formats/duration';
+
+/** One upstream of the content cache: the origin (DTR) and, for chaining, upstream caches. */
+export interface Upstream {
+  /** Externally reachable address of the origin registry (DTR). */
+  readonly originHost: URL;
+  /** Upstream content caches, used in round-robin order; empty means fill from `originHost`. */
+  readonly upstreamHosts: readonly URL[];
+}
+
+/** Options of the `downstream` registry middleware (the content cache). */
+export interface DownstreamOptions {
+  /** Blobs not pulled within this time are deleted; undefined keeps blobs forever. */
+  readonly blobTtl: Duration | undefined;
+  readonly upstreams: readonly Upstream[];
+  /** Absolute paths of PEM CA certificates trusted for upstream connections. */
+  readonly cas: readonly string[];
+}
+
+/** A configured registry middleware. Only `downstream` exists in this project. */
+export interface RegistryMiddleware {
+  readonly name: 'downstream';
+  readonly options: DownstreamOptions;
+}
+
+const MIDDLEWARE_KEYS = ['name', 'options'];
+const DOWNSTREAM_KEYS = ['blobttl', 'upstreams', 'cas'];
+const UPSTREAM_KEYS = ['originhost', 'upstreamhosts'];
+
+function isMapping(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function reportUnknownKeys(
+  issues: IssueCollector,
+  path: string,
+  value: Record<string, unknown>,
+  known: string[],
+): void {
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) issues.add(`${path}.${key}`, unknownKeyMessage(key, known));
+  }
+}
+
+const urlList = listOf(httpUrlFormat);
+const pathList = listOf(absolutePathFormat);
+
+function parseUpstream(value: unknown, path: string, issues: IssueCollector): Upstream | undefined {
+  if (typeof value === 'string') {
+    const originHost = issues.attempt(path, () => httpUrlFormat.parse(value));
+    return originHost && { originHost, upstreamHosts: [] };
+  }
+  if (!isMapping(value)) {
+    issues.add(
+      path,
+      `${show(value)} is not an upstream (use a URL, or originhost with optional upstreamhosts)`,
+    );
+    return undefined;
+  }
+  reportUnknownKeys(issues, path, value, UPSTREAM_KEYS);
+  if (value['originhost'] === undefined || value['originhost'] === null) {
+    issues.add(
+      `${path}.originhost`,
+      'is required (the externally reachable URL of the origin registry)',
+    );
+    return undefined;
+  }
+  const originHost = issues.attempt(`${path}.originhost`, () =>
+    httpUrlFormat.parse(value['originhost']),
+  );
+  const upstreamHosts =
+    value['upstreamhosts'] === undefined || value['upstreamhosts'] === null
+      ? []
+      : issues.attempt(`${path}.upstreamhosts`, () => urlList.parse(value['upstreamhosts']));
+  return originHost && upstreamHosts ? { originHost, upstreamHosts } : undefined;
+}
+
+/**
+ * Parses the `options` of the `downstream` middleware. Issues are reported relative to the
+ * options (`.blobttl`, `.upstreams[0].originhost`).
+ */
+export function parseDownstreamOptions(
+  value: unknown,
+  issues: IssueCollector,
+  path: string,
+): DownstreamOptions | undefined {
+  if (!isMapping(value)) {
+    issues.add(
+      path,
+      `${show(value)} is not a mapping (expected keys: ${DOWNSTREAM_KEYS.join(', ')})`,
+    );
+    return undefined;
+  }
+  reportUnknownKeys(issues, path, value, DOWNSTREAM_KEYS);
+  const blobTtl =
+    value['blobttl'] === undefined || value['blobttl'] === null
+      ? undefined
+      : issues.attempt(`${path}.blobttl`, () => durationFormat.parse(value['blobttl']));
+  const rawUpstreams = value['upstreams'];
+  let upstreams: Upstream[] = [];
+  if (rawUpstreams === undefined || rawUpstreams === null) {
+    issues.add(`${path}.upstreams`, 'is required (at least one upstream with an originhost)');
+  } else if (!Array.isArray(rawUpstreams) || rawUpstreams.length === 0) {
+    issues.add(`${path}.upstreams`, `${show(rawUpstreams)} is not a non-empty list of upstreams`);
+  } else {
+    upstreams = rawUpstreams
+      .map((upstream, index) => parseUpstream(upstream, `${path}.upstreams[${index}]`, issues))
+      .filter((upstream): upstream is Upstream => upstream !== undefined);
+  }
+  const cas =
+    value['cas'] === undefined || value['cas'] === null
+      ? []
+      : (issues.attempt(`${path}.cas`, () => pathList.parse(value['cas'])) ?? []);
+  return { blobTtl, upstreams, cas };
+}
+
+/** `middleware.registry`: a list of `{name, options}`; `downstream` at most once. */
+export const registryMiddlewareListFormat: ConfigFormat<RegistryMiddleware[]> = {
+  name: 'registry-middleware-list',
+  expected: 'a list of {name, options}; the supported middleware is downstream',
+  parse(value) {
+    if (value === null || value === undefined) return [];
+    if (!Array.isArray(value)) throw new Error(`${show(value)} is not a list of middlewares`);
+    const issues = new IssueCollector();
+    const middlewares: RegistryMiddleware[] = [];
+    value.forEach((entry: unknown, index) => {
+      const path = `[${index}]`;
+      if (!isMapping(entry)) {
+        issues.add(path, `${show(entry)} is not a middleware (expected name and options)`);
+        return;
+      }
+      reportUnknownKeys(issues, path, entry, MIDDLEWARE_KEYS);
+      if (entry['name'] !== 'downstream') {
+        issues.add(
+          `${path}.name`,
+          `${show(entry['name'])} is not a supported registry middleware (supported: downstream)`,
+        );
+        return;
+      }
+      if (middlewares.some((middleware) => middleware.name === 'downstream')) {
+        issues.add(path, 'the downstream middleware is configured more than once');
+        return;
+      }
+      const options = parseDownstreamOptions(entry['options'], issues, `${path}.options`);
+      if (options) middlewares.push({ name: 'downstream', options });
+    });
+    issues.throwIfAny();
+    return middlewares;
+  },
+  fromText: yamlValue,
+};

@@ -1,0 +1,53 @@
+export { ConfigError, ConfigValueError, IssueCollector } from './config-error';
+export type { ConfigIssue } from './config-error';
+export {
+  absolutePathFormat,
+  booleanFormat,
+  byteSizeFormat,
+  durationFormat,
+  httpUrlFormat,
+  listenAddressFormat,
+  listOf,
+  mapOf,
+  oneOf,
+  stringFormat,
+} from './config-format';
+export type { ConfigFormat } from './config-format';
+export { ConfigKey, key, optionalKey, schemaKeys, envNameOf } from './config-schema';
+export type { ConfigSchemaTree, ConfigValues } from './config-schema';
+export { describeConfig, loadConfig } from './config-loader';
+export { unknownKeyMessage } from './unknown-key-message';
+export type {
+  BuildContext,
+  ConfigDefinition,
+  ConfigKeyDescription,
+  ConfigSource,
+} from './config-loader';
+export { formatDuration, parseDuration } from './formats/duration';
+export type { Duration } from './formats/duration';
+export { parseByteSize } from './formats/byte-size';
+export { parseHttpUrl } from './formats/url';
+export { formatListenAddress, parseListenAddress } from './formats/listen-address';
+export type { ListenAddress } from './formats/listen-address';
+export { parseDownstreamOptions, registryMiddlewareListFormat } from './downstream-middleware';
+export type { DownstreamOptions, RegistryMiddleware, Upstream } from './downstream-middleware';
+export {
+  buildHttpConfig,
+  buildLogConfig,
+  buildStorageConfig,
+  httpSchema,
+  loadRegistryConfig,
+  logSchema,
+  registryConfigDefinition,
+  registryConfigSchema,
+  storageSchema,
+} from './registry-config';
+export type {
+  HttpConfig,
+  LogConfig,
+  RegistryConfig,
+  StorageConfig,
+  StorageDriverConfig,
+  TlsCommonConfig,
+  TlsConfig,
+} from './registry-config';

@@ -1,0 +1,66 @@
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { describe, expect, it } from 'vitest';
+import { Digest } from './digest';
+import { DigestHasher, createDigestVerifier } from './digest-verifier';
+
+async function runThrough(chunks: Buffer[], digest: Digest, size?: number): Promise<Buffer> {
+  const received: Buffer[] = [];
+  await pipeline(
+    Readable.from(chunks),
+    createDigestVerifier(digest, size),
+    new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        received.push(chunk);
+        callback();
+      },
+    }),
+  );
+  return Buffer.concat(received);
+}
+
+describe('createDigestVerifier', () => {
+  const content = Buffer.from('hello, registry');
+  const digest = Digest.of(content);
+
+  it('passes matching content through unchanged', async () => {
+    const chunks = [content.subarray(0, 5), content.subarray(5)];
+    expect(await runThrough(chunks, digest, content.length)).toEqual(content);
+  });
+
+  it('fails at the end on a digest mismatch instead of ending cleanly', async () => {
+    const wrong = Buffer.from('hello, Registry');
+    await expect(runThrough([wrong], digest)).rejects.toMatchObject({ code: 'DIGEST_INVALID' });
+  });
+
+  it('fails as soon as more bytes than expected arrive, before the end', async () => {
+    const verifier = createDigestVerifier(digest, content.length);
+    verifier.resume();
+    const failed = new Promise((resolve) => verifier.once('error', resolve));
+    verifier.write(content);
+    verifier.write(content);
+    expect(await failed).toMatchObject({ code: 'SIZE_INVALID' });
+    expect(verifier.writableEnded).toBe(false);
+  });
+
+  it('fails on truncated content', async () => {
+    await expect(
+      runThrough([content.subarray(0, 3)], digest, content.length),
+    ).rejects.toMatchObject({ code: 'SIZE_INVALID' });
+  });
+
+  it('verifies sha512 digests', async () => {
+    const sha512 = Digest.of(content, 'sha512');
+    expect(await runThrough([content], sha512)).toEqual(content);
+  });
+});
+
+describe('DigestHasher', () => {
+  it('hashes incrementally and counts bytes', () => {
+    const hasher = new DigestHasher();
+    hasher.update(Buffer.from('ab'));
+    hasher.update(Buffer.from('c'));
+    expect(hasher.size).toBe(3);
+    expect(hasher.digest().equals(Digest.of('abc'))).toBe(true);
+  });
+});

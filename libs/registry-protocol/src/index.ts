@@ -1,0 +1,70 @@
+export { ERROR_CODES, isErrorCode, statusOf } from './error-codes';
+export type { ErrorCode, ErrorCodeDescriptor } from './error-codes';
+export { RegistryError, errorEnvelope, parseErrorEnvelope } from './registry-error';
+export type { ErrorEnvelope, ErrorEnvelopeEntry, RegistryErrorOptions } from './registry-error';
+export { registryErrorMiddleware, toRegistryError } from './error-middleware';
+export type { ErrorMiddlewareOptions } from './error-middleware';
+export { Digest, DIGEST_HEX_LENGTHS } from './digest';
+export type { DigestAlgorithm } from './digest';
+export { DigestHasher, assertContentMatches, createDigestVerifier } from './digest-verifier';
+export {
+  MAX_REPOSITORY_NAME_LENGTH,
+  MAX_TAG_LENGTH,
+  REPOSITORY_NAME_PATTERN,
+  TAG_PATTERN,
+  isValidRepositoryName,
+  isValidTag,
+  parseManifestReference,
+  parseRepositoryName,
+} from './repository-name';
+export type { ManifestReference } from './repository-name';
+export {
+  IMAGE_MANIFEST_MEDIA_TYPES,
+  INDEX_MEDIA_TYPES,
+  MANIFEST_MEDIA_TYPES,
+  MediaTypes,
+  isImageManifestMediaType,
+  isIndexMediaType,
+  isManifestMediaType,
+} from './media-types';
+export { API_VERSION, Headers, etagOf } from './headers';
+export {
+  formatContentRange,
+  parseRangeHeader,
+  rangeLength,
+  rangeNotSatisfiable,
+} from './byte-range';
+export type { ByteRange, RangeRequest } from './byte-range';
+export { formatBearerChallenge, parseAuthChallenges, parseBearerChallenge } from './auth-challenge';
+export type { AuthChallenge, BearerChallenge } from './auth-challenge';
+export { formatAccessScope, parseAccessScope, parseAccessScopes } from './access-scope';
+export type { AccessScope } from './access-scope';
+export {
+  REGISTRY_ROUTES,
+  UPLOAD_ID_PATTERN,
+  matchRegistryRoute,
+  registryPaths,
+  resolveRegistryUrl,
+} from './routes';
+export type { RegistryRouteDefinition, RegistryRouteMatch, RegistryRouteName } from './routes';
+export {
+  BLOB_GRANT_ALGORITHM,
+  BLOB_GRANT_KEYS_PATH,
+  BLOB_GRANT_TYPE,
+  BlobGrantError,
+  BlobGrantVerifier,
+  exportGrantSigningKey,
+  generateGrantSigningKey,
+  importGrantSigningKey,
+  signBlobGrant,
+} from './blob-grant';
+export type {
+  BlobGrant,
+  BlobGrantFailure,
+  BlobGrantRequest,
+  BlobGrantVerifierOptions,
+  GrantKeySet,
+  GrantPublicKey,
+  GrantSigningKey,
+} from './blob-grant';
+export { GRANT_QUERY_PARAMETER, grantFromQuery, signedBlobUrl } from './signed-url';

@@ -1,0 +1,96 @@
+#!/usr/bin/env node
+// Idempotent set-up for a fresh machine. Uses only Node built-ins: it runs before any
+// dependency is installed.
+//
+//   node tools/setup.mjs                 npm dependencies (npm ci when package-lock.json changed)
+//   node tools/setup.mjs --apt skopeo    also the Debian packages that provide these commands
+//
+// `npm test` and `npm start` call it first, so the README's two commands are all a newcomer needs.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const stampFile = join(root, 'node_modules', '.dtr-cache-setup.json');
+
+/** Debian package that provides each command the project may need. */
+const debianPackages = {
+  skopeo: 'skopeo',
+  docker: 'docker.io',
+  'docker-registry': 'docker-registry',
+  pebble: 'pebble',
+  nginx: 'nginx',
+  wrk: 'wrk',
+  chromium: 'chromium',
+  curl: 'curl',
+};
+
+function log(message) {
+  process.stderr.write(`setup: ${message}\n`);
+}
+
+function checkNodeVersion() {
+  const [major, minor] = process.versions.node.split('.').map(Number);
+  const supported = (major === 20 && minor >= 19) || (major === 22 && minor >= 12) || major >= 24;
+  if (!supported) {
+    log(`Node ${process.versions.node} is not supported; use Node 20.19+, 22.12+ or 24+`);
+    process.exit(1);
+  }
+}
+
+function installNpmDependencies() {
+  const lock = readFileSync(join(root, 'package-lock.json'));
+  const fingerprint = createHash('sha256').update(lock).update(process.versions.node).digest('hex');
+  if (existsSync(stampFile)) {
+    const stamp = JSON.parse(readFileSync(stampFile, 'utf8'));
+    if (stamp.fingerprint === fingerprint) return;
+  }
+  log('installing npm dependencies (npm ci)');
+  const result = spawnSync('npm', ['ci', '--no-fund', '--no-audit'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+  if (result.status !== 0) {
+    log('npm ci failed');
+    process.exit(result.status ?? 1);
+  }
+  writeFileSync(stampFile, JSON.stringify({ fingerprint, at: new Date().toISOString() }) + '\n');
+}
+
+function hasCommand(command) {
+  return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+}
+
+function installDebianPackages(commands) {
+  const missing = commands.filter((command) => !hasCommand(command));
+  if (missing.length === 0) return;
+  const packages = missing.map((command) => {
+    const name = debianPackages[command];
+    if (!name) {
+      log(`no Debian package is known for command "${command}"`);
+      process.exit(1);
+    }
+    return name;
+  });
+  if (process.getuid?.() !== 0) {
+    log(`missing commands ${missing.join(', ')}: install Debian packages ${packages.join(' ')}`);
+    process.exit(1);
+  }
+  log(`installing Debian packages: ${packages.join(' ')}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages], {
+    stdio: 'inherit',
+    env,
+  });
+}
+
+checkNodeVersion();
+installNpmDependencies();
+const aptIndex = process.argv.indexOf('--apt');
+if (aptIndex !== -1) {
+  const commands = (process.argv[aptIndex + 1] ?? '').split(',').filter(Boolean);
+  installDebianPackages(commands);
+}

@@ -1,0 +1,9 @@
+import { defineConfig } from 'vitest/config';
+
+// Root run: every project's own vitest.config.ts, one summary, one closing count line.
+export default defineConfig({
+  test: {
+    projects: ['libs/*/vitest.config.ts', 'apps/*/vitest.config.ts'],
+    reporters: ['default', './tools/test-summary-reporter.ts'],
+  },
+});
