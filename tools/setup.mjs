@@ -2,7 +2,7 @@
 // Idempotent set-up for a fresh machine. Uses only Node built-ins: it runs before any
 // dependency is installed.
 //
-//   node tools/setup.mjs                 npm dependencies (npm ci when package-lock.json changed)
+//   node tools/setup.mjs                 npm dependencies (installed when package-lock.json changed)
 //   node tools/setup.mjs --apt skopeo    also the Debian packages that provide these commands
 //
 // `npm test` and `npm start` call it first, so the README's two commands are all a newcomer needs.
@@ -40,22 +40,29 @@ function checkNodeVersion() {
   }
 }
 
-function installNpmDependencies() {
+function lockFingerprint() {
   const lock = readFileSync(join(root, 'package-lock.json'));
-  const fingerprint = createHash('sha256').update(lock).update(process.versions.node).digest('hex');
+  return createHash('sha256').update(lock).update(process.versions.node).digest('hex');
+}
+
+// `npm install` (not `npm ci`): the lockfile pins every version, but the package registry this
+// project is built against does not carry every other platform's optional binaries (e.g. rollup's
+// android builds), so the lockfile cannot list them and `npm ci` would refuse it.
+function installNpmDependencies() {
   if (existsSync(stampFile)) {
     const stamp = JSON.parse(readFileSync(stampFile, 'utf8'));
-    if (stamp.fingerprint === fingerprint) return;
+    if (stamp.fingerprint === lockFingerprint()) return;
   }
-  log('installing npm dependencies (npm ci)');
-  const result = spawnSync('npm', ['ci', '--no-fund', '--no-audit'], {
+  log('installing npm dependencies (npm install, pinned by package-lock.json)');
+  const result = spawnSync('npm', ['install', '--no-fund', '--no-audit'], {
     cwd: root,
     stdio: 'inherit',
   });
   if (result.status !== 0) {
-    log('npm ci failed');
+    log('npm install failed');
     process.exit(result.status ?? 1);
   }
+  const fingerprint = lockFingerprint();
   writeFileSync(stampFile, JSON.stringify({ fingerprint, at: new Date().toISOString() }) + '\n');
 }
 
