@@ -6,17 +6,12 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Digest } from '@dtr-cache/registry-protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { expectSameBytes, readAll } from './test-support';
 import { blobKey, digestOfBlobKey } from './blob-layout';
 import { type BlobStore, DriverBlobStore, openBlobStore } from './blob-store';
 import { FilesystemDriver } from './filesystem-driver';
 import { MemoryDriver } from './memory-driver';
 import type { StorageDriver } from './storage-driver';
-
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
 
 async function store(blobs: BlobStore, content: Buffer): Promise<Digest> {
   const writer = await blobs.create();
@@ -65,10 +60,10 @@ describe.each(drivers)('BlobStore on %s', (_name, makeDriver) => {
     expect(await blobs.stat(digest)).toMatchObject({ digest, size: content.length });
     const whole = await blobs.open(digest);
     expect(whole.size).toBe(content.length);
-    expect(await readAll(whole.stream)).toEqual(content);
+    expectSameBytes(await readAll(whole.stream), content);
     const part = await blobs.open(digest, { start: 1000, end: 1999 });
     expect(part).toMatchObject({ size: content.length, range: { start: 1000, end: 1999 } });
-    expect(await readAll(part.stream)).toEqual(content.subarray(1000, 2000));
+    expectSameBytes(await readAll(part.stream), content.subarray(1000, 2000));
   });
 
   it('refuses a digest mismatch and keeps nothing', async () => {
@@ -114,7 +109,7 @@ describe.each(drivers)('BlobStore on %s', (_name, makeDriver) => {
       content.length,
     ]);
     expect(await listAll(blobs)).toEqual([digest.toString()]);
-    expect(await readAll((await blobs.open(digest)).stream)).toEqual(content);
+    expectSameBytes(await readAll((await blobs.open(digest)).stream), content);
   });
 
   it('verifies a sha512 digest although the writer hashed sha256', async () => {
@@ -168,7 +163,7 @@ describe.each(drivers)('BlobStore on %s', (_name, makeDriver) => {
     expect(await blobs.delete(digest)).toBe(true);
     expect(await blobs.delete(digest)).toBe(false);
     expect(await blobs.stat(digest)).toBeUndefined();
-    expect(await readAll(open.stream)).toEqual(content);
+    expectSameBytes(await readAll(open.stream), content);
   });
 
   it('fails the commit when the writer failed, keeping nothing', async () => {

@@ -1,18 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import type { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { expectSameBytes, readAll } from './test-support';
 import { FileNotFoundError, type StorageDriver, type TempFile } from './storage-driver';
 
 /** A driver under test and how to dispose of it. */
 export interface DriverFixture {
   driver: StorageDriver;
   cleanup(): Promise<void>;
-}
-
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
 }
 
 async function publish(driver: StorageDriver, key: string, content: Buffer): Promise<void> {
@@ -55,7 +49,7 @@ export function describeStorageDriverConformance(
       expect(await driver.stat('a/b/c')).toBeUndefined();
       await driver.move(temp, 'a/b/c');
       expect(await driver.stat('a/b/c')).toMatchObject({ key: 'a/b/c', size: content.length });
-      expect(await readAll(await driver.read('a/b/c'))).toEqual(content);
+      expectSameBytes(await readAll(await driver.read('a/b/c')), content);
     });
 
     it('keeps temp files invisible until moved', async () => {
@@ -69,13 +63,16 @@ export function describeStorageDriverConformance(
 
     it('reads ranges', async () => {
       await publish(driver, 'f', content);
-      expect(await readAll(await driver.read('f', { offset: 10, length: 5 }))).toEqual(
+      expectSameBytes(
+        await readAll(await driver.read('f', { offset: 10, length: 5 })),
         content.subarray(10, 15),
       );
-      expect(await readAll(await driver.read('f', { offset: 199_990 }))).toEqual(
+      expectSameBytes(
+        await readAll(await driver.read('f', { offset: 199_990 })),
         content.subarray(199_990),
       );
-      expect(await readAll(await driver.read('f', { offset: 5, length: 0 }))).toEqual(
+      expectSameBytes(
+        await readAll(await driver.read('f', { offset: 5, length: 0 })),
         Buffer.alloc(0),
       );
     });
@@ -83,7 +80,7 @@ export function describeStorageDriverConformance(
     it('stores empty files', async () => {
       await publish(driver, 'empty', Buffer.alloc(0));
       expect(await driver.stat('empty')).toMatchObject({ size: 0 });
-      expect(await readAll(await driver.read('empty'))).toEqual(Buffer.alloc(0));
+      expectSameBytes(await readAll(await driver.read('empty')), Buffer.alloc(0));
     });
 
     it('replaces an existing file on move', async () => {
@@ -105,7 +102,7 @@ export function describeStorageDriverConformance(
       const temp = await driver.createTemp();
       await temp.write([content]);
       await temp.sync();
-      expect(await readAll(await temp.read())).toEqual(content);
+      expectSameBytes(await readAll(await temp.read()), content);
       await temp.discard();
     });
 
@@ -114,7 +111,7 @@ export function describeStorageDriverConformance(
       const stream = await driver.read('f');
       expect(await driver.delete('f')).toBe(true);
       expect(await driver.stat('f')).toBeUndefined();
-      expect(await readAll(stream)).toEqual(content);
+      expectSameBytes(await readAll(stream), content);
     });
 
     it('records access times', async () => {
