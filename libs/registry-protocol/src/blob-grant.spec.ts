@@ -42,6 +42,16 @@ describe('blob grants', () => {
       ...overrides,
     });
 
+  /** A grant-shaped JWT built by hand, to forge what signBlobGrant never would. */
+  const handMade = (options: { kid: string; typ: string; signer: GrantSigningKey }) =>
+    new SignJWT({ repository, digest: digest.toString() })
+      .setProtectedHeader({ alg: 'EdDSA', kid: options.kid, typ: options.typ })
+      .setIssuer('dtr')
+      .setSubject('mallory')
+      .setIssuedAt(now)
+      .setExpirationTime(new Date(now.getTime() + 60_000))
+      .sign(options.signer.privateKey);
+
   const expectRefused = async (
     token: string | undefined,
     reason: string,
@@ -104,13 +114,7 @@ describe('blob grants', () => {
   });
 
   it('refuses a grant whose kid names a trusted key but was signed by another', async () => {
-    const forged = await new SignJWT({ repository, digest: digest.toString() })
-      .setProtectedHeader({ alg: 'EdDSA', kid: key.keyId, typ: BLOB_GRANT_TYPE })
-      .setIssuer('dtr')
-      .setSubject('mallory')
-      .setIssuedAt(now)
-      .setExpirationTime(new Date(now.getTime() + 60_000))
-      .sign(otherKey.privateKey);
+    const forged = await handMade({ kid: key.keyId, typ: BLOB_GRANT_TYPE, signer: otherKey });
     await expectRefused(forged, 'signature');
   });
 
@@ -151,13 +155,7 @@ describe('blob grants', () => {
   });
 
   it('refuses a JWT of another type signed by the same key', async () => {
-    const token = await new SignJWT({ repository, digest: digest.toString() })
-      .setProtectedHeader({ alg: 'EdDSA', kid: key.keyId, typ: 'JWT' })
-      .setIssuer('dtr')
-      .setSubject('alice')
-      .setIssuedAt(now)
-      .setExpirationTime(new Date(now.getTime() + 60_000))
-      .sign(key.privateKey);
+    const token = await handMade({ kid: key.keyId, typ: 'JWT', signer: key });
     await expectRefused(token, 'malformed');
   });
 
