@@ -84,8 +84,9 @@ class DriverBlobWriter extends Writable implements BlobWriter {
     });
   }
 
+  /** Bytes accepted: hashed and written, plus those still buffered in the stream. */
   get size(): number {
-    return this.hasher.size;
+    return this.hasher.size + this.writableLength;
   }
 
   override _writev(
@@ -93,9 +94,13 @@ class DriverBlobWriter extends Writable implements BlobWriter {
     callback: (error?: Error | null) => void,
   ): void {
     const buffers = chunks.map(({ chunk }) => chunk);
-    for (const buffer of buffers) this.hasher.update(buffer);
     this.temp.write(buffers).then(
-      () => callback(),
+      () => {
+        // Hashed once written: until the callback the stream still counts these bytes as
+        // buffered (writableLength), so `size` never counts them twice.
+        for (const buffer of buffers) this.hasher.update(buffer);
+        callback();
+      },
       (error: Error) => callback(error),
     );
   }

@@ -1,0 +1,84 @@
+import { readFileSync } from 'node:fs';
+import { FilesystemDriver, MemoryDriver, openBlobStore } from '@dtr-cache/blob-store';
+import { AccessPolicy } from './auth/access-policy';
+import { Authenticator } from './auth/authenticate';
+import { hashPassword } from './auth/password-hash';
+import { TokenService } from './auth/token-service';
+import type { DtrConfig } from './dtr-config';
+import type { Logger } from './logger';
+import { UploadSessions } from './registry/upload-sessions';
+import type { DtrServices } from './services';
+import { AccountStore } from './store/account-store';
+import { openDatabase } from './store/database';
+import { RepositoryStore } from './store/repository-store';
+
+/** DTR's services plus what shutting them down needs. */
+export interface DtrRuntime extends DtrServices {
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the database and blob store, loads (or creates) the token key, creates the first
+ * administrator if none exists, and wires the services.
+ * @throws Error if no administrator exists and `admin.password` is not configured.
+ */
+export async function buildServices(config: DtrConfig, logger: Logger): Promise<DtrRuntime> {
+  const database = openDatabase(config.databasePath);
+  const accounts = new AccountStore(database);
+  const repositories = new RepositoryStore(database);
+  if (!accounts.hasAdmin()) {
+    if (config.admin.password === undefined) {
+      database.close();
+      throw new Error(
+        'no administrator exists yet: set admin.password (or DTR_API_ADMIN_PASSWORD) for the first start',
+      );
+    }
+    accounts.create({
+      name: config.admin.username,
+      kind: 'user',
+      isAdmin: true,
+      passwordHash: await hashPassword(config.admin.password),
+    });
+    logger.info('administrator created', { username: config.admin.username });
+  }
+  const driver =
+    config.storage.driver.kind === 'inmemory'
+      ? new MemoryDriver()
+      : new FilesystemDriver(config.storage.driver.rootDirectory);
+  const blobs = await openBlobStore(driver, {
+    onTempFilesRemoved: (count) => count > 0 && logger.info('stale temp files removed', { count }),
+  });
+  const tokens = new TokenService(await TokenService.loadKey(config.auth.keyFile), {
+    issuer: config.auth.issuer,
+    service: config.auth.service,
+    lifetimeSeconds: Math.max(1, Math.round(config.auth.tokenTtl.milliseconds / 1000)),
+  });
+  const realm = config.auth.realm;
+  const authenticator = new Authenticator(accounts, tokens, {
+    service: config.auth.service,
+    realm: (ctx) => realm?.href ?? `${ctx.protocol}://${ctx.host}/auth/token`,
+  });
+  const uploads = new UploadSessions();
+  return {
+    accounts,
+    repositories,
+    policy: new AccessPolicy(accounts),
+    tokens,
+    authenticator,
+    blobs,
+    uploads,
+    logger,
+    options: {
+      deleteEnabled: config.storage.deleteEnabled,
+      createOnPush: config.createOnPush,
+      service: config.auth.service,
+      caCertificatePem:
+        config.caCertificate === undefined ? undefined : readFileSync(config.caCertificate, 'utf8'),
+      headers: config.http.headers,
+    },
+    async close() {
+      await uploads.close();
+      database.close();
+    },
+  };
+}

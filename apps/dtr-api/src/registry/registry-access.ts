@@ -1,0 +1,90 @@
+import type { Context } from 'koa';
+import { formatAccessScope, RegistryError } from '@dtr-cache/registry-protocol';
+import type { Authentication } from '../auth/authenticate';
+import type { DtrServices } from '../services';
+import type { Repository } from '../store/repository-store';
+
+export type RegistryAction = 'pull' | 'push' | 'delete';
+
+/** The authentication middleware's result, kept in `ctx.state.auth`. */
+export function authenticationOf(ctx: Context): Authentication {
+  return ctx.state['auth'] as Authentication;
+}
+
+/**
+ * True if the request may perform `action` on the repository called `name`: a bearer token must
+ * carry it in its access claim; a password-authenticated user must pass the access policy.
+ */
+function mayPerform(
+  services: DtrServices,
+  auth: Authentication,
+  name: string,
+  action: RegistryAction,
+): boolean {
+  const { credentials, principal } = auth;
+  if (credentials.kind === 'bearer') {
+    return credentials.access.some(
+      (access) =>
+        access.type === 'repository' &&
+        access.name === name &&
+        (access.actions.includes(action) || access.actions.includes('*')),
+    );
+  }
+  if (credentials.kind === 'basic') {
+    const repository = services.repositories.find(name);
+    if (!repository) return action !== 'delete' && mayCreate(services, auth, name);
+    if (action === 'pull') return services.policy.canPull(principal, repository);
+    if (action === 'push') return services.policy.canPush(principal, repository);
+    return services.policy.canDelete(principal, repository);
+  }
+  return false;
+}
+
+function mayCreate(services: DtrServices, auth: Authentication, name: string): boolean {
+  const parts = name.split('/');
+  const namespace = parts.length === 2 ? services.accounts.find(parts[0] as string) : undefined;
+  return (
+    services.options.createOnPush &&
+    namespace !== undefined &&
+    services.policy.ownsNamespace(auth.principal, namespace)
+  );
+}
+
+/**
+ * Checks the request may perform `action` on `name` and returns the repository. Authorization
+ * comes first, so nobody learns whether a repository they may not see exists. A push to a missing
+ * repository creates it (private) when allowed.
+ * @throws RegistryError `UNAUTHORIZED` (with the challenge for the needed scope) or `DENIED` for a
+ *   password-authenticated user without access; `NAME_UNKNOWN` for a missing repository.
+ */
+export function authorizeRepository(
+  ctx: Context,
+  services: DtrServices,
+  name: string,
+  action: RegistryAction,
+): Repository {
+  const auth = authenticationOf(ctx);
+  if (!mayPerform(services, auth, name, action)) {
+    if (auth.credentials.kind === 'basic')
+      throw new RegistryError('DENIED', undefined, { detail: { repository: name, action } });
+    const scope = formatAccessScope({ type: 'repository', name, actions: [action] });
+    throw services.authenticator.unauthorized(
+      ctx,
+      'authentication required',
+      scope,
+      auth.credentials.kind === 'bearer' ? 'insufficient_scope' : undefined,
+    );
+  }
+  const repository = services.repositories.find(name);
+  if (repository) return repository;
+  const namespace = services.accounts.find(name.split('/')[0] as string);
+  if (action === 'push' && namespace && mayCreate(services, auth, name)) {
+    return services.repositories.create(namespace, name.split('/')[1] as string, 'private');
+  }
+  throw new RegistryError('NAME_UNKNOWN', undefined, { detail: { name } });
+}
+
+/** True if the request may pull `name` (for cross-repository mounts, which fall back silently). */
+export function mayPull(ctx: Context, services: DtrServices, name: string): boolean {
+  return mayPerform(services, authenticationOf(ctx), name, 'pull');
+}

@@ -1,0 +1,30 @@
+import type { BlobStore } from '@dtr-cache/blob-store';
+import type { AccessPolicy } from './auth/access-policy';
+import type { Authenticator } from './auth/authenticate';
+import type { TokenService } from './auth/token-service';
+import type { Logger } from './logger';
+import type { UploadSessions } from './registry/upload-sessions';
+import type { AccountStore } from './store/account-store';
+import type { RepositoryStore } from './store/repository-store';
+
+/** Everything DTR's request handlers use; built by main.ts (or a test) and given to createApp. */
+export interface DtrServices {
+  readonly accounts: AccountStore;
+  readonly repositories: RepositoryStore;
+  readonly policy: AccessPolicy;
+  readonly tokens: TokenService;
+  readonly authenticator: Authenticator;
+  readonly blobs: BlobStore;
+  readonly uploads: UploadSessions;
+  readonly logger: Logger;
+  readonly options: {
+    /** `storage.delete.enabled`: blob and manifest DELETE allowed. */
+    readonly deleteEnabled: boolean;
+    readonly createOnPush: boolean;
+    readonly service: string;
+    /** PEM served at GET /ca, if configured. */
+    readonly caCertificatePem: string | undefined;
+    /** Headers set on every response (`http.headers`). */
+    readonly headers: Readonly<Record<string, readonly string[]>>;
+  };
+}

@@ -1,0 +1,75 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+
+/** An open SQLite database (better-sqlite3: synchronous, one connection per process). */
+export type Database = BetterSqlite3.Database;
+
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE accounts (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL CHECK (kind IN ('user', 'organization')),
+    password_hash TEXT,
+    is_admin INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL
+  );
+  CREATE TABLE memberships (
+    organization_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    user_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    PRIMARY KEY (organization_id, user_id)
+  );
+  CREATE TABLE repositories (
+    id INTEGER PRIMARY KEY,
+    namespace_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    visibility TEXT NOT NULL CHECK (visibility IN ('public', 'private')),
+    created_at TEXT NOT NULL,
+    UNIQUE (namespace_id, name)
+  );
+  CREATE TABLE repository_blobs (
+    repository_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+    digest TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    PRIMARY KEY (repository_id, digest)
+  );
+  CREATE TABLE manifests (
+    repository_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+    digest TEXT NOT NULL,
+    media_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (repository_id, digest)
+  );
+  CREATE TABLE tags (
+    repository_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    manifest_digest TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (repository_id, name),
+    FOREIGN KEY (repository_id, manifest_digest) REFERENCES manifests(repository_id, digest) ON DELETE CASCADE
+  );
+  `,
+];
+
+/**
+ * Opens (creating if needed) the database at `path` — or in memory for `:memory:` — in WAL mode
+ * with foreign keys on, and applies pending migrations in one transaction each.
+ */
+export function openDatabase(path: string): Database {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const database = new BetterSqlite3(path);
+  database.pragma('journal_mode = WAL');
+  database.pragma('synchronous = FULL');
+  database.pragma('foreign_keys = ON');
+  database.pragma('busy_timeout = 5000');
+  const version = database.pragma('user_version', { simple: true }) as number;
+  for (let index = version; index < MIGRATIONS.length; index += 1) {
+    database.transaction(() => {
+      database.exec(MIGRATIONS[index] as string);
+      database.pragma(`user_version = ${index + 1}`);
+    })();
+  }
+  return database;
+}
