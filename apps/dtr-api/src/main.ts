@@ -62,15 +62,6 @@ async function main(): Promise<void> {
   const services = await buildServices(config, logger);
   const server = createServer(config, createApp(services).callback());
   const listen = config.http.listen;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    if (listen.kind === 'unix') server.listen(listen.path, resolve);
-    else server.listen(listen.port, listen.host, resolve);
-  });
-  logger.info('listening', {
-    addr: formatListenAddress(listen),
-    tls: config.http.tls !== undefined,
-  });
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -91,8 +82,21 @@ async function main(): Promise<void> {
     });
     server.closeIdleConnections();
   };
+  // Registered before listening: a signal arriving right after start-up still stops gracefully.
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    if (listen.kind === 'unix') server.listen(listen.path, resolve);
+    else server.listen(listen.port, listen.host, resolve);
+  });
+  const bound = server.address();
+  const addr =
+    typeof bound === 'object' && bound !== null
+      ? formatListenAddress({ kind: 'tcp', host: bound.address, port: bound.port })
+      : formatListenAddress(listen);
+  logger.info('listening', { addr, tls: config.http.tls !== undefined });
 }
 
 main().catch((error: unknown) => {

@@ -1,0 +1,165 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { get } from 'node:https';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const appRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+const workspaceRoot = join(appRoot, '..', '..');
+const bin = join(appRoot, 'bin', 'dtr-api.mjs');
+
+interface Started {
+  child: ChildProcess;
+  port: number;
+  output: () => string;
+}
+
+/** Starts `dtr-api --config file` and waits for its "listening" log line. */
+function startProcess(args: string[], env: Record<string, string> = {}): Promise<Started> {
+  const child = spawn(process.execPath, [bin, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`dtr-api did not start:\n${output}`)), 15_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const line = output.split('\n').find((entry) => entry.includes('"msg":"listening"'));
+      if (line) {
+        clearTimeout(timer);
+        resolve({
+          child,
+          port: Number((JSON.parse(line) as { addr: string }).addr.split(':').at(-1)),
+          output: () => output,
+        });
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`dtr-api exited with ${code}:\n${output}`));
+    });
+  });
+}
+
+function run(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('exit', (code) => resolve({ code, output }));
+  });
+}
+
+function httpsGet(url: string, ca: Buffer): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    get(url, { ca }, (response) => {
+      let body = '';
+      response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+    }).on('error', reject);
+  });
+}
+
+describe('dtr-api command', () => {
+  let directory: string;
+  let configFile: string;
+  let started: Started | undefined;
+
+  beforeAll(async () => {
+    directory = await mkdtemp(join(tmpdir(), 'dtr-cli-'));
+    execFileSync(process.execPath, [
+      join(workspaceRoot, 'tools', 'generate-certs.mjs'),
+      '--out',
+      join(directory, 'certs'),
+      'dtr=127.0.0.1,localhost',
+    ]);
+    configFile = join(directory, 'config.yml');
+    await writeFile(
+      configFile,
+      `log: { formatter: json }
+storage: { filesystem: { rootdirectory: ${directory}/blobs } }
+http:
+  addr: 127.0.0.1:0
+  tls: { certificate: ${directory}/certs/dtr.pem, key: ${directory}/certs/dtr-key.pem }
+database: { path: ${directory}/dtr.sqlite }
+auth: { keyfile: ${directory}/token-key.pem }
+ca: { certificate: ${directory}/certs/ca.pem }
+`,
+    );
+  });
+
+  afterAll(async () => {
+    started?.child.kill('SIGKILL');
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  it('serves HTTPS with its CA at /ca, and stops gracefully on SIGTERM', async () => {
+    started = await startProcess(['--config', configFile], {
+      DTR_API_ADMIN_PASSWORD: 'first-admin-password',
+    });
+    const ca = await readFile(join(directory, 'certs', 'ca.pem'));
+    const served = await httpsGet(`https://127.0.0.1:${started.port}/ca`, ca);
+    expect(served.status).toBe(200);
+    expect(served.body).toBe(ca.toString());
+    expect((await httpsGet(`https://localhost:${started.port}/v2/`, ca)).status).toBe(401);
+    const exited = new Promise<number | null>((resolve) => started?.child.once('exit', resolve));
+    started.child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(started.output()).toContain('"msg":"stopped"');
+    started = undefined;
+  });
+
+  it('starts again on the same data without the admin password', async () => {
+    started = await startProcess([configFile]);
+    const exited = new Promise<number | null>((resolve) => started?.child.once('exit', resolve));
+    started.child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    started = undefined;
+  });
+
+  it('refuses to start with a bad configuration, naming the key', async () => {
+    const result = await run(['--config', configFile], {
+      DTR_API_HTTP_ADDR: 'nowhere',
+      DTR_API_AUTH_TOKENTTL: '5 minutes',
+    });
+    expect(result.code).toBe(2);
+    expect(result.output).toContain(
+      'http.addr (from DTR_API_HTTP_ADDR): "nowhere" is not a listen address',
+    );
+    expect(result.output).toContain(
+      'auth.tokenttl (from DTR_API_AUTH_TOKENTTL): "5 minutes" is not a duration',
+    );
+  });
+
+  it('refuses to start without a first administrator', async () => {
+    const fresh = join(directory, 'fresh.yml');
+    await writeFile(
+      fresh,
+      (await readFile(configFile, 'utf8')).replace(
+        `${directory}/dtr.sqlite`,
+        `${directory}/fresh.sqlite`,
+      ),
+    );
+    const result = await run([fresh]);
+    expect(result.code).toBe(1);
+    expect(result.output).toContain('set admin.password (or DTR_API_ADMIN_PASSWORD)');
+  });
+
+  it('prints its usage for wrong arguments', async () => {
+    const result = await run(['--bogus']);
+    expect(result.code).toBe(2);
+    expect(result.output).toContain('usage: dtr-api --config <config.yml>');
+  });
+});

@@ -1,0 +1,183 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
+import { Digest, MediaTypes } from '@dtr-cache/registry-protocol';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningDtr, startDtr } from './dtr-harness';
+
+const run = promisify(execFile);
+const workspaceRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+/** Writes an OCI image layout with a config and `layerCount` gzip layers; returns its manifest digest. */
+async function writeOciImage(directory: string, tag: string, layerCount: number) {
+  const blobs = join(directory, 'blobs', 'sha256');
+  await mkdir(blobs, { recursive: true });
+  const store = async (content: Buffer) => {
+    const digest = Digest.of(content);
+    await writeFile(join(blobs, digest.hex), content);
+    return { digest: digest.toString(), size: content.length };
+  };
+  const layers = [];
+  for (let index = 0; index < layerCount; index += 1) {
+    layers.push({
+      mediaType: MediaTypes.ociLayerGzip,
+      ...(await store(gzipSync(randomBytes(200_000 + index)))),
+    });
+  }
+  const config = {
+    mediaType: MediaTypes.ociConfig,
+    ...(await store(
+      Buffer.from(
+        JSON.stringify({
+          architecture: 'amd64',
+          os: 'linux',
+          rootfs: { type: 'layers', diff_ids: [] },
+        }),
+      ),
+    )),
+  };
+  const manifest = Buffer.from(
+    JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociManifest, config, layers }),
+  );
+  const stored = await store(manifest);
+  await writeFile(join(directory, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  await writeFile(
+    join(directory, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [
+        {
+          mediaType: MediaTypes.ociManifest,
+          ...stored,
+          annotations: { 'org.opencontainers.image.ref.name': tag },
+        },
+      ],
+    }),
+  );
+  return {
+    manifestDigest: stored.digest,
+    layers: layers.map((layer) => layer.digest),
+    config: config.digest,
+  };
+}
+
+async function skopeo(args: string[]) {
+  return run('skopeo', ['--insecure-policy', ...args], { timeout: 60_000 });
+}
+
+describe('skopeo against dtr-api', () => {
+  let dtr: RunningDtr;
+  let directory: string;
+  let host: string;
+
+  beforeAll(async () => {
+    // Installs Debian's skopeo if this machine lacks it (idempotent; needs root and apt).
+    await run(process.execPath, [join(workspaceRoot, 'tools', 'setup.mjs'), '--apt', 'skopeo'], {
+      timeout: 280_000,
+    });
+    dtr = await startDtr();
+    await dtr.createUser('alice');
+    directory = await mkdtemp(join(tmpdir(), 'skopeo-'));
+    host = new URL(dtr.url).host;
+  }, 300_000);
+
+  afterAll(async () => {
+    await dtr?.close();
+    if (directory) await rm(directory, { recursive: true, force: true });
+  });
+
+  it('pushes a multi-layer image with credentials and pulls it back unchanged', async () => {
+    const source = join(directory, 'source');
+    const image = await writeOciImage(source, 'v1', 3);
+    await skopeo([
+      'copy',
+      '--dest-tls-verify=false',
+      '--dest-creds',
+      'alice:alice-password',
+      `oci:${source}:v1`,
+      `docker://${host}/alice/app:v1`,
+    ]);
+
+    const { stdout } = await skopeo([
+      'inspect',
+      '--raw',
+      '--tls-verify=false',
+      '--creds',
+      'alice:alice-password',
+      `docker://${host}/alice/app:v1`,
+    ]);
+    expect(Digest.of(stdout).toString()).toBe(image.manifestDigest);
+
+    const copy = join(directory, 'copy');
+    await skopeo([
+      'copy',
+      '--src-tls-verify=false',
+      '--src-creds',
+      'alice:alice-password',
+      `docker://${host}/alice/app:v1`,
+      `oci:${copy}:v1`,
+    ]);
+    const index = JSON.parse(await readFile(join(copy, 'index.json'), 'utf8')) as {
+      manifests: Array<{ digest: string }>;
+    };
+    expect(index.manifests[0]?.digest).toBe(image.manifestDigest);
+    for (const digest of [...image.layers, image.config]) {
+      const content = await readFile(join(copy, 'blobs', 'sha256', digest.slice('sha256:'.length)));
+      expect(Digest.of(content).toString()).toBe(digest);
+    }
+  });
+
+  it('refuses an anonymous pull of the private repository, allows it once public', async () => {
+    const anonymous = join(directory, 'anonymous');
+    await expect(
+      skopeo([
+        'copy',
+        '--src-tls-verify=false',
+        '--src-no-creds',
+        `docker://${host}/alice/app:v1`,
+        `oci:${anonymous}:v1`,
+      ]),
+    ).rejects.toMatchObject({
+      stderr: expect.stringMatching(/unauthorized|authentication required/i),
+    });
+
+    const patch = await dtr.fetch('/api/v0/repositories/alice/app', {
+      method: 'PATCH',
+      authorization: `Basic ${Buffer.from('alice:alice-password').toString('base64')}`,
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ visibility: 'public' }),
+    });
+    expect(patch.status).toBe(200);
+    await skopeo([
+      'copy',
+      '--src-tls-verify=false',
+      '--src-no-creds',
+      `docker://${host}/alice/app:v1`,
+      `oci:${anonymous}:v1`,
+    ]);
+    const index = JSON.parse(await readFile(join(anonymous, 'index.json'), 'utf8')) as {
+      manifests: unknown[];
+    };
+    expect(index.manifests).toHaveLength(1);
+  });
+
+  it('refuses a push with wrong credentials', async () => {
+    await expect(
+      skopeo([
+        'copy',
+        '--dest-tls-verify=false',
+        '--dest-creds',
+        'alice:wrong',
+        `oci:${join(directory, 'source')}:v1`,
+        `docker://${host}/alice/app:v2`,
+      ]),
+    ).rejects.toMatchObject({
+      stderr: expect.stringMatching(/unauthorized|authentication required|incorrect/i),
+    });
+  });
+});
