@@ -132,9 +132,6 @@ export async function putManifest(
   }
   if (typeof document !== 'object' || document === null || Array.isArray(document))
     throw invalid('the manifest is not a JSON object');
-  const mediaType = mediaTypeOf(ctx, document as Record<string, unknown>);
-  checkReferences(services, repository, mediaType, document as Record<string, unknown>);
-
   const digest = Digest.of(
     body,
     reference.kind === 'digest' ? reference.digest.algorithm : 'sha256',
@@ -144,6 +141,8 @@ export async function putManifest(
       detail: { expected: reference.digest.toString(), actual: digest.toString() },
     });
   }
+  const mediaType = mediaTypeOf(ctx, document as Record<string, unknown>);
+  checkReferences(services, repository, mediaType, document as Record<string, unknown>);
   const writer = await services.blobs.create({ algorithm: digest.algorithm });
   writer.end(body);
   await writer.commit(digest, body.length);
