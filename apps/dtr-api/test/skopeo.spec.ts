@@ -166,6 +166,37 @@ describe('skopeo against dtr-api', () => {
     expect(index.manifests).toHaveLength(1);
   });
 
+  it('logs in with skopeo login, and refuses a wrong password', async () => {
+    const authfile = join(directory, 'auth.json');
+    await skopeo([
+      'login',
+      '--tls-verify=false',
+      '--authfile',
+      authfile,
+      '-u',
+      'alice',
+      '-p',
+      'alice-password',
+      host,
+    ]);
+    expect(JSON.parse(await readFile(authfile, 'utf8'))).toHaveProperty(['auths', host]);
+    await expect(
+      skopeo([
+        'login',
+        '--tls-verify=false',
+        '--authfile',
+        authfile,
+        '-u',
+        'alice',
+        '-p',
+        'wrong',
+        host,
+      ]),
+    ).rejects.toMatchObject({
+      stderr: expect.stringMatching(/unauthorized|authentication required|incorrect|invalid username\/password/i),
+    });
+  });
+
   it('refuses a push with wrong credentials', async () => {
     await expect(
       skopeo([
@@ -177,7 +208,7 @@ describe('skopeo against dtr-api', () => {
         `docker://${host}/alice/app:v2`,
       ]),
     ).rejects.toMatchObject({
-      stderr: expect.stringMatching(/unauthorized|authentication required|incorrect/i),
+      stderr: expect.stringMatching(/unauthorized|authentication required|incorrect|invalid username\/password/i),
     });
   });
 });
