@@ -193,7 +193,9 @@ describe('skopeo against dtr-api', () => {
         host,
       ]),
     ).rejects.toMatchObject({
-      stderr: expect.stringMatching(/unauthorized|authentication required|incorrect|invalid username\/password/i),
+      stderr: expect.stringMatching(
+        /unauthorized|authentication required|incorrect|invalid username\/password/i,
+      ),
     });
   });
 
@@ -208,7 +210,9 @@ describe('skopeo against dtr-api', () => {
         `docker://${host}/alice/app:v2`,
       ]),
     ).rejects.toMatchObject({
-      stderr: expect.stringMatching(/unauthorized|authentication required|incorrect|invalid username\/password/i),
+      stderr: expect.stringMatching(
+        /unauthorized|authentication required|incorrect|invalid username\/password/i,
+      ),
     });
   });
 });
