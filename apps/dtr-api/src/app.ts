@@ -1,5 +1,6 @@
 import Koa from 'koa';
-import { registryErrorMiddleware } from '@dtr-cache/registry-protocol';
+import { BLOB_GRANT_KEYS_PATH, registryErrorMiddleware } from '@dtr-cache/registry-protocol';
+import { apiDocs } from './api/api-docs';
 import { apiRouter } from './api/api-router';
 import { tokenEndpoint } from './auth/token-endpoint';
 import { registryRouter } from './registry/registry-router';
@@ -22,7 +23,13 @@ export function createApp(services: DtrServices): Koa {
         services.logger.error('request failed', { method: ctx.method, path: ctx.path, error }),
     }),
   );
+  app.use(apiDocs());
   app.use(async (ctx, next) => {
+    if (ctx.path === BLOB_GRANT_KEYS_PATH && ctx.method === 'GET') {
+      ctx.set('Cache-Control', 'max-age=30');
+      ctx.body = services.grantKeys.keySet();
+      return;
+    }
     if (ctx.path === '/ca' && ctx.method === 'GET') {
       if (services.options.caCertificatePem === undefined) return next();
       ctx.type = 'application/x-pem-file';

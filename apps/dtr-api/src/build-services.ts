@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { FilesystemDriver, MemoryDriver, openBlobStore } from '@dtr-cache/blob-store';
 import { AccessPolicy } from './auth/access-policy';
+import { CacheHealthMonitor } from './caches/cache-health-monitor';
+import { GrantKeyring } from './grants/grant-keyring';
 import { Authenticator } from './auth/authenticate';
 import { hashPassword } from './auth/password-hash';
 import { TokenService } from './auth/token-service';
@@ -9,6 +11,7 @@ import type { Logger } from './logger';
 import { UploadSessions } from './registry/upload-sessions';
 import type { DtrServices } from './services';
 import { AccountStore } from './store/account-store';
+import { ContentCacheStore } from './store/content-cache-store';
 import { openDatabase } from './store/database';
 import { RepositoryStore } from './store/repository-store';
 
@@ -59,6 +62,36 @@ export async function buildServices(config: DtrConfig, logger: Logger): Promise<
     realm: (ctx) => realm?.href ?? `${ctx.protocol}://${ctx.host}/auth/token`,
   });
   const uploads = new UploadSessions();
+  const caches = new ContentCacheStore(database);
+  const cacheHealth = new CacheHealthMonitor(
+    caches,
+    {
+      intervalMs: config.contentCaches.healthInterval.milliseconds,
+      timeoutMs: config.contentCaches.healthTimeout.milliseconds,
+      cas: config.contentCaches.cas.map((file) => readFileSync(file, 'utf8')),
+    },
+    logger,
+  );
+  cacheHealth.start();
+  const grantLifetimeSeconds = Math.max(1, Math.round(config.grants.lifetime.milliseconds / 1000));
+  // Retired keys stay published until every grant they signed has expired (plus clock skew).
+  const grantKeys = await GrantKeyring.open(database, {
+    issuer: config.auth.issuer,
+    retentionMs: (grantLifetimeSeconds + 60) * 1000,
+  });
+  const rotation = setInterval(
+    () => {
+      const due =
+        grantKeys.activeSince.getTime() + config.grants.keyRotation.milliseconds <= Date.now();
+      void (due ? grantKeys.rotate() : grantKeys.prune()).then(
+        () =>
+          due && logger.info('grant signing key rotated', { keyId: grantKeys.signingKey.keyId }),
+        (error: unknown) => logger.error('grant key rotation failed', { error }),
+      );
+    },
+    Math.min(config.grants.keyRotation.milliseconds, 60_000),
+  );
+  rotation.unref();
   return {
     accounts,
     repositories,
@@ -68,7 +101,12 @@ export async function buildServices(config: DtrConfig, logger: Logger): Promise<
     blobs,
     uploads,
     logger,
+    caches,
+    cacheHealth,
+    grantKeys,
     options: {
+      issuer: config.auth.issuer,
+      grantLifetimeSeconds,
       deleteEnabled: config.storage.deleteEnabled,
       createOnPush: config.createOnPush,
       service: config.auth.service,
@@ -77,6 +115,8 @@ export async function buildServices(config: DtrConfig, logger: Logger): Promise<
       headers: config.http.headers,
     },
     async close() {
+      clearInterval(rotation);
+      cacheHealth.stop();
       await uploads.close();
       database.close();
     },

@@ -12,6 +12,7 @@ import {
   httpSchema,
   httpUrlFormat,
   key,
+  listOf,
   loadConfig,
   type LogConfig,
   logSchema,
@@ -79,6 +80,35 @@ export function dtrConfigSchema() {
         default: true,
       }),
     },
+    contentcaches: {
+      healthinterval: key({
+        doc: 'How often DTR checks each registered content cache.',
+        format: durationFormat,
+        default: '10s',
+      }),
+      healthtimeout: key({
+        doc: 'How long a content cache health check may take.',
+        format: durationFormat,
+        default: '3s',
+      }),
+      cas: key({
+        doc: 'PEM CA certificates trusted (besides the system ones) for connections to content caches.',
+        format: listOf(absolutePathFormat),
+        default: [],
+      }),
+    },
+    grants: {
+      lifetime: key({
+        doc: 'Lifetime of the blob grants in content cache redirects.',
+        format: durationFormat,
+        default: '60s',
+      }),
+      keyrotation: key({
+        doc: 'How often the grant signing key is replaced; old keys stay published until their grants expire.',
+        format: durationFormat,
+        default: '720h',
+      }),
+    },
     ca: {
       certificate: optionalKey({
         doc: "PEM CA certificate served at GET /ca (the CA of DTR's TLS certificate).",
@@ -104,6 +134,8 @@ export interface DtrConfig {
   admin: { username: string; password: string | undefined };
   createOnPush: boolean;
   caCertificate: string | undefined;
+  contentCaches: { healthInterval: Duration; healthTimeout: Duration; cas: string[] };
+  grants: { lifetime: Duration; keyRotation: Duration };
 }
 
 /** DTR's configuration definition: `DTR_API_*` environment overrides. */
@@ -129,6 +161,12 @@ export const dtrConfigDefinition: ConfigDefinition<
       admin: { username: values.admin.username, password: values.admin.password },
       createOnPush: values.registry.createonpush,
       caCertificate: values.ca.certificate,
+      contentCaches: {
+        healthInterval: values.contentcaches.healthinterval,
+        healthTimeout: values.contentcaches.healthtimeout,
+        cas: values.contentcaches.cas,
+      },
+      grants: { lifetime: values.grants.lifetime, keyRotation: values.grants.keyrotation },
     };
   },
 };

@@ -8,7 +8,8 @@ import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { Digest, MediaTypes } from '@dtr-cache/registry-protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningDtr, startDtr } from './dtr-harness';
+import { ADMIN, basic, type RunningDtr, startDtr } from './dtr-harness';
+import { type StandInCache, startStandInCache } from './stand-in-cache';
 
 const run = promisify(execFile);
 const workspaceRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -197,6 +198,47 @@ describe('skopeo against dtr-api', () => {
         /unauthorized|authentication required|incorrect|invalid username\/password/i,
       ),
     });
+  });
+
+  it('follows DTR’s redirect to the content cache the user chose', async () => {
+    let cache: StandInCache | undefined;
+    try {
+      cache = await startStandInCache(() => dtr.url);
+      const admin = basic(ADMIN.username, ADMIN.password);
+      const registered = await dtr.fetch('/api/v0/content_caches', {
+        method: 'POST',
+        authorization: admin,
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ name: 'stand-in', host: cache.url }),
+      });
+      expect(registered.status).toBe(201);
+      await dtr.services.cacheHealth.checkAll();
+      const settings = await dtr.fetch('/api/v0/accounts/alice/settings', {
+        method: 'PATCH',
+        authorization: admin,
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ contentCache: 'stand-in' }),
+      });
+      expect(settings.status).toBe(200);
+
+      const target = join(directory, 'through-cache');
+      await skopeo([
+        'copy',
+        '--src-tls-verify=false',
+        '--src-creds',
+        'alice:alice-password',
+        `docker://${host}/alice/app:v1`,
+        `oci:${target}:v1`,
+      ]);
+      const blobRequests = cache.requests.filter((request) =>
+        /\/v2\/alice\/app\/blobs\/sha256:/.test(request.url),
+      );
+      expect(blobRequests.length).toBeGreaterThanOrEqual(4);
+      expect(blobRequests.every((request) => request.url.includes('grant='))).toBe(true);
+      expect(cache.requests.some((request) => request.url.includes('/manifests/'))).toBe(false);
+    } finally {
+      await cache?.close();
+    }
   });
 
   it('refuses a push with wrong credentials', async () => {

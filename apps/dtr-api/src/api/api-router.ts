@@ -8,6 +8,7 @@ import { authenticationOf } from '../registry/registry-access';
 import type { DtrServices } from '../services';
 import type { Account } from '../store/account-store';
 import type { Repository, Visibility } from '../store/repository-store';
+import { contentCacheRoutes } from './content-cache-routes';
 
 const MIN_PASSWORD_LENGTH = 8;
 
@@ -243,5 +244,6 @@ export function apiRouter(services: DtrServices): Router {
     ctx.status = 204;
   });
 
+  contentCacheRoutes(router, services);
   return router;
 }

@@ -2,6 +2,9 @@ import type { Context } from 'koa';
 import {
   type Digest,
   etagOf,
+  grantFromQuery,
+  signBlobGrant,
+  signedBlobUrl,
   formatContentRange,
   Headers,
   parseRangeHeader,
@@ -10,12 +13,49 @@ import {
   rangeNotSatisfiable,
 } from '@dtr-cache/registry-protocol';
 import type { DtrServices } from '../services';
-import { authorizeRepository } from './registry-access';
+import type { Repository } from '../store/repository-store';
+import { authenticationOf, authorizeRepository } from './registry-access';
+
+/**
+ * Where to send a blob request instead of serving it: the user's chosen content cache, with a
+ * grant for exactly this repository, digest and user — only if that cache is healthy (a pull
+ * never breaks because a cache is down).
+ */
+async function cacheRedirect(
+  ctx: Context,
+  services: DtrServices,
+  repository: Repository,
+  digest: Digest,
+) {
+  const { principal } = authenticationOf(ctx);
+  if (principal.kind !== 'user') return undefined;
+  const cache = services.caches.cacheOf(principal.account);
+  if (!cache) return undefined;
+  const health = services.cacheHealth.status(cache);
+  if (health.healthy !== true) {
+    services.logger.warn('content cache unhealthy, serving blob directly', {
+      cache: cache.name,
+      repo: repository.fullName,
+      digest: digest.toString(),
+    });
+    return undefined;
+  }
+  const grant = await signBlobGrant(services.grantKeys.signingKey, {
+    repository: repository.fullName,
+    digest,
+    subject: principal.account.name,
+    lifetimeSeconds: services.options.grantLifetimeSeconds,
+    issuer: services.options.issuer,
+  });
+  return signedBlobUrl(cache.host, repository.fullName, digest, grant);
+}
 
 /**
  * `GET`/`HEAD /v2/<name>/blobs/<digest>`: only a blob linked to the repository (pushed, mounted
- * or referenced there) is served; knowing a digest from elsewhere gives nothing. Single ranges get
- * 206 (or 416); `If-None-Match` with the digest gets 304.
+ * or referenced there) is served; knowing a digest from elsewhere gives nothing. A user with a
+ * content cache selected is redirected (307) there with a signed grant; a request carrying a valid
+ * grant (a cache filling its copy) is served directly. Single ranges get 206 (or 416);
+ * `If-None-Match` with the digest gets 304.
  */
 export async function getBlob(
   ctx: Context,
@@ -23,11 +63,29 @@ export async function getBlob(
   name: string,
   digest: Digest,
 ): Promise<void> {
-  const repository = authorizeRepository(ctx, services, name, 'pull');
-  const linkedSize = services.repositories.linkedBlobSize(repository, digest.toString());
+  const grant = grantFromQuery(ctx.query);
+  let repository: Repository | undefined;
+  if (grant !== undefined) {
+    await services.grantKeys.verifier.verify(grant, { repository: name, digest });
+    repository = services.repositories.find(name);
+  } else {
+    repository = authorizeRepository(ctx, services, name, 'pull');
+  }
+  const linkedSize =
+    repository && services.repositories.linkedBlobSize(repository, digest.toString());
   const info = linkedSize === undefined ? undefined : await services.blobs.stat(digest);
-  if (!info)
+  if (!repository || !info)
     throw new RegistryError('BLOB_UNKNOWN', undefined, { detail: { digest: digest.toString() } });
+
+  const redirect =
+    grant === undefined ? await cacheRedirect(ctx, services, repository, digest) : undefined;
+  if (redirect) {
+    ctx.status = 307;
+    ctx.set(Headers.location, redirect.href);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.length = 0;
+    return;
+  }
 
   ctx.set(Headers.contentDigest, digest.toString());
   ctx.set(Headers.etag, etagOf(digest));

@@ -51,6 +51,24 @@ const MIGRATIONS: readonly string[] = [
     FOREIGN KEY (repository_id, manifest_digest) REFERENCES manifests(repository_id, digest) ON DELETE CASCADE
   );
   `,
+  `
+  CREATE TABLE content_caches (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    host TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  CREATE TABLE account_settings (
+    account_id INTEGER PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+    content_cache_id INTEGER REFERENCES content_caches(id) ON DELETE SET NULL
+  );
+  CREATE TABLE grant_keys (
+    key_id TEXT PRIMARY KEY,
+    private_key_pem TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    retired_at TEXT
+  );
+  `,
 ];
 
 /**

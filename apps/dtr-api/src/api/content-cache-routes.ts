@@ -1,0 +1,133 @@
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import { parseHttpUrl } from '@dtr-cache/config';
+import { RegistryError } from '@dtr-cache/registry-protocol';
+import { readJsonObject } from '../read-body';
+import { authenticationOf } from '../registry/registry-access';
+import type { DtrServices } from '../services';
+import type { Account } from '../store/account-store';
+import type { ContentCache } from '../store/content-cache-store';
+
+function signedInUser(ctx: Context): Account {
+  const { principal } = authenticationOf(ctx);
+  if (principal.kind !== 'user') {
+    throw new RegistryError('UNAUTHORIZED', 'sign in first', {
+      headers: { 'WWW-Authenticate': 'Basic realm="dtr"' },
+    });
+  }
+  return principal.account;
+}
+
+function cacheJson(services: DtrServices, cache: ContentCache) {
+  const health = services.cacheHealth.status(cache);
+  return {
+    id: cache.id,
+    name: cache.name,
+    host: cache.host,
+    createdAt: cache.createdAt,
+    health: {
+      status: health.healthy === undefined ? 'unknown' : health.healthy ? 'healthy' : 'unhealthy',
+      checkedAt: health.checkedAt?.toISOString() ?? null,
+      error: health.error ?? null,
+    },
+  };
+}
+
+/** An absolute http(s) URL without credentials, query or fragment, normalized without a trailing slash. */
+function cacheHost(value: unknown): string {
+  try {
+    const url = parseHttpUrl(value);
+    return `${url.origin}${url.pathname === '/' ? '' : url.pathname}`;
+  } catch (error) {
+    throw new RegistryError('INVALID_REQUEST', `host: ${(error as Error).message}`, {
+      detail: { host: value ?? null },
+    });
+  }
+}
+
+function cacheById(services: DtrServices, id: string | undefined): ContentCache {
+  const cache = /^\d{1,15}$/.test(id ?? '') ? services.caches.find(Number(id)) : undefined;
+  if (!cache) throw new RegistryError('NOT_FOUND', 'no such content cache', { detail: { id } });
+  return cache;
+}
+
+/**
+ * `/api/v0/content_caches` (administrators change, signed-in users read) and
+ * `/api/v0/accounts/{username}/settings` (the user's content cache; users change their own,
+ * administrators anyone's).
+ */
+export function contentCacheRoutes(router: Router, services: DtrServices): void {
+  router.get('/content_caches', (ctx) => {
+    signedInUser(ctx);
+    ctx.body = { contentCaches: services.caches.list().map((cache) => cacheJson(services, cache)) };
+  });
+
+  router.post('/content_caches', async (ctx) => {
+    if (!signedInUser(ctx).isAdmin) throw new RegistryError('DENIED', 'administrators only');
+    const body = await readJsonObject(ctx.req);
+    if (typeof body['name'] !== 'string')
+      throw new RegistryError('INVALID_REQUEST', 'name is required');
+    const cache = services.caches.create(body['name'], cacheHost(body['host']));
+    void services.cacheHealth.check(cache);
+    ctx.status = 201;
+    ctx.set('Location', `/api/v0/content_caches/${cache.id}`);
+    ctx.body = cacheJson(services, cache);
+  });
+
+  router.get('/content_caches/:id', (ctx) => {
+    signedInUser(ctx);
+    ctx.body = cacheJson(services, cacheById(services, ctx.params['id']));
+  });
+
+  router.delete('/content_caches/:id', (ctx) => {
+    if (!signedInUser(ctx).isAdmin) throw new RegistryError('DENIED', 'administrators only');
+    const cache = cacheById(services, ctx.params['id']);
+    services.caches.delete(cache.id);
+    services.cacheHealth.forget(cache);
+    ctx.status = 204;
+  });
+
+  const settingsOwner = (ctx: Context): Account => {
+    const caller = signedInUser(ctx);
+    const name = ctx.params['username'] as string;
+    if (caller.name !== name && !caller.isAdmin)
+      throw new RegistryError('DENIED', 'you may change only your own settings');
+    const account = services.accounts.find(name);
+    if (!account || account.kind !== 'user')
+      throw new RegistryError('NOT_FOUND', 'no such user', { detail: { name } });
+    return account;
+  };
+
+  const settingsJson = (account: Account) => ({
+    contentCache: services.caches.cacheOf(account)?.name ?? '',
+  });
+
+  router.get('/accounts/:username/settings', (ctx) => {
+    ctx.body = settingsJson(settingsOwner(ctx));
+  });
+
+  router.patch('/accounts/:username/settings', async (ctx) => {
+    const account = settingsOwner(ctx);
+    const body = await readJsonObject(ctx.req);
+    if (!('contentCache' in body))
+      throw new RegistryError(
+        'INVALID_REQUEST',
+        'contentCache is required (a cache name, or "" to clear)',
+      );
+    const name = body['contentCache'];
+    if (name !== null && typeof name !== 'string') {
+      throw new RegistryError(
+        'INVALID_REQUEST',
+        'contentCache must be a cache name, or "" to clear',
+      );
+    }
+    const cache = name === null || name === '' ? undefined : services.caches.findByName(name);
+    if (name !== null && name !== '' && !cache) {
+      throw new RegistryError('INVALID_REQUEST', `there is no content cache named "${name}"`, {
+        detail: { contentCache: name, known: services.caches.list().map((known) => known.name) },
+      });
+    }
+    services.caches.setCacheOf(account, cache);
+    ctx.body = settingsJson(account);
+  });
+}

@@ -1,0 +1,321 @@
+/** The OpenAPI 3 description of `/api/v0`, served at `/api/v0/openapi.json`. */
+
+const errorResponse = {
+  description: 'Error envelope',
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorEnvelope' } } },
+};
+const errors = (...statuses: number[]) =>
+  Object.fromEntries(statuses.map((status) => [String(status), errorResponse]));
+const jsonBody = (schema: string, example: unknown) => ({
+  required: true,
+  content: { 'application/json': { schema: { $ref: `#/components/schemas/${schema}` }, example } },
+});
+const jsonResponse = (description: string, schema: unknown) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const pathParameter = (name: string, description: string, type = 'string') => ({
+  name,
+  in: 'path',
+  required: true,
+  description,
+  schema: { type },
+});
+
+export const openApiDocument = {
+  openapi: '3.0.3',
+  info: {
+    title: 'DTR API',
+    version: 'v0',
+    description:
+      'Accounts, organizations, repositories, content caches and user settings of the origin registry. Authenticate with HTTP Basic (or a registry bearer token). Errors use the registry error envelope.',
+  },
+  servers: [{ url: '/api/v0' }],
+  security: [{ basicAuth: [] }, { bearerAuth: [] }],
+  tags: [{ name: 'accounts' }, { name: 'repositories' }, { name: 'content caches' }],
+  paths: {
+    '/accounts': {
+      get: {
+        tags: ['accounts'],
+        summary: 'List accounts',
+        responses: {
+          200: jsonResponse('Accounts', {
+            type: 'object',
+            properties: { accounts: { type: 'array', items: ref('Account') } },
+          }),
+          ...errors(401),
+        },
+      },
+      post: {
+        tags: ['accounts'],
+        summary: 'Create a user or organization (administrators)',
+        requestBody: jsonBody('NewAccount', {
+          name: 'alice',
+          type: 'user',
+          password: 'a-long-password',
+        }),
+        responses: { 201: jsonResponse('Created', ref('Account')), ...errors(400, 401, 403, 409) },
+      },
+    },
+    '/accounts/{name}': {
+      parameters: [pathParameter('name', 'Account name')],
+      get: {
+        tags: ['accounts'],
+        summary: 'Get an account',
+        responses: { 200: jsonResponse('Account', ref('Account')), ...errors(401, 404) },
+      },
+      delete: {
+        tags: ['accounts'],
+        summary: 'Delete an account (administrators)',
+        responses: { 204: { description: 'Deleted' }, ...errors(401, 403, 404, 409) },
+      },
+    },
+    '/accounts/{organization}/members': {
+      parameters: [pathParameter('organization', 'Organization name')],
+      get: {
+        tags: ['accounts'],
+        summary: 'List organization members',
+        responses: {
+          200: jsonResponse('Members', {
+            type: 'object',
+            properties: { members: { type: 'array', items: ref('Account') } },
+          }),
+          ...errors(401, 403, 404),
+        },
+      },
+    },
+    '/accounts/{organization}/members/{user}': {
+      parameters: [
+        pathParameter('organization', 'Organization name'),
+        pathParameter('user', 'User name'),
+      ],
+      put: {
+        tags: ['accounts'],
+        summary: 'Add a member',
+        responses: { 200: jsonResponse('Member', ref('Account')), ...errors(401, 403, 404) },
+      },
+      delete: {
+        tags: ['accounts'],
+        summary: 'Remove a member',
+        responses: { 204: { description: 'Removed' }, ...errors(401, 403, 404) },
+      },
+    },
+    '/accounts/{username}/settings': {
+      parameters: [pathParameter('username', 'User name')],
+      get: {
+        tags: ['content caches'],
+        summary: "A user's settings",
+        responses: { 200: jsonResponse('Settings', ref('Settings')), ...errors(401, 403, 404) },
+      },
+      patch: {
+        tags: ['content caches'],
+        summary: "Choose a user's content cache (own settings, or any as administrator)",
+        requestBody: jsonBody('Settings', { contentCache: 'region-us' }),
+        responses: {
+          200: jsonResponse('Settings', ref('Settings')),
+          ...errors(400, 401, 403, 404),
+        },
+      },
+    },
+    '/repositories': {
+      get: {
+        tags: ['repositories'],
+        summary: 'Repositories visible to the caller',
+        security: [],
+        responses: {
+          200: jsonResponse('Repositories', {
+            type: 'object',
+            properties: { repositories: { type: 'array', items: ref('Repository') } },
+          }),
+        },
+      },
+    },
+    '/repositories/{namespace}': {
+      parameters: [pathParameter('namespace', 'User or organization')],
+      get: {
+        tags: ['repositories'],
+        summary: 'Repositories of a namespace visible to the caller',
+        responses: {
+          200: jsonResponse('Repositories', {
+            type: 'object',
+            properties: { repositories: { type: 'array', items: ref('Repository') } },
+          }),
+          ...errors(404),
+        },
+      },
+      post: {
+        tags: ['repositories'],
+        summary: 'Create a repository',
+        requestBody: jsonBody('NewRepository', { name: 'web', visibility: 'private' }),
+        responses: {
+          201: jsonResponse('Created', ref('Repository')),
+          ...errors(400, 401, 403, 404, 409),
+        },
+      },
+    },
+    '/repositories/{namespace}/{name}': {
+      parameters: [
+        pathParameter('namespace', 'User or organization'),
+        pathParameter('name', 'Repository name'),
+      ],
+      get: {
+        tags: ['repositories'],
+        summary: 'Get a repository',
+        responses: { 200: jsonResponse('Repository', ref('Repository')), ...errors(404) },
+      },
+      patch: {
+        tags: ['repositories'],
+        summary: 'Change visibility',
+        requestBody: jsonBody('RepositoryChange', { visibility: 'public' }),
+        responses: {
+          200: jsonResponse('Repository', ref('Repository')),
+          ...errors(400, 401, 403, 404),
+        },
+      },
+      delete: {
+        tags: ['repositories'],
+        summary: 'Delete a repository',
+        responses: { 204: { description: 'Deleted' }, ...errors(401, 403, 404) },
+      },
+    },
+    '/content_caches': {
+      get: {
+        tags: ['content caches'],
+        summary: 'List content caches with their health',
+        responses: {
+          200: jsonResponse('Content caches', {
+            type: 'object',
+            properties: { contentCaches: { type: 'array', items: ref('ContentCache') } },
+          }),
+          ...errors(401),
+        },
+      },
+      post: {
+        tags: ['content caches'],
+        summary: 'Register a content cache (administrators)',
+        requestBody: jsonBody('NewContentCache', {
+          name: 'region-us',
+          host: 'http://cache.example.com:5000',
+        }),
+        responses: {
+          201: jsonResponse('Registered', ref('ContentCache')),
+          ...errors(400, 401, 403, 409),
+        },
+      },
+    },
+    '/content_caches/{id}': {
+      parameters: [pathParameter('id', 'Content cache id', 'integer')],
+      get: {
+        tags: ['content caches'],
+        summary: 'Get a content cache',
+        responses: { 200: jsonResponse('Content cache', ref('ContentCache')), ...errors(401, 404) },
+      },
+      delete: {
+        tags: ['content caches'],
+        summary: "Delete a content cache (clears it from every user's settings)",
+        responses: { 204: { description: 'Deleted' }, ...errors(401, 403, 404) },
+      },
+    },
+  },
+  components: {
+    securitySchemes: {
+      basicAuth: { type: 'http', scheme: 'basic' },
+      bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+    },
+    schemas: {
+      ErrorEnvelope: {
+        type: 'object',
+        properties: {
+          errors: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: { code: { type: 'string' }, message: { type: 'string' }, detail: {} },
+            },
+          },
+        },
+      },
+      Account: {
+        type: 'object',
+        properties: {
+          id: { type: 'integer' },
+          name: { type: 'string' },
+          type: { type: 'string', enum: ['user', 'organization'] },
+          isAdmin: { type: 'boolean' },
+          createdAt: { type: 'string', format: 'date-time' },
+        },
+      },
+      NewAccount: {
+        type: 'object',
+        required: ['name'],
+        properties: {
+          name: { type: 'string' },
+          type: { type: 'string', enum: ['user', 'organization'] },
+          isOrg: { type: 'boolean' },
+          password: { type: 'string', minLength: 8 },
+          isAdmin: { type: 'boolean' },
+        },
+      },
+      Repository: {
+        type: 'object',
+        properties: {
+          id: { type: 'integer' },
+          namespace: { type: 'string' },
+          namespaceType: { type: 'string' },
+          name: { type: 'string' },
+          fullName: { type: 'string' },
+          visibility: { type: 'string', enum: ['public', 'private'] },
+          createdAt: { type: 'string' },
+        },
+      },
+      NewRepository: {
+        type: 'object',
+        required: ['name'],
+        properties: {
+          name: { type: 'string' },
+          visibility: { type: 'string', enum: ['public', 'private'] },
+        },
+      },
+      RepositoryChange: {
+        type: 'object',
+        required: ['visibility'],
+        properties: { visibility: { type: 'string', enum: ['public', 'private'] } },
+      },
+      ContentCache: {
+        type: 'object',
+        properties: {
+          id: { type: 'integer' },
+          name: { type: 'string' },
+          host: { type: 'string', format: 'uri' },
+          createdAt: { type: 'string' },
+          health: {
+            type: 'object',
+            properties: {
+              status: { type: 'string', enum: ['unknown', 'healthy', 'unhealthy'] },
+              checkedAt: { type: 'string', nullable: true },
+              error: { type: 'string', nullable: true },
+            },
+          },
+        },
+      },
+      NewContentCache: {
+        type: 'object',
+        required: ['name', 'host'],
+        properties: {
+          name: { type: 'string', example: 'region-us' },
+          host: { type: 'string', format: 'uri', example: 'http://cache.example.com:5000' },
+        },
+      },
+      Settings: {
+        type: 'object',
+        properties: {
+          contentCache: {
+            type: 'string',
+            description: 'Name of the chosen content cache; "" for none',
+          },
+        },
+      },
+    },
+  },
+} as const;

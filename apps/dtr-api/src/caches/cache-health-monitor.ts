@@ -1,0 +1,86 @@
+import { rootCertificates } from 'node:tls';
+import { got } from 'got';
+import { registryPaths, resolveRegistryUrl } from '@dtr-cache/registry-protocol';
+import type { Logger } from '../logger';
+import type { ContentCache, ContentCacheStore } from '../store/content-cache-store';
+
+/** The last health check of a cache; `healthy` is undefined until the first check ends. */
+export interface CacheHealth {
+  readonly healthy: boolean | undefined;
+  readonly checkedAt: Date | undefined;
+  readonly error: string | undefined;
+}
+
+const UNKNOWN: CacheHealth = { healthy: undefined, checkedAt: undefined, error: undefined };
+
+/**
+ * Checks every registered cache periodically with `GET <host>/v2/`: any answer below 500 within
+ * the timeout is healthy (a cache answers 401 there). DTR redirects only to healthy caches.
+ * Connections trust the system CAs plus the configured ones.
+ */
+export class CacheHealthMonitor {
+  private readonly results = new Map<number, CacheHealth>();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly certificateAuthority: string[];
+
+  constructor(
+    private readonly caches: ContentCacheStore,
+    private readonly options: { intervalMs: number; timeoutMs: number; cas: readonly string[] },
+    private readonly logger: Logger,
+  ) {
+    this.certificateAuthority = [...rootCertificates, ...options.cas];
+  }
+
+  /** Checks all caches now, then every interval. */
+  start(): void {
+    void this.checkAll();
+    this.timer = setInterval(() => void this.checkAll(), this.options.intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  status(cache: Pick<ContentCache, 'id'>): CacheHealth {
+    return this.results.get(cache.id) ?? UNKNOWN;
+  }
+
+  forget(cache: Pick<ContentCache, 'id'>): void {
+    this.results.delete(cache.id);
+  }
+
+  async checkAll(): Promise<void> {
+    await Promise.all(this.caches.list().map((cache) => this.check(cache)));
+  }
+
+  async check(cache: ContentCache): Promise<CacheHealth> {
+    const checkedAt = new Date();
+    let result: CacheHealth;
+    try {
+      const response = await got(resolveRegistryUrl(cache.host, registryPaths.base()), {
+        timeout: { request: this.options.timeoutMs },
+        retry: { limit: 0 },
+        throwHttpErrors: false,
+        followRedirect: false,
+        https: { certificateAuthority: this.certificateAuthority },
+      });
+      result =
+        response.statusCode < 500
+          ? { healthy: true, checkedAt, error: undefined }
+          : { healthy: false, checkedAt, error: `HTTP ${response.statusCode}` };
+    } catch (error) {
+      result = { healthy: false, checkedAt, error: (error as Error).message };
+    }
+    const previous = this.results.get(cache.id);
+    if (previous?.healthy !== result.healthy) {
+      this.logger[result.healthy ? 'info' : 'warn']('content cache health changed', {
+        cache: cache.name,
+        healthy: result.healthy,
+        error: result.error,
+      });
+    }
+    if (this.caches.find(cache.id)) this.results.set(cache.id, result);
+    return result;
+  }
+}

@@ -1,0 +1,103 @@
+import {
+  BlobGrantVerifier,
+  exportGrantSigningKey,
+  generateGrantSigningKey,
+  type GrantKeySet,
+  type GrantSigningKey,
+  importGrantSigningKey,
+} from '@dtr-cache/registry-protocol';
+import type { Database } from '../store/database';
+
+interface KeyRow {
+  key_id: string;
+  private_key_pem: string;
+  created_at: string;
+  retired_at: string | null;
+}
+
+interface LoadedKey {
+  key: GrantSigningKey;
+  createdAt: Date;
+  retiredAt: Date | undefined;
+}
+
+/**
+ * DTR's blob-grant signing keys, persisted in SQLite. One key signs; after a rotation the previous
+ * keys stay published (JWKS) until every grant they signed has expired (`retention` after their
+ * retirement), then they are dropped. A key is generated on first start.
+ */
+export class GrantKeyring {
+  private keys: LoadedKey[] = [];
+  readonly verifier = new BlobGrantVerifier({ keys: [] });
+
+  private constructor(
+    private readonly database: Database,
+    private readonly options: { issuer: string; retentionMs: number },
+  ) {}
+
+  /** Loads the keys, creating the first one if there is none. */
+  static async open(
+    database: Database,
+    options: { issuer: string; retentionMs: number },
+  ): Promise<GrantKeyring> {
+    const keyring = new GrantKeyring(database, options);
+    await keyring.reload();
+    if (!keyring.keys.some((key) => key.retiredAt === undefined)) await keyring.rotate();
+    return keyring;
+  }
+
+  private async reload(now = new Date()): Promise<void> {
+    const horizon = new Date(now.getTime() - this.options.retentionMs).toISOString();
+    this.database
+      .prepare('DELETE FROM grant_keys WHERE retired_at IS NOT NULL AND retired_at < ?')
+      .run(horizon);
+    const rows = this.database
+      .prepare('SELECT * FROM grant_keys ORDER BY created_at')
+      .all() as KeyRow[];
+    this.keys = await Promise.all(
+      rows.map(async (row) => ({
+        key: await importGrantSigningKey(row.private_key_pem),
+        createdAt: new Date(row.created_at),
+        retiredAt: row.retired_at === null ? undefined : new Date(row.retired_at),
+      })),
+    );
+    this.verifier.updateKeys(this.keySet());
+  }
+
+  /** The key that signs new grants. */
+  get signingKey(): GrantSigningKey {
+    const active = this.keys.filter((key) => key.retiredAt === undefined).at(-1);
+    if (!active) throw new Error('no active grant signing key');
+    return active.key;
+  }
+
+  /** Creates a new signing key; the previous one is retired but stays published for `retention`. */
+  async rotate(now = new Date()): Promise<GrantSigningKey> {
+    const key = await generateGrantSigningKey();
+    this.database.transaction(() => {
+      this.database
+        .prepare('UPDATE grant_keys SET retired_at = ? WHERE retired_at IS NULL')
+        .run(now.toISOString());
+      this.database
+        .prepare('INSERT INTO grant_keys (key_id, private_key_pem, created_at) VALUES (?, ?, ?)')
+        .run(key.keyId, exportGrantSigningKey(key), now.toISOString());
+    })();
+    await this.reload(now);
+    return key;
+  }
+
+  /** Drops retired keys whose grants have all expired. */
+  async prune(now = new Date()): Promise<void> {
+    await this.reload(now);
+  }
+
+  /** When the active key was created (to decide on scheduled rotation). */
+  get activeSince(): Date {
+    return this.keys.filter((key) => key.retiredAt === undefined).at(-1)?.createdAt ?? new Date(0);
+  }
+
+  /** The public keys as a JWKS document: the active key and retired keys still in retention. */
+  keySet(): GrantKeySet {
+    return { keys: this.keys.map(({ key }) => key.publicKey) };
+  }
+}
