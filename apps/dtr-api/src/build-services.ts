@@ -7,7 +7,7 @@ import { Authenticator } from './auth/authenticate';
 import { hashPassword } from './auth/password-hash';
 import { TokenService } from './auth/token-service';
 import type { DtrConfig } from './dtr-config';
-import type { Logger } from './logger';
+import type { Logger } from '@dtr-cache/logging';
 import { UploadSessions } from './registry/upload-sessions';
 import type { DtrServices } from './services';
 import { AccountStore } from './store/account-store';

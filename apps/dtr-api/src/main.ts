@@ -5,7 +5,7 @@ import { ConfigError, formatListenAddress } from '@dtr-cache/config';
 import { createApp } from './app';
 import { buildServices } from './build-services';
 import { type DtrConfig, loadDtrConfig } from './dtr-config';
-import { createLogger } from './logger';
+import { createLogger } from '@dtr-cache/logging';
 
 const USAGE = 'usage: dtr-api --config <config.yml>   (or: dtr-api <config.yml>)';
 

@@ -4,7 +4,7 @@ import type { Authenticator } from './auth/authenticate';
 import type { TokenService } from './auth/token-service';
 import type { CacheHealthMonitor } from './caches/cache-health-monitor';
 import type { GrantKeyring } from './grants/grant-keyring';
-import type { Logger } from './logger';
+import type { Logger } from '@dtr-cache/logging';
 import type { UploadSessions } from './registry/upload-sessions';
 import type { AccountStore } from './store/account-store';
 import type { ContentCacheStore } from './store/content-cache-store';

@@ -7,7 +7,7 @@ import { Digest } from '@dtr-cache/registry-protocol';
 import { createApp } from '../src/app';
 import { buildServices, type DtrRuntime } from '../src/build-services';
 import { loadDtrConfig } from '../src/dtr-config';
-import { silentLogger } from '../src/logger';
+import { silentLogger } from '@dtr-cache/logging';
 
 export const ADMIN = { username: 'admin', password: 'admin-password' };
 

@@ -1,7 +1,7 @@
 import { rootCertificates } from 'node:tls';
 import { got } from 'got';
 import { registryPaths, resolveRegistryUrl } from '@dtr-cache/registry-protocol';
-import type { Logger } from '../logger';
+import type { Logger } from '@dtr-cache/logging';
 import type { ContentCache, ContentCacheStore } from '../store/content-cache-store';
 
 /** The last health check of a cache; `healthy` is undefined until the first check ends. */

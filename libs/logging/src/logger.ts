@@ -24,7 +24,7 @@ function logfmtValue(value: unknown): string {
 /** A logger writing one line per entry to `write` (stderr by default), as text (logfmt) or JSON. */
 export function createLogger(
   config: Pick<LogConfig, 'level' | 'formatter' | 'fields'>,
-  write = (line: string) => process.stderr.write(line),
+  write: (line: string) => void = (line) => void process.stderr.write(line),
 ): Logger {
   const log = (level: Level, message: string, fields: Record<string, unknown> = {}) => {
     if (SEVERITY[level] > SEVERITY[config.level]) return;
