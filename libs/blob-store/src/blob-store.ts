@@ -25,6 +25,8 @@ export interface OpenBlob {
   /** The bytes served: the whole blob, or the requested range. */
   readonly range: ByteRange | undefined;
   readonly stream: Readable;
+  /** Where the bytes come from, for logs and metrics (a cache: `hit`, `miss`, `coalesced`). */
+  readonly source?: string;
 }
 
 /**
@@ -43,6 +45,15 @@ export interface BlobWriter extends Writable {
   commit(expectedDigest: Digest, expectedSize?: number): Promise<BlobInfo>;
   /** Discards everything written; safe to call at any time and more than once. */
   cancel(): Promise<void>;
+  /** Bytes written through to storage so far (readable with `readWritten`). */
+  readonly written: number;
+  /**
+   * Reads back bytes already written, while the blob is still being written and after `commit`
+   * (to serve a blob while it is being filled), until `releaseReader` or `cancel`.
+   */
+  readWritten(offset: number, length: number): Promise<Buffer>;
+  /** Releases what `readWritten` holds open. */
+  releaseReader(): Promise<void>;
 }
 
 /**
@@ -155,6 +166,18 @@ class DriverBlobWriter extends Writable implements BlobWriter {
     const hasher = new DigestHasher(algorithm);
     for await (const chunk of await this.temp.read()) hasher.update(chunk as Buffer);
     return { digest: hasher.digest(), size: hasher.size };
+  }
+
+  get written(): number {
+    return this.hasher.size;
+  }
+
+  readWritten(offset: number, length: number): Promise<Buffer> {
+    return this.temp.readAt(offset, Math.max(0, Math.min(length, this.hasher.size - offset)));
+  }
+
+  releaseReader(): Promise<void> {
+    return this.temp.closeReader();
   }
 
   async cancel(): Promise<void> {

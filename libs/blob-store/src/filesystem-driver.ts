@@ -38,6 +38,7 @@ async function syncDirectory(path: string): Promise<void> {
 
 class FilesystemTempFile implements TempFile {
   private closed = false;
+  private reader: Promise<FileHandle> | undefined;
 
   constructor(
     readonly key: string,
@@ -67,7 +68,22 @@ class FilesystemTempFile implements TempFile {
     return handle.createReadStream({ highWaterMark: 256 * 1024, autoClose: true });
   }
 
+  async readAt(offset: number, length: number): Promise<Buffer> {
+    this.reader ??= open(this.path, 'r');
+    const handle = await this.reader;
+    const buffer = Buffer.allocUnsafe(length);
+    const { bytesRead } = await handle.read(buffer, 0, length, offset);
+    return buffer.subarray(0, bytesRead);
+  }
+
+  async closeReader(): Promise<void> {
+    const reader = this.reader;
+    this.reader = undefined;
+    if (reader) await (await reader.catch(() => undefined))?.close();
+  }
+
   async discard(): Promise<void> {
+    await this.closeReader();
     if (!this.closed) {
       this.closed = true;
       await this.handle.close().catch(() => undefined);

@@ -37,6 +37,29 @@ class MemoryTempFile implements TempFile {
     return Readable.from(this.chunks);
   }
 
+  async readAt(offset: number, length: number): Promise<Buffer> {
+    if (this.discarded) throw new Error(`temp file ${this.key} is discarded`);
+    const parts: Buffer[] = [];
+    let position = 0;
+    for (const chunk of this.chunks) {
+      const end = position + chunk.length;
+      if (end > offset && position < offset + length) {
+        parts.push(
+          chunk.subarray(
+            Math.max(0, offset - position),
+            Math.min(chunk.length, offset + length - position),
+          ),
+        );
+      }
+      position = end;
+    }
+    return Buffer.concat(parts);
+  }
+
+  async closeReader(): Promise<void> {
+    // Nothing is held open: the chunks stay readable until discard.
+  }
+
   async discard(): Promise<void> {
     this.discarded = true;
     this.chunks = [];

@@ -106,6 +106,20 @@ export function describeStorageDriverConformance(
       await temp.discard();
     });
 
+    it('reads a temp file while it is written, and after it was moved in place', async () => {
+      const temp = await driver.createTemp();
+      await temp.write([content.subarray(0, 1000)]);
+      expectSameBytes(await temp.readAt(100, 50), content.subarray(100, 150));
+      expectSameBytes(await temp.readAt(990, 50), content.subarray(990, 1000));
+      await temp.write([content.subarray(1000)]);
+      expectSameBytes(await temp.readAt(1000, 5000), content.subarray(1000, 6000));
+      await temp.sync();
+      await driver.move(temp, 'moved');
+      expectSameBytes(await temp.readAt(199_000, 1000), content.subarray(199_000));
+      await temp.closeReader();
+      await temp.closeReader();
+    });
+
     it('keeps serving a stream opened before delete', async () => {
       await publish(driver, 'f', content);
       const stream = await driver.read('f');

@@ -21,6 +21,13 @@ export interface TempFile {
   sync(): Promise<void>;
   /** Reads back what was written; only after `sync`. Streams. */
   read(): Promise<Readable>;
+  /**
+   * Reads up to `length` bytes at `offset` of what was written so far: usable while writing, and
+   * after the file was moved in place (through its own handle), until `closeReader` or `discard`.
+   */
+  readAt(offset: number, length: number): Promise<Buffer>;
+  /** Releases what `readAt` holds open; safe to call more than once. */
+  closeReader(): Promise<void>;
   /** Closes and removes the file; safe to call more than once, and after a failed write. */
   discard(): Promise<void>;
 }

@@ -1,0 +1,180 @@
+import { Transform } from 'node:stream';
+import Koa, { type Context } from 'koa';
+import type { Logger } from '@dtr-cache/logging';
+import {
+  API_VERSION,
+  BLOB_GRANT_KEYS_PATH,
+  BlobGrantError,
+  type Digest,
+  etagOf,
+  formatContentRange,
+  grantFromQuery,
+  Headers,
+  matchRegistryRoute,
+  parseRangeHeader,
+  RegistryError,
+  rangeLength,
+  rangeNotSatisfiable,
+  registryErrorMiddleware,
+} from '@dtr-cache/registry-protocol';
+import type { CachingBlobStore } from './cache/caching-blob-store';
+import type { CacheMetrics } from './cache-metrics';
+import type { UpstreamKeys } from './upstream/upstream-keys';
+
+/** What the cache's request handlers use. */
+export interface CacheServices {
+  readonly cache: CachingBlobStore;
+  readonly keys: UpstreamKeys;
+  readonly metrics: CacheMetrics;
+  readonly logger: Logger;
+  /** `http.headers`: added to every response. */
+  readonly headers: Readonly<Record<string, readonly string[]>>;
+  /** `log.accesslog.disabled` inverted. */
+  readonly accessLog: boolean;
+}
+
+function counting(onBytes: (count: number) => void): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      onBytes(chunk.length);
+      callback(null, chunk);
+    },
+  });
+}
+
+/**
+ * `GET`/`HEAD /v2/<name>/blobs/<digest>`: requires a valid blob grant for exactly that repository
+ * and digest (hit or miss alike, before anything else is looked at), then serves the blob from the
+ * caching store. One log line per request says hit, miss, coalesced or denied.
+ */
+async function serveBlob(
+  ctx: Context,
+  services: CacheServices,
+  repository: string,
+  digest: Digest,
+): Promise<void> {
+  const started = process.hrtime.bigint();
+  let result = 'error';
+  let bytes = 0;
+  ctx.res.once('close', () => {
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    services.metrics.requests.inc({ method: ctx.method, result });
+    services.metrics.bytesServed.inc({ result }, bytes);
+    services.metrics.duration.observe({ result }, seconds);
+    if (services.accessLog) {
+      services.logger.info('blob request', {
+        method: ctx.method,
+        repo: repository,
+        digest: digest.toString(),
+        cache: result,
+        status: ctx.status,
+        bytes,
+        complete: ctx.res.writableFinished,
+        durationMs: Math.round(seconds * 1000),
+      });
+    }
+  });
+
+  const grant = grantFromQuery(ctx.query);
+  try {
+    await services.keys.verify(grant, { repository, digest });
+  } catch (error) {
+    if (error instanceof BlobGrantError) result = 'denied';
+    throw error;
+  }
+  const blobs = services.cache.view({ repository, grant: grant as string });
+  ctx.set(Headers.contentDigest, digest.toString());
+  ctx.set(Headers.etag, etagOf(digest));
+  ctx.set(Headers.acceptRanges, 'bytes');
+  ctx.set('Cache-Control', 'max-age=31536000');
+  ctx.type = 'application/octet-stream';
+
+  if (ctx.method === 'HEAD') {
+    const info = await blobs.stat(digest);
+    if (!info)
+      throw new RegistryError('BLOB_UNKNOWN', undefined, { detail: { digest: digest.toString() } });
+    result = 'head';
+    ctx.status = 200;
+    ctx.length = info.size;
+    return;
+  }
+  if (ctx.get(Headers.ifNoneMatch) === etagOf(digest)) {
+    result = 'not-modified';
+    ctx.status = 304;
+    return;
+  }
+  let blob = await blobs.open(digest);
+  const range = parseRangeHeader(ctx.get(Headers.range) || undefined, blob.size);
+  if (range.kind === 'unsatisfiable') {
+    blob.stream.destroy();
+    throw rangeNotSatisfiable(blob.size);
+  }
+  if (range.kind === 'partial') {
+    blob.stream.destroy();
+    blob = await blobs.open(digest, range.range);
+    ctx.set(Headers.contentRange, formatContentRange(range.range, blob.size));
+  }
+  result = blob.source ?? 'hit';
+  ctx.status = range.kind === 'partial' ? 206 : 200;
+  ctx.length = range.kind === 'partial' ? rangeLength(range.range) : blob.size;
+  // A failing body (upstream died, bytes did not verify) must abort the response, not end it.
+  blob.stream.once('error', () => ctx.res.destroy());
+  ctx.body = blob.stream.pipe(counting((count) => (bytes += count)));
+}
+
+/** Builds the cache's Koa application; it never listens. */
+export function createApp(services: CacheServices): Koa {
+  const app = new Koa();
+  app.silent = true;
+  app.use(async (ctx, next) => {
+    for (const [name, values] of Object.entries(services.headers)) ctx.set(name, [...values]);
+    await next();
+  });
+  app.use(
+    registryErrorMiddleware({
+      onUnexpectedError: (error, ctx) =>
+        services.logger.error('request failed', { method: ctx.method, path: ctx.path, error }),
+    }),
+  );
+  app.use(async (ctx, next) => {
+    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return next();
+    if (ctx.path === BLOB_GRANT_KEYS_PATH) {
+      ctx.set('Cache-Control', 'max-age=30');
+      ctx.body = services.keys.keySet();
+      return;
+    }
+    if (ctx.path === '/health') {
+      ctx.body = {
+        status: 'ok',
+        grantKeys: services.keys.keySet().keys.length,
+        fillsInProgress: services.cache.fillsInProgress,
+      };
+      return;
+    }
+    if (ctx.path === '/metrics') {
+      services.metrics.fillsInProgress.set(services.cache.fillsInProgress);
+      ctx.type = services.metrics.registry.contentType;
+      ctx.body = await services.metrics.registry.metrics();
+      return;
+    }
+    return next();
+  });
+  app.use(async (ctx, next) => {
+    if (ctx.path !== '/v2' && !ctx.path.startsWith('/v2/')) return next();
+    ctx.set(Headers.apiVersion, API_VERSION);
+    const route = matchRegistryRoute(ctx.path, ctx.method);
+    if (!route) throw new RegistryError('NOT_FOUND', undefined, { detail: { path: ctx.path } });
+    if (route.name === 'base') {
+      ctx.body = {};
+      return;
+    }
+    if (route.name === 'blob' && (ctx.method === 'GET' || ctx.method === 'HEAD')) {
+      return serveBlob(ctx, services, route.repository, route.digest);
+    }
+    throw new RegistryError(
+      'UNSUPPORTED',
+      'a content cache serves blobs only; manifests and pushes go to DTR',
+    );
+  });
+  return app;
+}

@@ -1,0 +1,89 @@
+import { readFileSync } from 'node:fs';
+import {
+  ConfigError,
+  type ConfigIssue,
+  type ConfigSource,
+  type DownstreamOptions,
+  loadRegistryConfig,
+  type RegistryConfig,
+  type Upstream,
+} from '@dtr-cache/config';
+
+/** The content cache's configuration: the registry config plus what it needs at run time. */
+export interface CacheConfig {
+  readonly registry: RegistryConfig;
+  readonly downstream: DownstreamOptions;
+  readonly upstream: Upstream;
+  /** The PEM text of each `cas` file. */
+  readonly caPems: readonly string[];
+  /** The PEM text of `http.tls.certificate` and `key`, when TLS is configured with files. */
+  readonly tlsFiles: { certificate: string; key: string; clientCas: string[] } | undefined;
+}
+
+function readPem(path: string, keyPath: string, issues: ConfigIssue[]): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    issues.push({
+      path: keyPath,
+      message: `cannot read ${JSON.stringify(path)} (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+    });
+    return '';
+  }
+}
+
+/**
+ * Loads the cache's `config.yml` (with `REGISTRY_*` overrides), requires the `downstream`
+ * middleware with one upstream, and reads every CA and certificate file it names.
+ * @throws ConfigError naming each problem's key path.
+ */
+export function loadCacheConfig(source: ConfigSource): CacheConfig {
+  const registry = loadRegistryConfig(source);
+  const issues: ConfigIssue[] = [];
+  const index = registry.middleware.registry.findIndex(
+    (middleware) => middleware.name === 'downstream',
+  );
+  const downstream = registry.downstream;
+  if (!downstream) {
+    throw new ConfigError(
+      [
+        {
+          path: 'middleware.registry',
+          message:
+            'the content cache needs the downstream middleware (name: downstream, with upstreams)',
+        },
+      ],
+      source.file,
+    );
+  }
+  const prefix = `middleware.registry[${index}].options`;
+  if (downstream.upstreams.length !== 1) {
+    issues.push({
+      path: `${prefix}.upstreams`,
+      message: `a content cache serves one origin: configure exactly one upstream (found ${downstream.upstreams.length})`,
+    });
+  }
+  const caPems = downstream.cas.map((path, position) =>
+    readPem(path, `${prefix}.cas[${position}]`, issues),
+  );
+  const tls = registry.http.tls;
+  if (tls?.kind === 'letsencrypt') {
+    issues.push({
+      path: 'http.tls.letsencrypt',
+      message:
+        "Let's Encrypt is not supported by this content cache yet: configure http.tls.certificate and key",
+    });
+  }
+  const tlsFiles =
+    tls?.kind === 'files'
+      ? {
+          certificate: readPem(tls.certificate, 'http.tls.certificate', issues),
+          key: readPem(tls.key, 'http.tls.key', issues),
+          clientCas: tls.clientCas.map((path, position) =>
+            readPem(path, `http.tls.clientcas[${position}]`, issues),
+          ),
+        }
+      : undefined;
+  if (issues.length > 0) throw new ConfigError(issues, source.file);
+  return { registry, downstream, upstream: downstream.upstreams[0] as Upstream, caPems, tlsFiles };
+}

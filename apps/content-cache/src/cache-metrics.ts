@@ -1,0 +1,36 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** The cache's Prometheus metrics, in a registry of its own (served at /metrics). */
+export class CacheMetrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({
+    name: 'content_cache_blob_requests_total',
+    help: 'Blob requests by result: hit, miss, coalesced, denied, error.',
+    labelNames: ['method', 'result'],
+    registers: [this.registry],
+  });
+  readonly bytesServed = new Counter({
+    name: 'content_cache_blob_bytes_served_total',
+    help: 'Blob bytes sent to clients, by result.',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
+  readonly fills = new Counter({
+    name: 'content_cache_fills_total',
+    help: 'Upstream fills by outcome: committed or failed.',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+  readonly fillsInProgress = new Gauge({
+    name: 'content_cache_fills_in_progress',
+    help: 'Upstream fills under way.',
+    registers: [this.registry],
+  });
+  readonly duration = new Histogram({
+    name: 'content_cache_blob_request_duration_seconds',
+    help: 'Time to serve a blob request, by result.',
+    labelNames: ['result'],
+    buckets: [0.005, 0.02, 0.1, 0.5, 2, 10, 60],
+    registers: [this.registry],
+  });
+}

@@ -1,0 +1,136 @@
+import { Readable } from 'node:stream';
+import type { BlobInfo, BlobStore, BlobWriter } from '@dtr-cache/blob-store';
+import { type ByteRange, type Digest, RegistryError } from '@dtr-cache/registry-protocol';
+import type { UpstreamBlob } from '../upstream/upstream-client';
+
+const READ_CHUNK = 256 * 1024;
+
+/**
+ * One upstream download of a blob into the local store, shared by every client that asks for the
+ * blob meanwhile. Bytes go to disk as they arrive; each client tails the file at its own pace, so a
+ * slow client neither slows the fill nor the others, and the fill goes on when clients leave. The
+ * blob becomes visible only after its size and digest are verified, and no client's body ends
+ * before that: on any failure every client's stream is destroyed (an aborted response, never a
+ * complete-looking corrupt one) and nothing is kept.
+ */
+export class BlobFill {
+  /** Settles when the blob is committed (or the fill failed). */
+  readonly done: Promise<BlobInfo>;
+  private failure: Error | undefined;
+  private finished = false;
+  private readers = 0;
+  private wake: (() => void) | undefined;
+  private changed: Promise<void>;
+
+  private constructor(
+    readonly digest: Digest,
+    readonly size: number,
+    private readonly writer: BlobWriter,
+    upstream: UpstreamBlob,
+  ) {
+    this.changed = new Promise((resolve) => (this.wake = resolve));
+    this.done = this.run(upstream);
+    this.done.catch(() => undefined);
+  }
+
+  /**
+   * Starts filling `digest` from an upstream response.
+   * @throws whatever creating the local writer throws.
+   */
+  static async start(local: BlobStore, digest: Digest, upstream: UpstreamBlob): Promise<BlobFill> {
+    let writer: BlobWriter;
+    try {
+      writer = await local.create({ algorithm: digest.algorithm });
+    } catch (error) {
+      upstream.stream.destroy();
+      throw error;
+    }
+    return new BlobFill(digest, upstream.size, writer, upstream);
+  }
+
+  /** True once the blob is verified and stored (serve it from the local store from then on). */
+  get committed(): boolean {
+    return this.finished && this.failure === undefined;
+  }
+
+  /** Bytes stored so far. */
+  get written(): number {
+    return this.writer.written;
+  }
+
+  private notify(): void {
+    const wake = this.wake;
+    this.changed = new Promise((resolve) => (this.wake = resolve));
+    wake?.();
+  }
+
+  private async run(upstream: UpstreamBlob): Promise<BlobInfo> {
+    try {
+      for await (const chunk of upstream.stream) {
+        const buffer = chunk as Buffer;
+        if (this.writer.written + this.writer.writableLength + buffer.length > this.size) {
+          throw new RegistryError('SIZE_INVALID', 'the upstream sent more bytes than it announced');
+        }
+        await new Promise<void>((resolve, reject) =>
+          this.writer.write(buffer, (error) => (error ? reject(error) : resolve())),
+        );
+        this.notify();
+      }
+      if (this.writer.written !== this.size) {
+        throw new RegistryError('SIZE_INVALID', 'the upstream ended the blob early', {
+          detail: { expected: this.size, received: this.writer.written },
+        });
+      }
+      return await this.writer.commit(this.digest, this.size);
+    } catch (error) {
+      this.failure = error instanceof Error ? error : new Error(String(error));
+      upstream.stream.destroy();
+      await this.writer.cancel();
+      throw this.failure;
+    } finally {
+      this.finished = true;
+      this.notify();
+      await this.releaseIfIdle();
+    }
+  }
+
+  private async releaseIfIdle(): Promise<void> {
+    if (this.finished && this.readers === 0) await this.writer.releaseReader();
+  }
+
+  /** A client's stream of the blob (or of `range`), tailing the fill; it ends only once verified. */
+  reader(range?: ByteRange): Readable {
+    this.readers += 1;
+    const start = range?.start ?? 0;
+    const end = range?.end ?? this.size - 1;
+    const generate = async function* (this: BlobFill): AsyncGenerator<Buffer> {
+      try {
+        let offset = start;
+        while (offset <= end) {
+          if (this.failure) throw this.failure;
+          const available = Math.min(this.writer.written, end + 1);
+          if (offset < available) {
+            const chunk = await this.writer.readWritten(
+              offset,
+              Math.min(available - offset, READ_CHUNK),
+            );
+            if (chunk.length === 0) throw new Error('the blob being filled could not be read back');
+            offset += chunk.length;
+            // The last bytes wait for verification: a body never completes with unverified bytes.
+            if (offset > end) await this.done;
+            yield chunk;
+          } else if (this.finished) {
+            throw this.failure ?? new Error('the fill ended before the requested bytes');
+          } else {
+            await this.changed;
+          }
+        }
+        await this.done;
+      } finally {
+        this.readers -= 1;
+        await this.releaseIfIdle();
+      }
+    }.bind(this);
+    return Readable.from(generate(), { objectMode: false, highWaterMark: READ_CHUNK });
+  }
+}

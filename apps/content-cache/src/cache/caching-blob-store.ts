@@ -1,0 +1,129 @@
+import type { BlobInfo, BlobStore, BlobWriter, OpenBlob } from '@dtr-cache/blob-store';
+import {
+  type ByteRange,
+  type Digest,
+  type DigestAlgorithm,
+  RegistryError,
+  rangeNotSatisfiable,
+} from '@dtr-cache/registry-protocol';
+import type { UpstreamClient } from '../upstream/upstream-client';
+import { BlobFill } from './blob-fill';
+
+/** What a miss needs to fetch from upstream: the repository and the client's grant. */
+export interface FillContext {
+  readonly repository: string;
+  readonly grant: string;
+}
+
+/** Observers of fills, for metrics and logs. */
+export interface FillObserver {
+  started?(digest: Digest): void;
+  finished?(digest: Digest, outcome: 'committed' | 'failed', error?: unknown): void;
+}
+
+/**
+ * The content cache as a {@link BlobStore} decorator. Hits come from the local store (and record
+ * the pull); misses fill from upstream — one upstream download per digest however many clients ask
+ * at once — while streaming to every client. A HEAD on a miss is answered from upstream without a
+ * fill. Route code uses the request-bound view from {@link view} and never knows which it got.
+ */
+export class CachingBlobStore {
+  private readonly fills = new Map<string, Promise<BlobFill>>();
+
+  constructor(
+    readonly local: BlobStore,
+    private readonly upstream: UpstreamClient,
+    private readonly observer: FillObserver = {},
+  ) {}
+
+  /** Fills in progress (for metrics and tests). */
+  get fillsInProgress(): number {
+    return this.fills.size;
+  }
+
+  /** A BlobStore whose misses are filled from upstream with `context`. */
+  view(context: FillContext): BlobStore {
+    return {
+      stat: (digest) => this.stat(digest, context),
+      open: (digest, range) => this.open(digest, range, context),
+      create: (options?: { algorithm?: DigestAlgorithm }): Promise<BlobWriter> =>
+        this.local.create(options),
+      delete: (digest) => this.local.delete(digest),
+      touch: (digest, at) => this.local.touch(digest, at),
+      list: () => this.local.list(),
+    };
+  }
+
+  private async stat(digest: Digest, context: FillContext): Promise<BlobInfo | undefined> {
+    const local = await this.local.stat(digest);
+    if (local) return local;
+    const filling = this.fills.get(digest.toString());
+    if (filling) {
+      const fill = await filling;
+      return { digest, size: fill.size, lastAccessedAt: new Date() };
+    }
+    try {
+      const size = await this.upstream.headBlob(context.repository, digest, context.grant);
+      return { digest, size, lastAccessedAt: new Date() };
+    } catch (error) {
+      if (error instanceof RegistryError && error.code === 'BLOB_UNKNOWN') return undefined;
+      throw error;
+    }
+  }
+
+  private async open(
+    digest: Digest,
+    range: ByteRange | undefined,
+    context: FillContext,
+  ): Promise<OpenBlob> {
+    const hit = await this.openLocal(digest, range);
+    if (hit) return hit;
+    const key = digest.toString();
+    let filling = this.fills.get(key);
+    const source = filling ? 'coalesced' : 'miss';
+    if (!filling) {
+      filling = this.startFill(digest, context);
+      this.fills.set(key, filling);
+    }
+    const fill = await filling;
+    if (fill.committed) {
+      const stored = await this.openLocal(digest, range);
+      if (stored) return { ...stored, source };
+    }
+    if (range && (range.start < 0 || range.end < range.start || range.end >= fill.size))
+      throw rangeNotSatisfiable(fill.size);
+    return { size: fill.size, range, stream: fill.reader(range), source };
+  }
+
+  private async openLocal(
+    digest: Digest,
+    range: ByteRange | undefined,
+  ): Promise<OpenBlob | undefined> {
+    try {
+      const blob = await this.local.open(digest, range);
+      void this.local.touch(digest).catch(() => undefined);
+      return { ...blob, source: 'hit' };
+    } catch (error) {
+      if (error instanceof RegistryError && error.code === 'BLOB_UNKNOWN') return undefined;
+      throw error;
+    }
+  }
+
+  private async startFill(digest: Digest, context: FillContext): Promise<BlobFill> {
+    const key = digest.toString();
+    try {
+      const upstream = await this.upstream.getBlob(context.repository, digest, context.grant);
+      const fill = await BlobFill.start(this.local, digest, upstream);
+      this.observer.started?.(digest);
+      fill.done.then(
+        () => this.observer.finished?.(digest, 'committed'),
+        (error: unknown) => this.observer.finished?.(digest, 'failed', error),
+      );
+      void fill.done.catch(() => undefined).finally(() => this.fills.delete(key));
+      return fill;
+    } catch (error) {
+      this.fills.delete(key);
+      throw error;
+    }
+  }
+}

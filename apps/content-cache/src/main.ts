@@ -1,0 +1,136 @@
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { FilesystemDriver, MemoryDriver, openBlobStore } from '@dtr-cache/blob-store';
+import { ConfigError, formatListenAddress } from '@dtr-cache/config';
+import { createLogger } from '@dtr-cache/logging';
+import { createApp } from './app';
+import { type CacheConfig, loadCacheConfig } from './cache-config';
+import { CacheMetrics } from './cache-metrics';
+import { CachingBlobStore } from './cache/caching-blob-store';
+import { UpstreamClient } from './upstream/upstream-client';
+import { UpstreamKeys } from './upstream/upstream-keys';
+
+const USAGE = 'usage: content-cache <config.yml>';
+
+function createServer(
+  config: CacheConfig,
+  callback: Parameters<typeof createHttpServer>[1],
+): Server {
+  const tls = config.tlsFiles;
+  if (!tls) return createHttpServer(callback);
+  const minimum = config.registry.http.tls?.minimumVersion ?? 'TLSv1.2';
+  return createHttpsServer(
+    {
+      cert: tls.certificate,
+      key: tls.key,
+      minVersion: minimum,
+      ...(tls.clientCas.length > 0
+        ? { ca: tls.clientCas, requestCert: true, rejectUnauthorized: true }
+        : {}),
+    },
+    callback,
+  );
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  if (args.length !== 1 || args[0]?.startsWith('-')) {
+    console.error(USAGE);
+    process.exit(2);
+  }
+  let config: CacheConfig;
+  try {
+    config = loadCacheConfig({ file: args[0] as string });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const { registry, upstream } = config;
+  const logger = createLogger(registry.log);
+  const driver =
+    registry.storage.driver.kind === 'inmemory'
+      ? new MemoryDriver()
+      : new FilesystemDriver(registry.storage.driver.rootDirectory);
+  const local = await openBlobStore(driver, {
+    onTempFilesRemoved: (count) => count > 0 && logger.info('stale temp files removed', { count }),
+  });
+  const client = new UpstreamClient({
+    hosts: upstream.upstreamHosts.length > 0 ? upstream.upstreamHosts : [upstream.originHost],
+    cas: config.caPems,
+    connectTimeoutMs: 5000,
+    stallTimeoutMs: 30_000,
+    failureThreshold: 3,
+    cooldownMs: 30_000,
+  });
+  const keys = new UpstreamKeys(client, logger);
+  await keys.start();
+  const metrics = new CacheMetrics();
+  const cache = new CachingBlobStore(local, client, {
+    finished: (digest, outcome, error) => {
+      metrics.fills.inc({ outcome });
+      if (outcome === 'failed')
+        logger.warn('fill failed, nothing kept', { digest: digest.toString(), error });
+    },
+  });
+  const server = createServer(
+    config,
+    createApp({
+      cache,
+      keys,
+      metrics,
+      logger,
+      headers: registry.http.headers,
+      accessLog: !registry.log.accessLogDisabled,
+    }).callback(),
+  );
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutting down', { signal });
+    const force = setTimeout(
+      () => server.closeAllConnections(),
+      registry.http.drainTimeout.milliseconds,
+    );
+    force.unref();
+    server.close(() => {
+      clearTimeout(force);
+      keys.stop();
+      client.close();
+      logger.info('stopped');
+      process.exit(0);
+    });
+    server.closeIdleConnections();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+
+  const listen = registry.http.listen;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    if (listen.kind === 'unix') server.listen(listen.path, resolve);
+    else server.listen(listen.port, listen.host, resolve);
+  });
+  const bound = server.address();
+  const addr =
+    typeof bound === 'object' && bound !== null
+      ? formatListenAddress({ kind: 'tcp', host: bound.address, port: bound.port })
+      : formatListenAddress(listen);
+  logger.info('listening', {
+    addr,
+    tls: config.tlsFiles !== undefined,
+    upstreams: (upstream.upstreamHosts.length > 0
+      ? upstream.upstreamHosts
+      : [upstream.originHost]
+    ).map((url) => url.href),
+  });
+}
+
+main().catch((error: unknown) => {
+  console.error(`content-cache: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

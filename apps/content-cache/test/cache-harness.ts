@@ -1,0 +1,64 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { MemoryDriver, openBlobStore } from '@dtr-cache/blob-store';
+import { createLogger, type Logger } from '@dtr-cache/logging';
+import { createApp } from '../src/app';
+import { CacheMetrics } from '../src/cache-metrics';
+import { CachingBlobStore } from '../src/cache/caching-blob-store';
+import { UpstreamClient } from '../src/upstream/upstream-client';
+import { UpstreamKeys } from '../src/upstream/upstream-keys';
+
+/** An in-process content cache on a loopback port, with its log lines captured. */
+export interface RunningCache {
+  url: string;
+  cache: CachingBlobStore;
+  upstream: UpstreamClient;
+  keys: UpstreamKeys;
+  logs: Array<Record<string, unknown>>;
+  close(): Promise<void>;
+}
+
+export async function startCache(options: {
+  upstreams: string[];
+  stallTimeoutMs?: number;
+  minKeyRefreshMs?: number;
+}): Promise<RunningCache> {
+  const logs: Array<Record<string, unknown>> = [];
+  const logger: Logger = createLogger({ level: 'debug', formatter: 'json', fields: {} }, (line) =>
+    logs.push(JSON.parse(line) as Record<string, unknown>),
+  );
+  const upstream = new UpstreamClient({
+    hosts: options.upstreams.map((url) => new URL(url)),
+    cas: [],
+    connectTimeoutMs: 2000,
+    stallTimeoutMs: options.stallTimeoutMs ?? 5000,
+    failureThreshold: 3,
+    cooldownMs: 30_000,
+  });
+  const keys = new UpstreamKeys(upstream, logger, {
+    minRefreshIntervalMs: options.minKeyRefreshMs ?? 0,
+    refreshIntervalMs: 3_600_000,
+  });
+  await keys.start();
+  const metrics = new CacheMetrics();
+  const cache = new CachingBlobStore(await openBlobStore(new MemoryDriver()), upstream, {
+    finished: (_digest, outcome) => metrics.fills.inc({ outcome }),
+  });
+  const server: Server = createServer(
+    createApp({ cache, keys, metrics, logger, headers: {}, accessLog: true }).callback(),
+  );
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    cache,
+    upstream,
+    keys,
+    logs,
+    async close() {
+      keys.stop();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      upstream.close();
+    },
+  };
+}

@@ -1,0 +1,202 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StandInOrigin } from './stand-in-origin';
+
+const appRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+const workspaceRoot = join(appRoot, '..', '..');
+const bin = join(appRoot, 'bin', 'content-cache.mjs');
+const references = join(workspaceRoot, 'libs', 'config', 'test', 'fixtures', 'reference');
+
+interface Started {
+  child: ChildProcess;
+  port: number;
+  output: () => string;
+}
+
+function startCache(configFile: string): Promise<Started> {
+  const child = spawn(process.execPath, [bin, configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`content-cache did not start:\n${output}`)),
+      15_000,
+    );
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /msg=listening addr=\S*:(\d+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ child, port: Number(match[1]), output: () => output });
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`content-cache exited with ${code}:\n${output}`));
+    });
+  });
+}
+
+function run(args: string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('exit', (code) => resolve({ code, output }));
+  });
+}
+
+function stop(started: Started): Promise<number | null> {
+  const exited = new Promise<number | null>((resolve) => started.child.once('exit', resolve));
+  started.child.kill('SIGTERM');
+  return exited;
+}
+
+function httpsGet(url: string, ca: string): Promise<{ status: number; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    request(url, { ca }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () =>
+        resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks) }),
+      );
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
+describe('content-cache /config.yml, with the reference configurations', () => {
+  let directory: string;
+  let origin: StandInOrigin;
+  let ca: string;
+
+  beforeAll(async () => {
+    directory = await mkdtemp(join(tmpdir(), 'cache-cli-'));
+    execFileSync(process.execPath, [
+      join(workspaceRoot, 'tools', 'generate-certs.mjs'),
+      '--out',
+      join(directory, 'certs'),
+      'dtr=127.0.0.1',
+      'cache=127.0.0.1,localhost',
+    ]);
+    ca = await readFile(join(directory, 'certs', 'ca.pem'), 'utf8');
+    origin = await StandInOrigin.start({
+      cert: await readFile(join(directory, 'certs', 'dtr.pem'), 'utf8'),
+      key: await readFile(join(directory, 'certs', 'dtr-key.pem'), 'utf8'),
+    });
+  });
+
+  afterAll(async () => {
+    await origin.close();
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  /** The reference file with only hosts, ports and paths replaced. */
+  async function reference(file: string): Promise<string> {
+    const text = (await readFile(join(references, file), 'utf8'))
+      .replaceAll('<dtr-url>', new URL(origin.url).host)
+      .replaceAll('/certs/dtr-ca.pem', join(directory, 'certs', 'ca.pem'))
+      .replaceAll('/certs/content-cache-ca.pem', join(directory, 'certs', 'cache.pem'))
+      .replaceAll('/certs/content-cache-key.pem', join(directory, 'certs', 'cache-key.pem'))
+      .replaceAll('/var/lib/registry', join(directory, `${file}-data`))
+      .replace('addr: :5000', 'addr: 127.0.0.1:0');
+    const path = join(directory, file);
+    await writeFile(path, text);
+    return path;
+  }
+
+  it('simple.yml: fills from DTR over TLS trusting only its CA, logs miss then hit, stops on SIGTERM', async () => {
+    const started = await startCache(await reference('simple.yml'));
+    try {
+      const content = randomBytes(300_000);
+      const digest = origin.add(content);
+      const url = `http://127.0.0.1:${started.port}/v2/team/app/blobs/${digest}?grant=${await origin.grant('team/app', digest)}`;
+      for (let pull = 0; pull < 2; pull += 1) {
+        const response = await fetch(url);
+        expect(response.status).toBe(200);
+        expect(Buffer.from(await response.arrayBuffer()).equals(content)).toBe(true);
+      }
+      expect(origin.blobGets(digest)).toBe(1);
+      // The access log line is written when the response closes, just after the client is done.
+      const results = () =>
+        started
+          .output()
+          .split('\n')
+          .filter((line) => line.includes(`digest=${digest}`))
+          .map((line) => /cache=(\w+)/.exec(line)?.[1]);
+      for (let attempt = 0; attempt < 50 && results().length < 2; attempt += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(results()).toEqual(['miss', 'hit']);
+    } finally {
+      expect(await stop(started)).toBe(0);
+    }
+  });
+
+  it('tls.yml: serves HTTPS with its certificate', async () => {
+    const started = await startCache(await reference('tls.yml'));
+    try {
+      const content = randomBytes(1000);
+      const digest = origin.add(content);
+      const response = await httpsGet(
+        `https://localhost:${started.port}/v2/team/app/blobs/${digest}?grant=${await origin.grant('team/app', digest)}`,
+        ca,
+      );
+      expect(response.status).toBe(200);
+      expect(response.body.equals(content)).toBe(true);
+    } finally {
+      expect(await stop(started)).toBe(0);
+    }
+  });
+
+  it('refuses to start with a bad configuration, naming the key', async () => {
+    const path = join(directory, 'bad.yml');
+    await writeFile(
+      path,
+      (await readFile(await reference('simple.yml'), 'utf8')).replace(
+        'blobttl: 24h',
+        'blobttl: 24x',
+      ),
+    );
+    const bad = await run([path]);
+    expect(bad.code).toBe(2);
+    expect(bad.output).toContain(
+      'middleware.registry[0].options.blobttl: "24x" is not a duration (use ns, us, ms, s, m or h)',
+    );
+
+    await writeFile(
+      path,
+      (await readFile(await reference('simple.yml'), 'utf8')).replace(
+        join(directory, 'certs', 'ca.pem'),
+        '/nonexistent/ca.pem',
+      ),
+    );
+    const unreadable = await run([path]);
+    expect(unreadable.code).toBe(2);
+    expect(unreadable.output).toContain(
+      'middleware.registry[0].options.cas[0]: cannot read "/nonexistent/ca.pem" (ENOENT)',
+    );
+
+    await writeFile(path, 'version: 0.1\nstorage: { inmemory: }\n');
+    const noDownstream = await run([path]);
+    expect(noDownstream.code).toBe(2);
+    expect(noDownstream.output).toContain(
+      'middleware.registry: the content cache needs the downstream middleware',
+    );
+  });
+
+  it('takes the config path as its only argument', async () => {
+    const result = await run([]);
+    expect(result.code).toBe(2);
+    expect(result.output).toContain('usage: content-cache <config.yml>');
+  });
+});

@@ -1,0 +1,161 @@
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { generateGrantSigningKey } from '@dtr-cache/registry-protocol';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type RunningCache, startCache } from './cache-harness';
+import { StandInOrigin } from './stand-in-origin';
+
+const repository = 'alice/app';
+const running: Array<{ close(): Promise<void> }> = [];
+
+afterEach(async () => {
+  for (const item of running.splice(0).reverse()) await item.close();
+});
+
+async function deadUrl(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return `http://127.0.0.1:${port}`;
+}
+
+async function origins(count: number): Promise<StandInOrigin[]> {
+  const started = await Promise.all(Array.from({ length: count }, () => StandInOrigin.start()));
+  running.push(...started);
+  // Every stand-in signs with the first one's key, as upstream caches relay DTR's keys.
+  const [first, ...others] = started as [StandInOrigin, ...StandInOrigin[]];
+  for (const origin of others) origin.key = first.key;
+  return started;
+}
+
+async function cacheOf(options: Parameters<typeof startCache>[0]): Promise<RunningCache> {
+  const cache = await startCache(options);
+  running.push(cache);
+  return cache;
+}
+
+describe('upstream hosts', () => {
+  it('spreads fills round-robin across upstream hosts', async () => {
+    const [a, b] = (await origins(2)) as [StandInOrigin, StandInOrigin];
+    const cache = await cacheOf({ upstreams: [a.url, b.url] });
+    for (let index = 0; index < 6; index += 1) {
+      const content = randomBytes(1000 + index);
+      a.add(content);
+      const digest = b.add(content);
+      const response = await fetch(
+        `${cache.url}/v2/${repository}/blobs/${digest}?grant=${await a.grant(repository, digest)}`,
+      );
+      expect(response.status).toBe(200);
+      await response.arrayBuffer();
+    }
+    const gets = (origin: StandInOrigin) =>
+      origin.requests.filter((request) => request.method === 'GET').length;
+    expect([gets(a), gets(b)]).toEqual([3, 3]);
+  });
+
+  it('fails over on connection errors and 5xx, and skips a host that keeps failing', async () => {
+    const [healthy, failing] = (await origins(2)) as [StandInOrigin, StandInOrigin];
+    const dead = await deadUrl();
+    const cache = await cacheOf({ upstreams: [dead, failing.url, healthy.url] });
+    for (let index = 0; index < 6; index += 1) {
+      const content = randomBytes(2000 + index);
+      const digest = healthy.add(content);
+      failing.add(content, { kind: 'status', status: 503 });
+      const response = await fetch(
+        `${cache.url}/v2/${repository}/blobs/${digest}?grant=${await healthy.grant(repository, digest)}`,
+      );
+      expect(response.status).toBe(200);
+      expect(Buffer.from(await response.arrayBuffer()).equals(content)).toBe(true);
+    }
+    expect(healthy.requests.filter((request) => request.method === 'GET')).toHaveLength(6);
+    // After three failures in a row a host is skipped for a while.
+    expect(
+      failing.requests.filter((request) => request.method === 'GET').length,
+    ).toBeLessThanOrEqual(3);
+  });
+
+  it('answers UNAVAILABLE when no upstream can be reached', async () => {
+    const [keysOnly] = (await origins(1)) as [StandInOrigin];
+    const cache = await cacheOf({ upstreams: [keysOnly.url] });
+    const content = randomBytes(100);
+    const digest = keysOnly.add(content, { kind: 'status', status: 502 });
+    const response = await fetch(
+      `${cache.url}/v2/${repository}/blobs/${digest}?grant=${await keysOnly.grant(repository, digest)}`,
+    );
+    expect(response.status).toBe(503);
+    expect(((await response.json()) as { errors: Array<{ code: string }> }).errors[0]?.code).toBe(
+      'UNAVAILABLE',
+    );
+  });
+});
+
+describe('grant keys from upstream', () => {
+  it('refreshes the keys once for an unknown key id, rate-limited', async () => {
+    const [origin] = (await origins(1)) as [StandInOrigin];
+    const cache = await cacheOf({ upstreams: [origin.url], minKeyRefreshMs: 60_000 });
+    const content = randomBytes(100);
+    const digest = origin.add(content);
+    expect(origin.keysFetched).toBe(1);
+    origin.key = await generateGrantSigningKey();
+    const grant = await origin.grant(repository, digest);
+    // The refresh at start-up was just now: the rate limit holds the refresh back.
+    expect(
+      (await fetch(`${cache.url}/v2/${repository}/blobs/${digest}?grant=${grant}`)).status,
+    ).toBe(401);
+    expect(origin.keysFetched).toBe(1);
+
+    const eager = await cacheOf({ upstreams: [origin.url], minKeyRefreshMs: 0 });
+    const before = origin.keysFetched;
+    origin.key = await generateGrantSigningKey();
+    const rotated = await origin.grant(repository, digest);
+    expect(
+      (await fetch(`${eager.url}/v2/${repository}/blobs/${digest}?grant=${rotated}`)).status,
+    ).toBe(200);
+    expect(origin.keysFetched).toBe(before + 1);
+  });
+});
+
+describe('a chain of two caches', () => {
+  it('caches at each hop; the second hop verifies grants with keys relayed by the first', async () => {
+    const [origin] = (await origins(1)) as [StandInOrigin];
+    const sanFrancisco = await cacheOf({ upstreams: [origin.url] });
+    const losAngeles = await cacheOf({ upstreams: [sanFrancisco.url] });
+    expect(await (await fetch(`${losAngeles.url}/.well-known/jwks.json`)).json()).toEqual({
+      keys: [origin.key.publicKey],
+    });
+    expect(origin.keysFetched).toBe(1);
+
+    const content = randomBytes(500_000);
+    const digest = origin.add(content);
+    const url = `${losAngeles.url}/v2/${repository}/blobs/${digest}?grant=${await origin.grant(repository, digest)}`;
+    const first = await fetch(url);
+    expect(Buffer.from(await first.arrayBuffer()).equals(content)).toBe(true);
+    expect(await sanFrancisco.cache.local.stat(digest)).toMatchObject({ size: content.length });
+    expect(await losAngeles.cache.local.stat(digest)).toMatchObject({ size: content.length });
+    expect(
+      sanFrancisco.logs
+        .filter((line) => line['digest'] === digest.toString())
+        .map((line) => line['cache']),
+    ).toEqual(['miss']);
+
+    const second = await fetch(
+      `${losAngeles.url}/v2/${repository}/blobs/${digest}?grant=${await origin.grant(repository, digest)}`,
+    );
+    expect(Buffer.from(await second.arrayBuffer()).equals(content)).toBe(true);
+    expect(origin.blobGets(digest)).toBe(1);
+    expect(sanFrancisco.logs.filter((line) => line['digest'] === digest.toString())).toHaveLength(
+      1,
+    );
+    expect(
+      losAngeles.logs
+        .filter((line) => line['digest'] === digest.toString())
+        .map((line) => line['cache']),
+    ).toEqual(['miss', 'hit']);
+
+    const forged = await fetch(
+      `${losAngeles.url}/v2/${repository}/blobs/${digest}?grant=${await origin.grant('alice/other', digest)}`,
+    );
+    expect(forged.status).toBe(401);
+  });
+});
