@@ -6,6 +6,7 @@ import { createLogger } from '@dtr-cache/logging';
 import { createApp } from './app';
 import { type CacheConfig, loadCacheConfig } from './cache-config';
 import { CacheMetrics } from './cache-metrics';
+import { BlobExpiry } from './cache/blob-expiry';
 import { CachingBlobStore } from './cache/caching-blob-store';
 import { UpstreamClient } from './upstream/upstream-client';
 import { UpstreamKeys } from './upstream/upstream-keys';
@@ -68,7 +69,28 @@ async function main(): Promise<void> {
   const keys = new UpstreamKeys(client, logger);
   await keys.start();
   const metrics = new CacheMetrics();
+  const ttlMs = config.downstream.blobTtl?.milliseconds;
+  const expiry =
+    ttlMs === undefined && config.downstream.maxSize === undefined
+      ? undefined
+      : await BlobExpiry.load(
+          local,
+          {
+            ttlMs,
+            maxSize: config.downstream.maxSize,
+            sweepIntervalMs: Math.max(100, Math.min((ttlMs ?? 240_000) / 4, 60_000)),
+          },
+          logger,
+        );
+  expiry?.start();
   const cache = new CachingBlobStore(local, client, {
+    stored: (digest, size) => expiry?.stored(digest, size),
+    ...(expiry
+      ? {
+          reading: (digest: Parameters<BlobExpiry['reading']>[0], size: number) =>
+            expiry.reading(digest, size),
+        }
+      : {}),
     finished: (digest, outcome, error) => {
       metrics.fills.inc({ outcome });
       if (outcome === 'failed')
@@ -100,6 +122,7 @@ async function main(): Promise<void> {
     server.close(() => {
       clearTimeout(force);
       keys.stop();
+      expiry?.stop();
       client.close();
       logger.info('stopped');
       process.exit(0);

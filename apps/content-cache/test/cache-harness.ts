@@ -4,6 +4,7 @@ import { MemoryDriver, openBlobStore } from '@dtr-cache/blob-store';
 import { createLogger, type Logger } from '@dtr-cache/logging';
 import { createApp } from '../src/app';
 import { CacheMetrics } from '../src/cache-metrics';
+import { BlobExpiry, type ExpiryOptions } from '../src/cache/blob-expiry';
 import { CachingBlobStore } from '../src/cache/caching-blob-store';
 import { UpstreamClient } from '../src/upstream/upstream-client';
 import { UpstreamKeys } from '../src/upstream/upstream-keys';
@@ -14,6 +15,7 @@ export interface RunningCache {
   cache: CachingBlobStore;
   upstream: UpstreamClient;
   keys: UpstreamKeys;
+  expiry: BlobExpiry | undefined;
   logs: Array<Record<string, unknown>>;
   close(): Promise<void>;
 }
@@ -22,6 +24,7 @@ export async function startCache(options: {
   upstreams: string[];
   stallTimeoutMs?: number;
   minKeyRefreshMs?: number;
+  expiry?: ExpiryOptions;
 }): Promise<RunningCache> {
   const logs: Array<Record<string, unknown>> = [];
   const logger: Logger = createLogger({ level: 'debug', formatter: 'json', fields: {} }, (line) =>
@@ -41,8 +44,17 @@ export async function startCache(options: {
   });
   await keys.start();
   const metrics = new CacheMetrics();
-  const cache = new CachingBlobStore(await openBlobStore(new MemoryDriver()), upstream, {
+  const local = await openBlobStore(new MemoryDriver());
+  const expiry = options.expiry ? await BlobExpiry.load(local, options.expiry, logger) : undefined;
+  const cache = new CachingBlobStore(local, upstream, {
     finished: (_digest, outcome) => metrics.fills.inc({ outcome }),
+    stored: (digest, size) => expiry?.stored(digest, size),
+    ...(expiry
+      ? {
+          reading: (digest: Parameters<BlobExpiry['reading']>[0], size: number) =>
+            expiry.reading(digest, size),
+        }
+      : {}),
   });
   const server: Server = createServer(
     createApp({ cache, keys, metrics, logger, headers: {}, accessLog: true }).callback(),
@@ -53,6 +65,7 @@ export async function startCache(options: {
     cache,
     upstream,
     keys,
+    expiry,
     logs,
     async close() {
       keys.stop();

@@ -1,6 +1,7 @@
 import { IssueCollector, show } from './config-error';
 import {
   absolutePathFormat,
+  byteSizeFormat,
   durationFormat,
   httpUrlFormat,
   listOf,
@@ -25,6 +26,11 @@ export interface DownstreamOptions {
   readonly upstreams: readonly Upstream[];
   /** Absolute paths of PEM CA certificates trusted for upstream connections. */
   readonly cas: readonly string[];
+  /**
+   * Extension of the documented format: the most bytes of blobs kept; beyond it the least
+   * recently pulled blobs are evicted. Undefined: no limit.
+   */
+  readonly maxSize: number | undefined;
 }
 
 /** A configured registry middleware. Only `downstream` exists in this project. */
@@ -34,7 +40,7 @@ export interface RegistryMiddleware {
 }
 
 const MIDDLEWARE_KEYS = ['name', 'options'];
-const DOWNSTREAM_KEYS = ['blobttl', 'upstreams', 'cas'];
+const DOWNSTREAM_KEYS = ['blobttl', 'upstreams', 'cas', 'maxsize'];
 const UPSTREAM_KEYS = ['originhost', 'upstreamhosts'];
 
 function isMapping(value: unknown): value is Record<string, unknown> {
@@ -121,7 +127,15 @@ export function parseDownstreamOptions(
     value['cas'] === undefined || value['cas'] === null
       ? []
       : (issues.attempt(`${path}.cas`, () => pathList.parse(value['cas'])) ?? []);
-  return { blobTtl, upstreams, cas };
+  const maxSize =
+    value['maxsize'] === undefined || value['maxsize'] === null
+      ? undefined
+      : issues.attempt(`${path}.maxsize`, () => {
+          const bytes = byteSizeFormat.parse(value['maxsize']);
+          if (bytes <= 0) throw new Error(`${show(value['maxsize'])} must be a positive byte size`);
+          return bytes;
+        });
+  return { blobTtl, upstreams, cas, maxSize };
 }
 
 /** `middleware.registry`: a list of `{name, options}`; `downstream` at most once. */

@@ -76,6 +76,7 @@ describe('the reference configurations', () => {
       blobTtl: { text: '24h', nanoseconds: 86_400_000_000_000n, milliseconds: 86_400_000 },
       upstreams: [{ originHost: url('https://dtr.example.com'), upstreamHosts: [] }],
       cas: ['/certs/dtr-ca.pem'],
+      maxSize: undefined,
     });
     expect(config.middleware.registry).toEqual([
       { name: 'downstream', options: config.downstream },
@@ -143,6 +144,7 @@ describe('the reference configurations', () => {
         },
       ],
       cas: ['/certs/cache-a-ca.pem', '/certs/cache-b-ca.pem'],
+      maxSize: undefined,
     });
   });
 
@@ -229,6 +231,17 @@ describe('loadRegistryConfig', () => {
     expect(
       load(simple.replace('blobttl: 24h', 'blobttl: "5000"')).downstream?.blobTtl?.nanoseconds,
     ).toBe(5000n);
+  });
+
+  it('takes maxsize, an extension of the documented format, as a byte size', () => {
+    const text = simple.replace('blobttl: 24h', 'blobttl: 24h\n          maxsize: 10GiB');
+    expect(load(text).downstream?.maxSize).toBe(10 * 2 ** 30);
+    expect(
+      issuesOf(simple.replace('blobttl: 24h', 'blobttl: 24h\n          maxsize: lots'))[0],
+    ).toMatch(/^middleware.registry\[0\].options.maxsize: "lots" is not a byte size/);
+    expect(
+      issuesOf(simple.replace('blobttl: 24h', 'blobttl: 24h\n          maxsize: 0'))[0],
+    ).toMatch(/must be a positive byte size/);
   });
 
   it('allows no blobttl (blobs kept until deleted)', () => {

@@ -15,10 +15,14 @@ export interface FillContext {
   readonly grant: string;
 }
 
-/** Observers of fills, for metrics and logs. */
-export interface FillObserver {
+/** Observers of the cache: fills for metrics and logs, pulls and reads for expiry. */
+export interface CacheObserver {
   started?(digest: Digest): void;
   finished?(digest: Digest, outcome: 'committed' | 'failed', error?: unknown): void;
+  /** A fill committed a blob of `size` bytes. */
+  stored?(digest: Digest, size: number): void;
+  /** A client starts reading a stored blob; the returned function is called when it stops. */
+  reading?(digest: Digest, size: number): () => void;
 }
 
 /**
@@ -33,7 +37,7 @@ export class CachingBlobStore {
   constructor(
     readonly local: BlobStore,
     private readonly upstream: UpstreamClient,
-    private readonly observer: FillObserver = {},
+    private readonly observer: CacheObserver = {},
   ) {}
 
   /** Fills in progress (for metrics and tests). */
@@ -102,6 +106,8 @@ export class CachingBlobStore {
     try {
       const blob = await this.local.open(digest, range);
       void this.local.touch(digest).catch(() => undefined);
+      const done = this.observer.reading?.(digest, blob.size);
+      if (done) blob.stream.once('close', done);
       return { ...blob, source: 'hit' };
     } catch (error) {
       if (error instanceof RegistryError && error.code === 'BLOB_UNKNOWN') return undefined;
@@ -116,7 +122,10 @@ export class CachingBlobStore {
       const fill = await BlobFill.start(this.local, digest, upstream);
       this.observer.started?.(digest);
       fill.done.then(
-        () => this.observer.finished?.(digest, 'committed'),
+        (info) => {
+          this.observer.stored?.(digest, info.size);
+          this.observer.finished?.(digest, 'committed');
+        },
         (error: unknown) => this.observer.finished?.(digest, 'failed', error),
       );
       void fill.done.catch(() => undefined).finally(() => this.fills.delete(key));
