@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { MemoryDriver, openBlobStore } from '@dtr-cache/blob-store';
+import { MemoryDriver, openBlobStore, type StorageDriver } from '@dtr-cache/blob-store';
 import { createLogger, type Logger } from '@dtr-cache/logging';
 import { createApp } from '../src/app';
 import { CacheMetrics } from '../src/cache-metrics';
@@ -25,6 +25,7 @@ export async function startCache(options: {
   stallTimeoutMs?: number;
   minKeyRefreshMs?: number;
   expiry?: ExpiryOptions;
+  driver?: StorageDriver;
 }): Promise<RunningCache> {
   const logs: Array<Record<string, unknown>> = [];
   const logger: Logger = createLogger({ level: 'debug', formatter: 'json', fields: {} }, (line) =>
@@ -44,7 +45,7 @@ export async function startCache(options: {
   });
   await keys.start();
   const metrics = new CacheMetrics();
-  const local = await openBlobStore(new MemoryDriver());
+  const local = await openBlobStore(options.driver ?? new MemoryDriver());
   const expiry = options.expiry ? await BlobExpiry.load(local, options.expiry, logger) : undefined;
   const cache = new CachingBlobStore(local, upstream, {
     finished: (_digest, outcome) => metrics.fills.inc({ outcome }),

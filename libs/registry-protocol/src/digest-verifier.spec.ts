@@ -33,6 +33,19 @@ describe('createDigestVerifier', () => {
     await expect(runThrough([wrong], digest)).rejects.toMatchObject({ code: 'DIGEST_INVALID' });
   });
 
+  it('never delivers every byte of a corrupt body: the last chunk waits for verification', async () => {
+    const wrong = Buffer.from('hello, Registry');
+    const verifier = createDigestVerifier(digest, wrong.length);
+    const delivered: Buffer[] = [];
+    verifier.on('data', (chunk: Buffer) => delivered.push(chunk));
+    const failed = new Promise((resolve) => verifier.once('error', resolve));
+    verifier.write(wrong.subarray(0, 5));
+    verifier.write(wrong.subarray(5));
+    verifier.end();
+    expect(await failed).toMatchObject({ code: 'DIGEST_INVALID' });
+    expect(Buffer.concat(delivered).length).toBeLessThan(wrong.length);
+  });
+
   it('fails as soon as more bytes than expected arrive, before the end', async () => {
     const verifier = createDigestVerifier(digest, content.length);
     verifier.resume();

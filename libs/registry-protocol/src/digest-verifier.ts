@@ -51,11 +51,13 @@ export function assertContentMatches(
 /**
  * A pass-through stream that verifies the bytes flowing through it. It fails with `SIZE_INVALID`
  * as soon as more than `expectedSize` bytes pass, and at the end with `SIZE_INVALID` or
- * `DIGEST_INVALID` instead of ending cleanly, so a consumer never sees a corrupt body complete.
- * It streams: nothing is buffered beyond the usual stream high-water mark.
+ * `DIGEST_INVALID` instead of ending cleanly. The last chunk is held back until the digest is
+ * verified, so a consumer never receives every byte of a corrupt body (a response with a
+ * Content-Length can never look complete). It streams: it holds at most one chunk.
  */
 export function createDigestVerifier(expectedDigest: Digest, expectedSize?: number): Transform {
   const hasher = new DigestHasher(expectedDigest.algorithm);
+  let held: Buffer | undefined;
   return new Transform({
     transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
       hasher.update(chunk);
@@ -67,7 +69,9 @@ export function createDigestVerifier(expectedDigest: Digest, expectedSize?: numb
         );
         return;
       }
-      callback(null, chunk);
+      const previous = held;
+      held = chunk;
+      callback(null, previous);
     },
     flush(callback: TransformCallback) {
       try {
@@ -75,7 +79,7 @@ export function createDigestVerifier(expectedDigest: Digest, expectedSize?: numb
           { digest: expectedDigest, size: expectedSize },
           { digest: hasher.digest(), size: hasher.size },
         );
-        callback();
+        callback(null, held);
       } catch (error) {
         callback(error as Error);
       }

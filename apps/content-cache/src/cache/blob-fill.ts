@@ -1,6 +1,15 @@
 import { Readable } from 'node:stream';
 import type { BlobInfo, BlobStore, BlobWriter } from '@dtr-cache/blob-store';
 import { type ByteRange, type Digest, RegistryError } from '@dtr-cache/registry-protocol';
+
+/** True for a storage error meaning the disk (or quota) is full. */
+export function isDiskFull(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
+/** Serves a blob (or a range of it) straight from upstream, verified, without keeping it. */
+export type PassThrough = (range: ByteRange | undefined) => Promise<Readable>;
 import type { UpstreamBlob } from '../upstream/upstream-client';
 
 const READ_CHUNK = 256 * 1024;
@@ -27,6 +36,7 @@ export class BlobFill {
     readonly size: number,
     private readonly writer: BlobWriter,
     upstream: UpstreamBlob,
+    private readonly passThrough: PassThrough,
   ) {
     this.changed = new Promise((resolve) => (this.wake = resolve));
     this.done = this.run(upstream);
@@ -37,7 +47,12 @@ export class BlobFill {
    * Starts filling `digest` from an upstream response.
    * @throws whatever creating the local writer throws.
    */
-  static async start(local: BlobStore, digest: Digest, upstream: UpstreamBlob): Promise<BlobFill> {
+  static async start(
+    local: BlobStore,
+    digest: Digest,
+    upstream: UpstreamBlob,
+    passThrough: PassThrough,
+  ): Promise<BlobFill> {
     let writer: BlobWriter;
     try {
       writer = await local.create({ algorithm: digest.algorithm });
@@ -45,7 +60,7 @@ export class BlobFill {
       upstream.stream.destroy();
       throw error;
     }
-    return new BlobFill(digest, upstream.size, writer, upstream);
+    return new BlobFill(digest, upstream.size, writer, upstream, passThrough);
   }
 
   /** True once the blob is verified and stored (serve it from the local store from then on). */
@@ -104,8 +119,8 @@ export class BlobFill {
     const start = range?.start ?? 0;
     const end = range?.end ?? this.size - 1;
     const generate = async function* (this: BlobFill): AsyncGenerator<Buffer> {
+      let offset = start;
       try {
-        let offset = start;
         while (offset <= end) {
           if (this.failure) throw this.failure;
           const available = Math.min(this.writer.written, end + 1);
@@ -126,6 +141,11 @@ export class BlobFill {
           }
         }
         await this.done;
+      } catch (error) {
+        // The disk filled up: a client that has received nothing yet is served straight from
+        // upstream instead (verified, not kept); one already mid-body is aborted.
+        if (!isDiskFull(error) || offset !== start) throw error;
+        yield* await this.passThrough(range);
       } finally {
         this.readers -= 1;
         await this.releaseIfIdle();

@@ -1,13 +1,18 @@
+import { type Readable, Transform } from 'node:stream';
 import type { BlobInfo, BlobStore, BlobWriter, OpenBlob } from '@dtr-cache/blob-store';
 import {
   type ByteRange,
+  createDigestVerifier,
   type Digest,
   type DigestAlgorithm,
   RegistryError,
   rangeNotSatisfiable,
 } from '@dtr-cache/registry-protocol';
 import type { UpstreamClient } from '../upstream/upstream-client';
-import { BlobFill } from './blob-fill';
+import { BlobFill, isDiskFull } from './blob-fill';
+
+/** After the disk filled up, misses are passed through (not kept) for this long. */
+const DISK_FULL_BACKOFF_MS = 30_000;
 
 /** What a miss needs to fetch from upstream: the repository and the client's grant. */
 export interface FillContext {
@@ -33,6 +38,7 @@ export interface CacheObserver {
  */
 export class CachingBlobStore {
   private readonly fills = new Map<string, Promise<BlobFill>>();
+  private diskFullUntil = 0;
 
   constructor(
     readonly local: BlobStore,
@@ -83,6 +89,8 @@ export class CachingBlobStore {
     const hit = await this.openLocal(digest, range);
     if (hit) return hit;
     const key = digest.toString();
+    if (Date.now() < this.diskFullUntil && !this.fills.has(key))
+      return this.passThrough(digest, range, context);
     let filling = this.fills.get(key);
     const source = filling ? 'coalesced' : 'miss';
     if (!filling) {
@@ -115,18 +123,47 @@ export class CachingBlobStore {
     }
   }
 
+  /**
+   * Serves a blob straight from upstream without keeping it (the disk is full). The whole blob is
+   * fetched and verified, so the body (or the requested range of it) ends only once verified.
+   */
+  private async passThrough(
+    digest: Digest,
+    range: ByteRange | undefined,
+    context: FillContext,
+  ): Promise<OpenBlob> {
+    const upstream = await this.upstream.getBlob(context.repository, digest, context.grant);
+    if (range && (range.start < 0 || range.end < range.start || range.end >= upstream.size)) {
+      upstream.stream.destroy();
+      throw rangeNotSatisfiable(upstream.size);
+    }
+    const verified = upstream.stream.pipe(createDigestVerifier(digest, upstream.size));
+    upstream.stream.once('error', (error: Error) => verified.destroy(error));
+    const stream = range ? verified.pipe(sliceOf(range)) : verified;
+    if (range) verified.once('error', (error) => stream.destroy(error));
+    return { size: upstream.size, range, stream: stream as Readable, source: 'pass-through' };
+  }
+
   private async startFill(digest: Digest, context: FillContext): Promise<BlobFill> {
     const key = digest.toString();
     try {
       const upstream = await this.upstream.getBlob(context.repository, digest, context.grant);
-      const fill = await BlobFill.start(this.local, digest, upstream);
+      const fill = await BlobFill.start(
+        this.local,
+        digest,
+        upstream,
+        async (range) => (await this.passThrough(digest, range, context)).stream,
+      );
       this.observer.started?.(digest);
       fill.done.then(
         (info) => {
           this.observer.stored?.(digest, info.size);
           this.observer.finished?.(digest, 'committed');
         },
-        (error: unknown) => this.observer.finished?.(digest, 'failed', error),
+        (error: unknown) => {
+          if (isDiskFull(error)) this.diskFullUntil = Date.now() + DISK_FULL_BACKOFF_MS;
+          this.observer.finished?.(digest, 'failed', error);
+        },
       );
       void fill.done.catch(() => undefined).finally(() => this.fills.delete(key));
       return fill;
@@ -135,4 +172,23 @@ export class CachingBlobStore {
       throw error;
     }
   }
+}
+
+/** Passes on only the bytes of an inclusive range, holding the last back until the source ends. */
+function sliceOf(range: ByteRange): Transform {
+  let position = 0;
+  let held: Buffer | undefined;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      const from = Math.max(range.start - position, 0);
+      const to = Math.min(range.end + 1 - position, chunk.length);
+      position += chunk.length;
+      if (held) this.push(held);
+      held = to > from ? chunk.subarray(from, to) : undefined;
+      callback();
+    },
+    flush(callback) {
+      callback(null, held);
+    },
+  });
 }

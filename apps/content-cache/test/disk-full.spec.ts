@@ -1,0 +1,85 @@
+import { randomBytes } from 'node:crypto';
+import { MemoryDriver, type TempFile } from '@dtr-cache/blob-store';
+import type { Digest } from '@dtr-cache/registry-protocol';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningCache, startCache } from './cache-harness';
+import { StandInOrigin } from './stand-in-origin';
+
+/** A memory driver whose disk holds `capacity` bytes of writes, then answers ENOSPC. */
+class FullDiskDriver extends MemoryDriver {
+  used = 0;
+
+  constructor(public capacity: number) {
+    super();
+  }
+
+  override async createTemp(): Promise<TempFile> {
+    const temp = await super.createTemp();
+    const write = temp.write.bind(temp);
+    return Object.assign(temp, {
+      write: async (chunks: readonly Buffer[]) => {
+        const size = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+        if (this.used + size > this.capacity)
+          throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+        this.used += size;
+        await write(chunks);
+      },
+    });
+  }
+}
+
+const repository = 'alice/app';
+let origin: StandInOrigin;
+let cache: RunningCache;
+let driver: FullDiskDriver;
+
+beforeAll(async () => {
+  origin = await StandInOrigin.start();
+  driver = new FullDiskDriver(0);
+  cache = await startCache({ upstreams: [origin.url], driver });
+});
+afterAll(async () => {
+  await cache.close();
+  await origin.close();
+});
+
+async function url(digest: Digest) {
+  return `${cache.url}/v2/${repository}/blobs/${digest}?grant=${await origin.grant(repository, digest)}`;
+}
+
+describe('a full disk', () => {
+  it('serves the blob through without keeping it, and keeps serving while the disk is full', async () => {
+    const content = randomBytes(400_000);
+    const digest = origin.add(content);
+    for (let pull = 0; pull < 2; pull += 1) {
+      const response = await fetch(await url(digest));
+      expect(response.status).toBe(200);
+      expect(Buffer.from(await response.arrayBuffer()).equals(content)).toBe(true);
+    }
+    expect(await cache.cache.local.stat(digest)).toBeUndefined();
+    const results = cache.logs
+      .filter((line) => line['digest'] === digest.toString())
+      .map((line) => line['cache']);
+    expect(results).toEqual(['miss', 'pass-through']);
+  });
+
+  it('passes ranges through too', async () => {
+    const content = randomBytes(100_000);
+    const digest = origin.add(content);
+    const response = await fetch(await url(digest), { headers: { Range: 'bytes=10-19' } });
+    expect(response.status).toBe(206);
+    expect(Buffer.from(await response.arrayBuffer()).equals(content.subarray(10, 20))).toBe(true);
+  });
+
+  it('still aborts bytes that do not match the digest', async () => {
+    const content = randomBytes(100_000);
+    const digest = origin.add(content, { kind: 'wrong-bytes' });
+    const aborted = await fetch(await url(digest))
+      .then((response) => response.arrayBuffer())
+      .then(
+        () => false,
+        () => true,
+      );
+    expect(aborted).toBe(true);
+  });
+});
