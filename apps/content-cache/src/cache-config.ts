@@ -67,13 +67,6 @@ export function loadCacheConfig(source: ConfigSource): CacheConfig {
     readPem(path, `${prefix}.cas[${position}]`, issues),
   );
   const tls = registry.http.tls;
-  if (tls?.kind === 'letsencrypt') {
-    issues.push({
-      path: 'http.tls.letsencrypt',
-      message:
-        "Let's Encrypt is not supported by this content cache yet: configure http.tls.certificate and key",
-    });
-  }
   const tlsFiles =
     tls?.kind === 'files'
       ? {

@@ -9,26 +9,36 @@ import { CacheMetrics } from './cache-metrics';
 import { BlobExpiry } from './cache/blob-expiry';
 import { CachingBlobStore } from './cache/caching-blob-store';
 import { UpstreamClient } from './upstream/upstream-client';
+import { AcmeCertificates } from './tls/acme-certificates';
 import { UpstreamKeys } from './upstream/upstream-keys';
 
 const USAGE = 'usage: content-cache <config.yml>';
 
 function createServer(
   config: CacheConfig,
+  acme: AcmeCertificates | undefined,
   callback: Parameters<typeof createHttpServer>[1],
 ): Server {
   const tls = config.tlsFiles;
+  const minVersion = config.registry.http.tls?.minimumVersion ?? 'TLSv1.2';
+  const clientCas = tls?.clientCas ?? [];
+  const mutual =
+    clientCas.length > 0 ? { ca: clientCas, requestCert: true, rejectUnauthorized: true } : {};
+  if (acme) {
+    // acme-tls/1 lets the ACME server validate the TLS-ALPN-01 challenge on this very port.
+    return createHttpsServer(
+      {
+        SNICallback: acme.sniCallback,
+        ALPNProtocols: ['http/1.1', 'acme-tls/1'],
+        minVersion,
+        ...mutual,
+      },
+      callback,
+    );
+  }
   if (!tls) return createHttpServer(callback);
-  const minimum = config.registry.http.tls?.minimumVersion ?? 'TLSv1.2';
   return createHttpsServer(
-    {
-      cert: tls.certificate,
-      key: tls.key,
-      minVersion: minimum,
-      ...(tls.clientCas.length > 0
-        ? { ca: tls.clientCas, requestCert: true, rejectUnauthorized: true }
-        : {}),
-    },
+    { cert: tls.certificate, key: tls.key, minVersion, ...mutual },
     callback,
   );
 }
@@ -97,8 +107,21 @@ async function main(): Promise<void> {
         logger.warn('fill failed, nothing kept', { digest: digest.toString(), error });
     },
   });
+  const letsEncrypt = registry.http.tls?.kind === 'letsencrypt' ? registry.http.tls : undefined;
+  const acme = letsEncrypt
+    ? new AcmeCertificates(
+        {
+          directoryUrl: letsEncrypt.directoryUrl,
+          email: letsEncrypt.email,
+          hosts: letsEncrypt.hosts,
+          cacheFile: letsEncrypt.cacheFile,
+        },
+        logger,
+      )
+    : undefined;
   const server = createServer(
     config,
+    acme,
     createApp({
       cache,
       keys,
@@ -123,6 +146,7 @@ async function main(): Promise<void> {
       clearTimeout(force);
       keys.stop();
       expiry?.stop();
+      acme?.stop();
       client.close();
       logger.info('stopped');
       process.exit(0);
@@ -145,12 +169,18 @@ async function main(): Promise<void> {
       : formatListenAddress(listen);
   logger.info('listening', {
     addr,
-    tls: config.tlsFiles !== undefined,
+    tls: config.tlsFiles !== undefined || acme !== undefined,
     upstreams: (upstream.upstreamHosts.length > 0
       ? upstream.upstreamHosts
       : [upstream.originHost]
     ).map((url) => url.href),
   });
+  if (acme) {
+    await acme
+      .ensure()
+      .catch((error: unknown) => logger.error('certificate could not be obtained', { error }));
+    acme.startRenewal();
+  }
 }
 
 main().catch((error: unknown) => {
