@@ -21,7 +21,7 @@ const debianPackages = {
   docker: 'docker.io',
   'docker-registry': 'docker-registry',
   pebble: 'pebble',
-  nginx: 'nginx',
+  nginx: 'nginx-light',
   wrk: 'wrk',
   chromium: 'chromium',
   curl: 'curl',

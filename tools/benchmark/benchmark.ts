@@ -1,0 +1,456 @@
+/**
+ * Benchmark: the content cache side by side with the reference registry (docker-registry) in
+ * pull-through proxy mode and nginx serving the same files (the local-disk limit), all in one run
+ * on this machine. DTR (dtr-api) is the origin of both caches, behind a counting proxy that counts
+ * upstream blob GETs. Clients are curl and wrk (Node's HTTP client would be the bottleneck).
+ *
+ *   npm run bench            (writes artifacts/benchmark.json and prints a table)
+ *
+ * Set BENCH_QUICK=1 for a small smoke run (smaller blobs, shorter load).
+ */
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomFillSync } from 'node:crypto';
+import { chmodSync, createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, request } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const quick = process.env['BENCH_QUICK'] === '1';
+const MiB = 1024 * 1024;
+const BIG = (quick ? 32 : 256) * MiB;
+const HUGE = (quick ? 64 : 1024) * MiB;
+const SMALL = 64 * 1024;
+const SMALL_COUNT = quick ? 20 : 200;
+const SERIAL = 20;
+const SERIAL_SIZE = 4 * MiB;
+const LOAD_SECONDS = quick ? 3 : 10;
+const ADMIN = { user: 'admin', password: 'bench-admin-password' };
+const USER = { user: 'bench', password: 'bench-user-password' };
+const REPO = 'bench/data';
+
+const children: ChildProcess[] = [];
+function log(message: string): void {
+  process.stderr.write(`bench: ${message}\n`);
+}
+
+async function freePort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function start(
+  command: string,
+  args: string[],
+  logFile: string,
+  env: NodeJS.ProcessEnv = {},
+): ChildProcess {
+  const out = createWriteStream(logFile);
+  const child = spawn(command, args, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.pipe(out);
+  child.stderr?.pipe(out);
+  children.push(child);
+  return child;
+}
+
+async function waitHttp(url: string, okStatuses = [200, 401]): Promise<void> {
+  for (let attempt = 0; attempt < 300; attempt += 1) {
+    try {
+      const response = await fetch(url);
+      if (okStatuses.includes(response.status)) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${url} did not come up`);
+}
+
+/** Writes `size` random bytes to `path`; returns the sha256 digest. */
+async function makeBlob(path: string, size: number): Promise<string> {
+  const hash = createHash('sha256');
+  const out = createWriteStream(path);
+  const chunk = Buffer.alloc(MiB);
+  for (let written = 0; written < size; written += chunk.length) {
+    const part = chunk.subarray(0, Math.min(chunk.length, size - written));
+    randomFillSync(part);
+    hash.update(part);
+    if (!out.write(part)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+  }
+  await new Promise<void>((resolve) => out.end(() => resolve()));
+  return `sha256:${hash.digest('hex')}`;
+}
+
+const basic = (who: { user: string; password: string }) =>
+  `Basic ${Buffer.from(`${who.user}:${who.password}`).toString('base64')}`;
+
+/** curl one URL to /dev/null; returns first-byte and total seconds and bytes. */
+async function curl(
+  url: string,
+  headers: string[] = [],
+): Promise<{ firstByte: number; total: number; bytes: number }> {
+  const { stdout } = await run(
+    'curl',
+    [
+      '-s',
+      '-o',
+      '/dev/null',
+      '--fail',
+      '-L',
+      ...headers.flatMap((header) => ['-H', header]),
+      '-w',
+      '%{time_starttransfer} %{time_total} %{size_download}',
+      url,
+    ],
+    {
+      maxBuffer: MiB,
+    },
+  );
+  const [firstByte, total, bytes] = stdout.trim().split(' ').map(Number) as [
+    number,
+    number,
+    number,
+  ];
+  return { firstByte, total, bytes };
+}
+
+async function parallel(urls: string[]): Promise<{
+  seconds: number;
+  bytes: number;
+  results: Array<{ firstByte: number; total: number; bytes: number }>;
+}> {
+  const started = process.hrtime.bigint();
+  const results = await Promise.all(urls.map((url) => curl(url)));
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  return { seconds, bytes: results.reduce((sum, result) => sum + result.bytes, 0), results };
+}
+
+async function wrk(
+  urls: string[],
+  directory: string,
+  name: string,
+): Promise<{ requestsPerSecond: number; p50Ms: number; p99Ms: number }> {
+  const script = join(directory, `${name}.lua`);
+  const base = new URL(urls[0] as string);
+  const paths = urls.map((url) => {
+    const parsed = new URL(url);
+    return `${parsed.pathname}${parsed.search}`;
+  });
+  writeFileSync(
+    script,
+    `local paths = {${paths.map((path) => JSON.stringify(path)).join(',')}}\nlocal i = 0\nrequest = function()\n  i = i % #paths + 1\n  return wrk.format("GET", paths[i])\nend\n`,
+  );
+  const { stdout } = await run(
+    'wrk',
+    ['-t2', '-c64', `-d${LOAD_SECONDS}s`, '--latency', '-s', script, base.origin],
+    { maxBuffer: 4 * MiB },
+  );
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1] ?? NaN);
+  const toMs = (text: string | undefined) => {
+    const match = /([\d.]+)(us|ms|s)/.exec(text ?? '');
+    if (!match) return NaN;
+    const value = Number(match[1]);
+    return match[2] === 'us' ? value / 1000 : match[2] === 's' ? value * 1000 : value;
+  };
+  const errors = /Non-2xx or 3xx responses: (\d+)/.exec(stdout);
+  if (errors) throw new Error(`wrk against ${name}: ${errors[1]} error responses\n${stdout}`);
+  return {
+    requestsPerSecond: rps,
+    p50Ms: toMs(/50%\s+(\S+)/.exec(stdout)?.[1]),
+    p99Ms: toMs(/99%\s+(\S+)/.exec(stdout)?.[1]),
+  };
+}
+
+function peakRss(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) * 1024;
+}
+
+async function main(): Promise<void> {
+  execFileSync(
+    process.execPath,
+    [join(root, 'tools', 'setup.mjs'), '--apt', 'docker-registry,nginx,wrk,curl'],
+    { stdio: 'inherit' },
+  );
+  const work = await mkdtemp(join(tmpdir(), 'dtr-cache-bench-'));
+  log(`working in ${work}`);
+  // nginx's worker user must be able to read the files.
+  chmodSync(work, 0o755);
+  try {
+    const [dtrPort, proxyPort, cachePort, referencePort, nginxPort] = await Promise.all([
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+    ]);
+
+    // DTR, the origin.
+    writeFileSync(
+      join(work, 'dtr.yml'),
+      `log: { level: warn }\nstorage: { filesystem: { rootdirectory: ${work}/dtr/blobs } }\nhttp: { addr: "127.0.0.1:${dtrPort}" }\ndatabase: { path: ${work}/dtr/dtr.sqlite }\nauth: { keyfile: ${work}/dtr/token-key.pem }\nadmin: { password: ${ADMIN.password} }\ngrants: { lifetime: 1h }\ncontentcaches: { healthinterval: 1s }\n`,
+    );
+    start(
+      process.execPath,
+      [join(root, 'apps', 'dtr-api', 'bin', 'dtr-api.mjs'), join(work, 'dtr.yml')],
+      join(work, 'dtr.log'),
+    );
+    const dtr = `http://127.0.0.1:${dtrPort}`;
+    await waitHttp(`${dtr}/v2/`);
+
+    // The counting proxy in front of DTR: both caches' upstream.
+    const upstreamGets = new Map<string, number>();
+    const proxy = createServer((incoming, outgoing) => {
+      const match = /\/blobs\/(sha256:[0-9a-f]{64})/.exec(incoming.url ?? '');
+      if (incoming.method === 'GET' && match)
+        upstreamGets.set(match[1] as string, (upstreamGets.get(match[1] as string) ?? 0) + 1);
+      const forward = request(
+        {
+          host: '127.0.0.1',
+          port: dtrPort,
+          method: incoming.method,
+          path: incoming.url,
+          headers: incoming.headers,
+        },
+        (answer) => {
+          outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(outgoing);
+        },
+      );
+      forward.on('error', () => outgoing.destroy());
+      incoming.pipe(forward);
+    });
+    await new Promise<void>((resolve) => proxy.listen(proxyPort, '127.0.0.1', resolve));
+    const upstream = `http://127.0.0.1:${proxyPort}`;
+
+    // This content cache.
+    writeFileSync(
+      join(work, 'cache.yml'),
+      `version: 0.1\nlog: { level: warn }\nstorage: { delete: { enabled: true }, filesystem: { rootdirectory: ${work}/cache } }\nhttp: { addr: "127.0.0.1:${cachePort}" }\nmiddleware:\n  registry:\n    - name: downstream\n      options:\n        blobttl: 24h\n        upstreams: [${upstream}]\n`,
+    );
+    const cacheProcess = start(
+      process.execPath,
+      [join(root, 'apps', 'content-cache', 'bin', 'content-cache.mjs'), join(work, 'cache.yml')],
+      join(work, 'cache.log'),
+    );
+    const cache = `http://127.0.0.1:${cachePort}`;
+    await waitHttp(`${cache}/v2/`);
+
+    // The reference registry as a pull-through proxy of DTR.
+    writeFileSync(
+      join(work, 'reference.yml'),
+      `version: 0.1\nlog: { level: error, accesslog: { disabled: true } }\nstorage: { filesystem: { rootdirectory: ${work}/reference }, delete: { enabled: true } }\nhttp: { addr: "127.0.0.1:${referencePort}" }\nproxy: { remoteurl: "${upstream}", username: ${ADMIN.user}, password: ${ADMIN.password} }\n`,
+    );
+    start('docker-registry', ['serve', join(work, 'reference.yml')], join(work, 'reference.log'));
+    const reference = `http://127.0.0.1:${referencePort}`;
+    await waitHttp(`${reference}/v2/`);
+
+    // nginx serving the same files from local disk.
+    mkdirSync(join(work, 'files'), { recursive: true });
+    writeFileSync(
+      join(work, 'nginx.conf'),
+      `daemon off;\nworker_processes 2;\npid ${work}/nginx.pid;\nerror_log ${work}/nginx-error.log;\nevents { worker_connections 1024; }\nhttp {\n  access_log off;\n  sendfile on;\n  tcp_nopush on;\n  keepalive_requests 100000;\n  client_body_temp_path ${work}/nginx-tmp;\n  server {\n    listen 127.0.0.1:${nginxPort};\n    root ${work}/files;\n  }\n}\n`,
+    );
+    start('nginx', ['-c', join(work, 'nginx.conf'), '-p', work], join(work, 'nginx.log'));
+    const nginx = `http://127.0.0.1:${nginxPort}`;
+    await waitHttp(`${nginx}/`, [200, 403, 404]);
+
+    // A user whose blob pulls DTR redirects to this cache.
+    const json = (body: unknown) => ({
+      method: 'POST',
+      headers: { Authorization: basic(ADMIN), 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    await fetch(
+      `${dtr}/api/v0/accounts`,
+      json({ name: USER.user, type: 'user', password: USER.password }),
+    );
+    await fetch(`${dtr}/api/v0/content_caches`, json({ name: 'bench', host: cache }));
+    await fetch(`${dtr}/api/v0/accounts/${USER.user}/settings`, {
+      ...json({ contentCache: 'bench' }),
+      method: 'PATCH',
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+
+    /** Creates a blob, pushes it to DTR and nginx's directory; returns the URLs per server. */
+    const blobs: Array<{ digest: string; size: number }> = [];
+    const push = async (size: number) => {
+      const path = join(work, 'files', `blob-${blobs.length}`);
+      const digest = await makeBlob(path, size);
+      await run('curl', [
+        '-s',
+        '--fail',
+        '-X',
+        'POST',
+        '-H',
+        `Authorization: ${basic(ADMIN)}`,
+        '-H',
+        'Content-Type: application/octet-stream',
+        '-T',
+        path,
+        `${dtr}/v2/${REPO}/blobs/uploads?digest=${digest}`,
+      ]);
+      blobs.push({ digest, size });
+      const redirect = await fetch(`${dtr}/v2/${REPO}/blobs/${digest}`, {
+        headers: { Authorization: basic(USER) },
+        redirect: 'manual',
+      });
+      if (redirect.status !== 307)
+        throw new Error(`expected a redirect to the cache, got ${redirect.status}`);
+      return {
+        digest,
+        cache: redirect.headers.get('location') as string,
+        reference: `${reference}/v2/${REPO}/blobs/${digest}`,
+        nginx: `${nginx}/blob-${blobs.length - 1}`,
+        origin: `${dtr}/v2/${REPO}/blobs/${digest}`,
+      };
+    };
+    const originHeader = [`Authorization: ${basic(ADMIN)}`];
+
+    log('creating and pushing blobs');
+    const big = await push(BIG);
+    const small = [];
+    for (let index = 0; index < SMALL_COUNT; index += 1) small.push(await push(SMALL));
+
+    const results: Record<string, unknown> = {
+      quick,
+      sizes: { big: BIG, huge: HUGE, small: SMALL },
+    };
+    const servers = { cache: 'cache', reference: 'reference', nginx: 'nginx' } as const;
+
+    log('warm throughput, 1 and 8 clients');
+    const warm: Record<string, { oneClientMBps: number; eightClientsMBps: number }> = {};
+    for (const server of Object.values(servers)) {
+      await curl(big[server]);
+      const one = await parallel([big[server]]);
+      const eight = await parallel(Array.from({ length: 8 }, () => big[server]));
+      warm[server] = {
+        oneClientMBps: one.bytes / one.seconds / 1e6,
+        eightClientsMBps: eight.bytes / eight.seconds / 1e6,
+      };
+    }
+    results['warmThroughput'] = warm;
+
+    log('64 KiB blobs, 64 connections');
+    const smallLoad: Record<string, unknown> = {};
+    for (const server of Object.values(servers)) {
+      for (const blob of small) await curl(blob[server]);
+      smallLoad[server] = await wrk(
+        small.map((blob) => blob[server]),
+        work,
+        server,
+      );
+    }
+    results['smallBlobs'] = smallLoad;
+
+    log('16 simultaneous misses of one blob');
+    const misses: Record<string, unknown> = {};
+    for (const server of ['cache', 'reference'] as const) {
+      const single = await push(BIG);
+      const alone = await parallel([single[server]]);
+      const shared = await push(BIG);
+      const burst = await parallel(Array.from({ length: 16 }, () => shared[server]));
+      const originFirstByte = (await curl(single.origin, originHeader)).firstByte;
+      misses[server] = {
+        upstreamGets: upstreamGets.get(shared.digest) ?? 0,
+        allSixteenSeconds: burst.seconds,
+        oneClientSeconds: alone.seconds,
+        ratioToOneClient: burst.seconds / alone.seconds,
+        firstByteMs: Math.max(...burst.results.map((result) => result.firstByte)) * 1000,
+        singleMissFirstByteMs: (await curl(single[server])).firstByte * 1000,
+        originFirstByteMs: originFirstByte * 1000,
+        allBytesCorrectLength: burst.results.every((result) => result.bytes === BIG),
+      };
+    }
+    results['simultaneousMisses'] = misses;
+
+    log('20 serial 4 MiB misses');
+    const serial: Record<string, number> = {};
+    const serialBlobs = [];
+    for (let index = 0; index < SERIAL; index += 1) serialBlobs.push(await push(SERIAL_SIZE));
+    let started = process.hrtime.bigint();
+    for (const blob of serialBlobs) await curl(blob.origin, originHeader);
+    serial['originSeconds'] = Number(process.hrtime.bigint() - started) / 1e9;
+    for (const server of ['cache', 'reference'] as const) {
+      const fresh = [];
+      for (let index = 0; index < SERIAL; index += 1) fresh.push(await push(SERIAL_SIZE));
+      started = process.hrtime.bigint();
+      for (const blob of fresh) await curl(blob[server]);
+      serial[`${server}Seconds`] = Number(process.hrtime.bigint() - started) / 1e9;
+    }
+    serial['cacheRatioToOrigin'] =
+      (serial['cacheSeconds'] as number) / (serial['originSeconds'] as number);
+    serial['referenceRatioToOrigin'] =
+      (serial['referenceSeconds'] as number) / (serial['originSeconds'] as number);
+    results['serialMisses'] = serial;
+
+    log('peak RSS while serving 8 clients a 1 GiB miss');
+    const huge = await push(HUGE);
+    const hugeRun = await parallel(Array.from({ length: 8 }, () => huge.cache));
+    results['memory'] = {
+      cachePeakRssMB: peakRss(cacheProcess.pid as number) / 1e6,
+      eightClientsOneGiBSeconds: hugeRun.seconds,
+      allBytesCorrectLength: hugeRun.results.every((result) => result.bytes === HUGE),
+      upstreamGets: upstreamGets.get(huge.digest) ?? 0,
+    };
+
+    const out = join(root, 'artifacts', 'benchmark.json');
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+    printTable(results);
+    log(`wrote ${out}`);
+    proxy.close();
+  } finally {
+    for (const child of children) child.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    for (const child of children) child.kill('SIGKILL');
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+function printTable(results: Record<string, unknown>): void {
+  const warm = results['warmThroughput'] as Record<
+    string,
+    { oneClientMBps: number; eightClientsMBps: number }
+  >;
+  const small = results['smallBlobs'] as Record<
+    string,
+    { requestsPerSecond: number; p50Ms: number; p99Ms: number }
+  >;
+  const misses = results['simultaneousMisses'] as Record<string, Record<string, number>>;
+  const serial = results['serialMisses'] as Record<string, number>;
+  const memory = results['memory'] as Record<string, number>;
+  const f = (value: number | undefined, digits = 1) =>
+    value === undefined || Number.isNaN(value) ? '—' : value.toFixed(digits);
+  const lines = [
+    '| measure | content-cache | reference proxy | nginx |',
+    '| --- | --- | --- | --- |',
+    `| warm ${results['quick'] ? 'big' : '256 MiB'} blob, 1 client (MB/s) | ${f(warm['cache']?.oneClientMBps, 0)} | ${f(warm['reference']?.oneClientMBps, 0)} | ${f(warm['nginx']?.oneClientMBps, 0)} |`,
+    `| warm, 8 clients (MB/s) | ${f(warm['cache']?.eightClientsMBps, 0)} | ${f(warm['reference']?.eightClientsMBps, 0)} | ${f(warm['nginx']?.eightClientsMBps, 0)} |`,
+    `| 64 KiB blobs, 64 connections (req/s) | ${f(small['cache']?.requestsPerSecond, 0)} | ${f(small['reference']?.requestsPerSecond, 0)} | ${f(small['nginx']?.requestsPerSecond, 0)} |`,
+    `| 64 KiB p50 / p99 (ms) | ${f(small['cache']?.p50Ms, 2)} / ${f(small['cache']?.p99Ms, 2)} | ${f(small['reference']?.p50Ms, 2)} / ${f(small['reference']?.p99Ms, 2)} | ${f(small['nginx']?.p50Ms, 2)} / ${f(small['nginx']?.p99Ms, 2)} |`,
+    `| 16 simultaneous misses: upstream GETs | ${misses['cache']?.['upstreamGets']} | ${misses['reference']?.['upstreamGets']} | — |`,
+    `| 16 misses: all done (s) / one client alone (s) | ${f(misses['cache']?.['allSixteenSeconds'], 2)} / ${f(misses['cache']?.['oneClientSeconds'], 2)} | ${f(misses['reference']?.['allSixteenSeconds'], 2)} / ${f(misses['reference']?.['oneClientSeconds'], 2)} | — |`,
+    `| miss first byte (ms), origin's first byte (ms) | ${f(misses['cache']?.['singleMissFirstByteMs'])}, ${f(misses['cache']?.['originFirstByteMs'])} | ${f(misses['reference']?.['singleMissFirstByteMs'])}, ${f(misses['reference']?.['originFirstByteMs'])} | — |`,
+    `| 20 serial 4 MiB misses (s), origin ${f(serial['originSeconds'], 2)} s | ${f(serial['cacheSeconds'], 2)} (${f(serial['cacheRatioToOrigin'], 2)}×) | ${f(serial['referenceSeconds'], 2)} (${f(serial['referenceRatioToOrigin'], 2)}×) | — |`,
+    `| cache peak RSS, 8 clients × ${results['quick'] ? 'huge' : '1 GiB'} miss (MB) | ${f(memory['cachePeakRssMB'], 0)} | — | — |`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench: ${error instanceof Error ? error.stack : String(error)}\n`);
+  for (const child of children) child.kill('SIGKILL');
+  process.exit(1);
+});
