@@ -6,7 +6,8 @@
  *
  *   npm run bench            (writes artifacts/benchmark.json and prints a table)
  *
- * Set BENCH_QUICK=1 for a small smoke run (smaller blobs, shorter load).
+ * Set BENCH_QUICK=1 for a small smoke run (smaller blobs, shorter load), and
+ * BENCH_CACHE_NODE_ARGS for Node flags of the cache process (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p").
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
@@ -241,7 +242,11 @@ async function main(): Promise<void> {
     );
     const cacheProcess = start(
       process.execPath,
-      [join(root, 'apps', 'content-cache', 'bin', 'content-cache.mjs'), join(work, 'cache.yml')],
+      [
+        ...(process.env['BENCH_CACHE_NODE_ARGS'] ?? '').split(' ').filter(Boolean),
+        join(root, 'apps', 'content-cache', 'bin', 'content-cache.mjs'),
+        join(work, 'cache.yml'),
+      ],
       join(work, 'cache.log'),
     );
     const cache = `http://127.0.0.1:${cachePort}`;
