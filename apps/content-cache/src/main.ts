@@ -1,8 +1,9 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { FilesystemDriver, MemoryDriver, openBlobStore } from '@dtr-cache/blob-store';
-import { ConfigError, formatListenAddress } from '@dtr-cache/config';
+import { ConfigError } from '@dtr-cache/config';
 import { createLogger } from '@dtr-cache/logging';
+import { listen, stopOnSignals } from '@dtr-cache/server-lifecycle';
 import { createApp } from './app';
 import { type CacheConfig, loadCacheConfig } from './cache-config';
 import { CacheMetrics } from './cache-metrics';
@@ -132,41 +133,17 @@ async function main(): Promise<void> {
     }).callback(),
   );
 
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info('shutting down', { signal });
-    const force = setTimeout(
-      () => server.closeAllConnections(),
-      registry.http.drainTimeout.milliseconds,
-    );
-    force.unref();
-    server.close(() => {
-      clearTimeout(force);
+  stopOnSignals(server, {
+    drainTimeoutMs: registry.http.drainTimeout.milliseconds,
+    logger,
+    release: () => {
       keys.stop();
       expiry?.stop();
       acme?.stop();
       client.close();
-      logger.info('stopped');
-      process.exit(0);
-    });
-    server.closeIdleConnections();
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-
-  const listen = registry.http.listen;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    if (listen.kind === 'unix') server.listen(listen.path, resolve);
-    else server.listen(listen.port, listen.host, resolve);
+    },
   });
-  const bound = server.address();
-  const addr =
-    typeof bound === 'object' && bound !== null
-      ? formatListenAddress({ kind: 'tcp', host: bound.address, port: bound.port })
-      : formatListenAddress(listen);
+  const addr = await listen(server, registry.http.listen);
   logger.info('listening', {
     addr,
     tls: config.tlsFiles !== undefined || acme !== undefined,

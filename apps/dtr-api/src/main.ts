@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { ConfigError, formatListenAddress } from '@dtr-cache/config';
+import { ConfigError } from '@dtr-cache/config';
 import { createApp } from './app';
 import { buildServices } from './build-services';
 import { type DtrConfig, loadDtrConfig } from './dtr-config';
 import { createLogger } from '@dtr-cache/logging';
+import { listen, stopOnSignals } from '@dtr-cache/server-lifecycle';
 
 const USAGE = 'usage: dtr-api --config <config.yml>   (or: dtr-api <config.yml>)';
 
@@ -61,41 +62,14 @@ async function main(): Promise<void> {
   const logger = createLogger(config.log);
   const services = await buildServices(config, logger);
   const server = createServer(config, createApp(services).callback());
-  const listen = config.http.listen;
 
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info('shutting down', { signal });
-    const force = setTimeout(
-      () => server.closeAllConnections(),
-      config.http.drainTimeout.milliseconds,
-    );
-    force.unref();
-    server.close(() => {
-      clearTimeout(force);
-      void services.close().then(() => {
-        logger.info('stopped');
-        process.exit(0);
-      });
-    });
-    server.closeIdleConnections();
-  };
   // Registered before listening: a signal arriving right after start-up still stops gracefully.
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    if (listen.kind === 'unix') server.listen(listen.path, resolve);
-    else server.listen(listen.port, listen.host, resolve);
+  stopOnSignals(server, {
+    drainTimeoutMs: config.http.drainTimeout.milliseconds,
+    logger,
+    release: () => services.close(),
   });
-  const bound = server.address();
-  const addr =
-    typeof bound === 'object' && bound !== null
-      ? formatListenAddress({ kind: 'tcp', host: bound.address, port: bound.port })
-      : formatListenAddress(listen);
+  const addr = await listen(server, config.http.listen);
   logger.info('listening', { addr, tls: config.http.tls !== undefined });
 }
 

@@ -1,0 +1,2 @@
+export { listen, stopOnSignals } from './server-lifecycle';
+export type { GracefulStopOptions } from './server-lifecycle';
