@@ -116,7 +116,7 @@ export async function buildServices(config: DtrConfig, logger: Logger): Promise<
     },
     async close() {
       clearInterval(rotation);
-      cacheHealth.stop();
+      await cacheHealth.stop();
       await uploads.close();
       database.close();
     },

@@ -22,6 +22,8 @@ export class CacheHealthMonitor {
   private readonly results = new Map<number, CacheHealth>();
   private timer: NodeJS.Timeout | undefined;
   private readonly certificateAuthority: string[];
+  private readonly inFlight = new Set<Promise<CacheHealth>>();
+  private stopped = false;
 
   constructor(
     private readonly caches: ContentCacheStore,
@@ -38,8 +40,11 @@ export class CacheHealthMonitor {
     this.timer.unref();
   }
 
-  stop(): void {
+  /** Stops checking and waits for checks in flight (before the database closes). */
+  async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.timer);
+    await Promise.allSettled([...this.inFlight]);
   }
 
   status(cache: Pick<ContentCache, 'id'>): CacheHealth {
@@ -50,11 +55,28 @@ export class CacheHealthMonitor {
     this.results.delete(cache.id);
   }
 
+  /** Checks every registered cache; never rejects. */
   async checkAll(): Promise<void> {
-    await Promise.all(this.caches.list().map((cache) => this.check(cache)));
+    if (this.stopped) return;
+    let caches: ContentCache[];
+    try {
+      caches = this.caches.list();
+    } catch (error) {
+      this.logger.warn('content caches could not be listed for health checks', { error });
+      return;
+    }
+    await Promise.all(caches.map((cache) => this.check(cache)));
   }
 
-  async check(cache: ContentCache): Promise<CacheHealth> {
+  /** Checks one cache now; never rejects. */
+  check(cache: ContentCache): Promise<CacheHealth> {
+    const running = this.runCheck(cache);
+    this.inFlight.add(running);
+    void running.finally(() => this.inFlight.delete(running));
+    return running;
+  }
+
+  private async runCheck(cache: ContentCache): Promise<CacheHealth> {
     const checkedAt = new Date();
     let result: CacheHealth;
     try {
@@ -72,6 +94,7 @@ export class CacheHealthMonitor {
     } catch (error) {
       result = { healthy: false, checkedAt, error: (error as Error).message };
     }
+    if (this.stopped) return result;
     const previous = this.results.get(cache.id);
     if (previous?.healthy !== result.healthy) {
       this.logger[result.healthy ? 'info' : 'warn']('content cache health changed', {
@@ -80,7 +103,11 @@ export class CacheHealthMonitor {
         error: result.error,
       });
     }
-    if (this.caches.find(cache.id)) this.results.set(cache.id, result);
+    try {
+      if (this.caches.find(cache.id)) this.results.set(cache.id, result);
+    } catch (error) {
+      this.logger.warn('content cache health not recorded', { cache: cache.name, error });
+    }
     return result;
   }
 }
