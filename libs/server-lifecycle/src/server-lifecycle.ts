@@ -46,8 +46,13 @@ export function stopOnSignals(
     options.logger.info('shutting down', { signal });
     const force = setTimeout(() => server.closeAllConnections(), options.drainTimeoutMs);
     force.unref();
+    // Keep-alive connections go idle as their last request finishes: close them right away
+    // instead of waiting for the keep-alive timeout.
+    const sweep = setInterval(() => server.closeIdleConnections(), 50);
+    sweep.unref();
     server.close(() => {
       clearTimeout(force);
+      clearInterval(sweep);
       void Promise.resolve(options.release()).then(() => {
         options.logger.info('stopped');
         (options.exit ?? process.exit)(0);
