@@ -83,17 +83,17 @@ export class BlobFill {
     try {
       for await (const chunk of upstream.stream) {
         const buffer = chunk as Buffer;
-        if (this.writer.written + this.writer.writableLength + buffer.length > this.size) {
+        if (this.writer.size + buffer.length > this.size) {
           throw new RegistryError('SIZE_INVALID', 'the upstream sent more bytes than it announced');
         }
-        await new Promise<void>((resolve, reject) =>
-          this.writer.write(buffer, (error) => (error ? reject(error) : resolve())),
-        );
-        this.notify();
+        // Buffered writes (batched by the writer); readers are woken as bytes reach storage.
+        if (this.writer.errored) throw this.writer.errored;
+        const accepted = this.writer.write(buffer, () => this.notify());
+        if (!accepted) await this.drained();
       }
-      if (this.writer.written !== this.size) {
+      if (this.writer.size !== this.size) {
         throw new RegistryError('SIZE_INVALID', 'the upstream ended the blob early', {
-          detail: { expected: this.size, received: this.writer.written },
+          detail: { expected: this.size, received: this.writer.size },
         });
       }
       return await this.writer.commit(this.digest, this.size);
@@ -107,6 +107,26 @@ export class BlobFill {
       this.notify();
       await this.releaseIfIdle();
     }
+  }
+
+  /** Resolves when the writer can take more bytes; rejects if it failed. */
+  private drained(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.writer.errored || this.writer.destroyed) {
+        reject(this.writer.errored ?? new Error('the blob writer was closed'));
+        return;
+      }
+      const onDrain = () => {
+        this.writer.off('error', onError);
+        resolve();
+      };
+      const onError = (error: Error) => {
+        this.writer.off('drain', onDrain);
+        reject(error);
+      };
+      this.writer.once('drain', onDrain);
+      this.writer.once('error', onError);
+    });
   }
 
   private async releaseIfIdle(): Promise<void> {
