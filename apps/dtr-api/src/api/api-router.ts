@@ -64,16 +64,12 @@ function visibilityOf(value: unknown): Visibility {
 }
 
 /** A repository the principal may see; others answer 404, so their existence does not leak. */
-function visibleRepository(
-  ctx: Context,
-  services: DtrServices,
-  namespace: string,
-  name: string,
-): Repository {
-  const repository = services.repositories.find(`${namespace}/${name}`);
+function visibleRepository(ctx: Context, services: DtrServices): Repository {
+  const fullName = `${ctx.params['namespace'] as string}/${ctx.params['name'] as string}`;
+  const repository = services.repositories.find(fullName);
   if (!repository || !services.policy.canPull(authenticationOf(ctx).principal, repository)) {
     throw new RegistryError('NOT_FOUND', 'no such repository', {
-      detail: { repository: `${namespace}/${name}` },
+      detail: { repository: fullName },
     });
   }
   return repository;
@@ -204,24 +200,12 @@ export function apiRouter(services: DtrServices): Router {
   });
 
   router.get('/repositories/:namespace/:name', (ctx) => {
-    ctx.body = repositoryJson(
-      visibleRepository(
-        ctx,
-        services,
-        ctx.params['namespace'] as string,
-        ctx.params['name'] as string,
-      ),
-    );
+    ctx.body = repositoryJson(visibleRepository(ctx, services));
   });
 
   router.patch('/repositories/:namespace/:name', async (ctx) => {
     const principal = signedIn(ctx);
-    const repository = visibleRepository(
-      ctx,
-      services,
-      ctx.params['namespace'] as string,
-      ctx.params['name'] as string,
-    );
+    const repository = visibleRepository(ctx, services);
     if (!services.policy.canPush(principal, repository))
       throw new RegistryError('DENIED', 'owners only');
     const body = await readJsonObject(ctx.req);
@@ -232,12 +216,7 @@ export function apiRouter(services: DtrServices): Router {
 
   router.delete('/repositories/:namespace/:name', (ctx) => {
     const principal = signedIn(ctx);
-    const repository = visibleRepository(
-      ctx,
-      services,
-      ctx.params['namespace'] as string,
-      ctx.params['name'] as string,
-    );
+    const repository = visibleRepository(ctx, services);
     if (!services.policy.canDelete(principal, repository))
       throw new RegistryError('DENIED', 'owners only');
     services.repositories.delete(repository);
