@@ -1,15 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, basic, type RunningDtr, startDtr } from './dtr-harness';
+import { ADMIN, basic, json, type RunningDtr, startDtr } from './dtr-harness';
 
 let dtr: RunningDtr;
 let admin: string;
 let alice: string;
-
-const json = (method: string, body: unknown) => ({
-  method,
-  headers: { 'Content-Type': 'application/json' },
-  body: JSON.stringify(body),
-});
 
 beforeAll(async () => {
   dtr = await startDtr();

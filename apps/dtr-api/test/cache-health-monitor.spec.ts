@@ -21,16 +21,22 @@ afterAll(async () => {
   await new Promise((resolve) => slowCache.close(resolve));
 });
 
+/** A monitor over a fresh database holding one cache whose checks take 200 ms. */
+function monitorOfSlowCache() {
+  const database = openDatabase(':memory:');
+  const caches = new ContentCacheStore(database);
+  const cache = caches.create('slow', url);
+  const monitor = new CacheHealthMonitor(
+    caches,
+    { intervalMs: 60_000, timeoutMs: 2000, cas: [] },
+    silentLogger,
+  );
+  return { database, cache, monitor };
+}
+
 describe('CacheHealthMonitor at shutdown', () => {
   it('waits for checks in flight, so the database can close after it, and never rejects', async () => {
-    const database = openDatabase(':memory:');
-    const caches = new ContentCacheStore(database);
-    const cache = caches.create('slow', url);
-    const monitor = new CacheHealthMonitor(
-      caches,
-      { intervalMs: 60_000, timeoutMs: 2000, cas: [] },
-      silentLogger,
-    );
+    const { database, cache, monitor } = monitorOfSlowCache();
     const pending = monitor.check(cache);
     await monitor.stop();
     database.close();
@@ -39,14 +45,7 @@ describe('CacheHealthMonitor at shutdown', () => {
   });
 
   it('does not reject when the database closed under a check', async () => {
-    const database = openDatabase(':memory:');
-    const caches = new ContentCacheStore(database);
-    const cache = caches.create('slow', url);
-    const monitor = new CacheHealthMonitor(
-      caches,
-      { intervalMs: 60_000, timeoutMs: 2000, cas: [] },
-      silentLogger,
-    );
+    const { database, cache, monitor } = monitorOfSlowCache();
     const pending = monitor.check(cache);
     database.close();
     await expect(pending).resolves.toMatchObject({ healthy: true });

@@ -10,7 +10,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GrantKeyring } from '../src/grants/grant-keyring';
 import { openDatabase } from '../src/store/database';
-import { ADMIN, basic, type RunningDtr, startDtr } from './dtr-harness';
+import { ADMIN, basic, json, type RunningDtr, startDtr } from './dtr-harness';
 import { type StandInCache, startStandInCache } from './stand-in-cache';
 
 let dtr: RunningDtr;
@@ -20,12 +20,6 @@ let alice: string;
 let bob: string;
 let layer: Digest;
 const content = Buffer.from('layer bytes served through the cache');
-
-const json = (method: string, body: unknown) => ({
-  method,
-  headers: { 'Content-Type': 'application/json' },
-  body: JSON.stringify(body),
-});
 
 async function envelope(response: Response) {
   return (

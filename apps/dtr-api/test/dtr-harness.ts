@@ -11,6 +11,11 @@ import { silentLogger } from '@dtr-cache/logging';
 
 export const ADMIN = { username: 'admin', password: 'admin-password' };
 
+/** Request options for a JSON body. */
+export function json(method: string, body: unknown): RequestInit {
+  return { method, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) };
+}
+
 export function basic(username: string, password: string): string {
   return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
 }

@@ -174,6 +174,16 @@ describe('blobs', () => {
 });
 
 describe('uploads', () => {
+  /** Starts an upload session in the repository; returns its Location. */
+  async function startUpload(): Promise<string> {
+    const started = await dtr.fetch(`/v2/${repository}/blobs/uploads/`, {
+      method: 'POST',
+      authorization: aliceBearer,
+    });
+    expect(started.status).toBe(202);
+    return started.headers.get('location') as string;
+  }
+
   it('takes a chunked upload: POST, PATCH…, status, PUT', async () => {
     const content = randomBytes(250_000);
     const digest = Digest.of(content);
@@ -220,11 +230,7 @@ describe('uploads', () => {
   });
 
   it('refuses a chunk that does not start where the upload stands (416)', async () => {
-    const started = await dtr.fetch(`/v2/${repository}/blobs/uploads/`, {
-      method: 'POST',
-      authorization: aliceBearer,
-    });
-    const location = started.headers.get('location') as string;
+    const location = await startUpload();
     const response = await dtr.fetch(location, {
       method: 'PATCH',
       authorization: aliceBearer,
@@ -236,11 +242,7 @@ describe('uploads', () => {
   });
 
   it('refuses a chunk whose Content-Range disagrees with its length', async () => {
-    const started = await dtr.fetch(`/v2/${repository}/blobs/uploads/`, {
-      method: 'POST',
-      authorization: aliceBearer,
-    });
-    const location = started.headers.get('location') as string;
+    const location = await startUpload();
     const response = await dtr.fetch(location, {
       method: 'PATCH',
       authorization: aliceBearer,
@@ -266,11 +268,7 @@ describe('uploads', () => {
   });
 
   it('requires a digest to finish, and a valid one', async () => {
-    const started = await dtr.fetch(`/v2/${repository}/blobs/uploads/`, {
-      method: 'POST',
-      authorization: aliceBearer,
-    });
-    const location = started.headers.get('location') as string;
+    const location = await startUpload();
     const missing = await dtr.fetch(location, { method: 'PUT', authorization: aliceBearer });
     expect(missing.status).toBe(400);
     expect(await errorOf(missing)).toMatchObject({ code: 'DIGEST_INVALID' });
@@ -287,11 +285,7 @@ describe('uploads', () => {
     });
     expect(unknown.status).toBe(404);
     expect(await errorOf(unknown)).toMatchObject({ code: 'BLOB_UPLOAD_UNKNOWN' });
-    const started = await dtr.fetch(`/v2/${repository}/blobs/uploads/`, {
-      method: 'POST',
-      authorization: aliceBearer,
-    });
-    const location = started.headers.get('location') as string;
+    const location = await startUpload();
     const id = location.split('/').at(-1);
     const otherBearer = `Bearer ${await dtr.token(['repository:alice/second:pull,push'], alice)}`;
     const foreign = await dtr.fetch(`/v2/alice/second/blobs/uploads/${id}`, {

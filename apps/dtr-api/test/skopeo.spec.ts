@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { Digest, MediaTypes } from '@dtr-cache/registry-protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, basic, type RunningDtr, startDtr } from './dtr-harness';
+import { ADMIN, basic, json, type RunningDtr, startDtr } from './dtr-harness';
 import { type StandInCache, startStandInCache } from './stand-in-cache';
 
 const run = promisify(execFile);
@@ -87,6 +87,17 @@ describe('skopeo against dtr-api', () => {
     host = new URL(dtr.url).host;
   }, 300_000);
 
+  /** Pulls alice/app:v1 as alice into an OCI layout at `target`. */
+  const pullAsAlice = (target: string) =>
+    skopeo([
+      'copy',
+      '--src-tls-verify=false',
+      '--src-creds',
+      'alice:alice-password',
+      `docker://${host}/alice/app:v1`,
+      `oci:${target}:v1`,
+    ]);
+
   afterAll(async () => {
     await dtr?.close();
     if (directory) await rm(directory, { recursive: true, force: true });
@@ -115,14 +126,7 @@ describe('skopeo against dtr-api', () => {
     expect(Digest.of(stdout).toString()).toBe(image.manifestDigest);
 
     const copy = join(directory, 'copy');
-    await skopeo([
-      'copy',
-      '--src-tls-verify=false',
-      '--src-creds',
-      'alice:alice-password',
-      `docker://${host}/alice/app:v1`,
-      `oci:${copy}:v1`,
-    ]);
+    await pullAsAlice(copy);
     const index = JSON.parse(await readFile(join(copy, 'index.json'), 'utf8')) as {
       manifests: Array<{ digest: string }>;
     };
@@ -148,10 +152,8 @@ describe('skopeo against dtr-api', () => {
     });
 
     const patch = await dtr.fetch('/api/v0/repositories/alice/app', {
-      method: 'PATCH',
+      ...json('PATCH', { visibility: 'public' }),
       authorization: `Basic ${Buffer.from('alice:alice-password').toString('base64')}`,
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ visibility: 'public' }),
     });
     expect(patch.status).toBe(200);
     await skopeo([
@@ -206,30 +208,19 @@ describe('skopeo against dtr-api', () => {
       cache = await startStandInCache(() => dtr.url);
       const admin = basic(ADMIN.username, ADMIN.password);
       const registered = await dtr.fetch('/api/v0/content_caches', {
-        method: 'POST',
+        ...json('POST', { name: 'stand-in', host: cache.url }),
         authorization: admin,
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ name: 'stand-in', host: cache.url }),
       });
       expect(registered.status).toBe(201);
       await dtr.services.cacheHealth.checkAll();
       const settings = await dtr.fetch('/api/v0/accounts/alice/settings', {
-        method: 'PATCH',
+        ...json('PATCH', { contentCache: 'stand-in' }),
         authorization: admin,
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ contentCache: 'stand-in' }),
       });
       expect(settings.status).toBe(200);
 
       const target = join(directory, 'through-cache');
-      await skopeo([
-        'copy',
-        '--src-tls-verify=false',
-        '--src-creds',
-        'alice:alice-password',
-        `docker://${host}/alice/app:v1`,
-        `oci:${target}:v1`,
-      ]);
+      await pullAsAlice(target);
       const blobRequests = cache.requests.filter((request) =>
         /\/v2\/alice\/app\/blobs\/sha256:/.test(request.url),
       );

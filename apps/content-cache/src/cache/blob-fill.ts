@@ -68,11 +68,6 @@ export class BlobFill {
     return this.finished && this.failure === undefined;
   }
 
-  /** Bytes stored so far. */
-  get written(): number {
-    return this.writer.written;
-  }
-
   private notify(): void {
     const wake = this.wake;
     this.changed = new Promise((resolve) => (this.wake = resolve));

@@ -55,9 +55,6 @@ export class UpstreamClient {
   private readonly httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 64 });
   private readonly httpsAgent: HttpsAgent;
 
-  /** Upstream requests made (GET and HEAD of blobs), for metrics and tests. */
-  requests = 0;
-
   constructor(private readonly options: UpstreamClientOptions) {
     if (options.hosts.length === 0) throw new Error('an upstream needs at least one host');
     this.hosts = options.hosts.map((url) => ({ url, failures: 0, skipUntil: 0 }));
@@ -163,7 +160,6 @@ export class UpstreamClient {
    *   or `UNAVAILABLE` when no host answers.
    */
   async getBlob(repository: string, digest: Digest, grant: string): Promise<UpstreamBlob> {
-    this.requests += 1;
     const { response, host } = await this.withFailover(
       this.blobPath(repository, digest, grant),
       'GET',
@@ -179,7 +175,6 @@ export class UpstreamClient {
 
   /** The size of a blob upstream (HEAD), forwarding the grant. */
   async headBlob(repository: string, digest: Digest, grant: string): Promise<number> {
-    this.requests += 1;
     const { response } = await this.withFailover(this.blobPath(repository, digest, grant), 'HEAD');
     response.resume();
     if (response.statusCode !== 200) {

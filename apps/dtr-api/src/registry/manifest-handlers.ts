@@ -14,7 +14,7 @@ import {
 import { readSmallBody } from '../read-body';
 import type { DtrServices } from '../services';
 import type { Repository, StoredManifest } from '../store/repository-store';
-import { authorizeRepository } from './registry-access';
+import { answerCreated, authorizeRepository } from './registry-access';
 
 /** Largest manifest accepted (as the reference registry). */
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
@@ -151,10 +151,7 @@ export async function putManifest(
     { digest: digest.toString(), mediaType, size: body.length },
     reference.kind === 'tag' ? reference.tag : undefined,
   );
-  ctx.status = 201;
-  ctx.set(Headers.location, registryPaths.manifest(repository.fullName, digest));
-  ctx.set(Headers.contentDigest, digest.toString());
-  ctx.length = 0;
+  answerCreated(ctx, registryPaths.manifest(repository.fullName, digest), digest);
 }
 
 function findManifest(

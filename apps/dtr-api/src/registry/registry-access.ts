@@ -1,5 +1,10 @@
 import type { Context } from 'koa';
-import { formatAccessScope, RegistryError } from '@dtr-cache/registry-protocol';
+import {
+  type Digest,
+  formatAccessScope,
+  Headers,
+  RegistryError,
+} from '@dtr-cache/registry-protocol';
 import type { Authentication } from '../auth/authenticate';
 import type { DtrServices } from '../services';
 import type { Repository } from '../store/repository-store';
@@ -87,4 +92,12 @@ export function authorizeRepository(
 /** True if the request may pull `name` (for cross-repository mounts, which fall back silently). */
 export function mayPull(ctx: Context, services: DtrServices, name: string): boolean {
   return mayPerform(services, authenticationOf(ctx), name, 'pull');
+}
+
+/** `201 Created` for a stored object: `Location` and `Docker-Content-Digest`, no body. */
+export function answerCreated(ctx: Context, location: string, digest: Digest): void {
+  ctx.status = 201;
+  ctx.set(Headers.location, location);
+  ctx.set(Headers.contentDigest, digest.toString());
+  ctx.length = 0;
 }

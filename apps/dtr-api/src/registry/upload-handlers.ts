@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { Digest, Headers, RegistryError, registryPaths } from '@dtr-cache/registry-protocol';
 import type { DtrServices } from '../services';
 import type { Repository } from '../store/repository-store';
-import { authorizeRepository, mayPull } from './registry-access';
+import { answerCreated, authorizeRepository, mayPull } from './registry-access';
 import type { UploadSession } from './upload-sessions';
 
 function expectedDigest(ctx: Context): Digest {
@@ -23,13 +23,6 @@ function declaredLength(ctx: Context): number | undefined {
   if (!Number.isSafeInteger(length) || length < 0)
     throw new RegistryError('SIZE_INVALID', 'invalid Content-Length');
   return length;
-}
-
-function answerBlobCreated(ctx: Context, repository: Repository, digest: Digest): void {
-  ctx.status = 201;
-  ctx.set(Headers.location, registryPaths.blob(repository.fullName, digest));
-  ctx.set(Headers.contentDigest, digest.toString());
-  ctx.length = 0;
 }
 
 function answerUploadStatus(
@@ -87,7 +80,7 @@ async function commitSession(
   services.uploads.remove(session);
   const blob = await session.writer.commit(digest);
   services.repositories.linkBlob(repository, digest.toString(), blob.size);
-  answerBlobCreated(ctx, repository, digest);
+  answerCreated(ctx, registryPaths.blob(repository.fullName, digest), digest);
 }
 
 /**
@@ -113,7 +106,7 @@ export async function startUpload(
         : undefined;
     if (digest && size !== undefined && (await services.blobs.stat(digest))) {
       services.repositories.linkBlob(repository, digest.toString(), size);
-      answerBlobCreated(ctx, repository, digest);
+      answerCreated(ctx, registryPaths.blob(repository.fullName, digest), digest);
       return;
     }
   }
