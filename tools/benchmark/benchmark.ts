@@ -7,7 +7,8 @@
  *   npm run bench            (writes artifacts/benchmark.json and prints a table)
  *
  * Set BENCH_QUICK=1 for a small smoke run (smaller blobs, shorter load), and
- * BENCH_CACHE_NODE_ARGS for Node flags of the cache process (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p").
+ * BENCH_CACHE_NODE_ARGS for Node flags of the cache process (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p"),
+ * and BENCH_ONLY to run some phases only (comma-separated: warm, small, misses, serial, memory).
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
@@ -34,6 +35,13 @@ const LOAD_SECONDS = quick ? 3 : 10;
 const ADMIN = { user: 'admin', password: 'bench-admin-password' };
 const USER = { user: 'bench', password: 'bench-user-password' };
 const REPO = 'bench/data';
+const PHASES = ['warm', 'small', 'misses', 'serial', 'memory'] as const;
+const only = (process.env['BENCH_ONLY'] ?? '').split(',').filter(Boolean);
+for (const name of only) {
+  if (!(PHASES as readonly string[]).includes(name))
+    throw new Error(`BENCH_ONLY: unknown phase ${name}; phases are ${PHASES.join(', ')}`);
+}
+const runs = (phase: (typeof PHASES)[number]) => only.length === 0 || only.includes(phase);
 
 const children: ChildProcess[] = [];
 function log(message: string): void {
@@ -325,7 +333,8 @@ async function main(): Promise<void> {
     log('creating and pushing blobs');
     const big = await push(BIG);
     const small = [];
-    for (let index = 0; index < SMALL_COUNT; index += 1) small.push(await push(SMALL));
+    if (runs('small'))
+      for (let index = 0; index < SMALL_COUNT; index += 1) small.push(await push(SMALL));
     // (Fetched after the first pushes: a token only covers repositories that exist.)
     // Origin requests carry a bearer token, as registry clients do (a password would cost a
     // scrypt check per request and flatter the caches' ratios).
@@ -338,85 +347,96 @@ async function main(): Promise<void> {
 
     const results: Record<string, unknown> = {
       quick,
+      phases: only.length === 0 ? PHASES : only,
       sizes: { big: BIG, huge: HUGE, small: SMALL },
     };
     const servers = { cache: 'cache', reference: 'reference', nginx: 'nginx' } as const;
 
-    log('warm throughput, 1 and 8 clients');
-    const warm: Record<string, { oneClientMBps: number; eightClientsMBps: number }> = {};
-    for (const server of Object.values(servers)) {
-      await curl(big[server]);
-      const one = await parallel([big[server]]);
-      const eight = await parallel(Array.from({ length: 8 }, () => big[server]));
-      warm[server] = {
-        oneClientMBps: one.bytes / one.seconds / 1e6,
-        eightClientsMBps: eight.bytes / eight.seconds / 1e6,
+    if (runs('warm')) {
+      log('warm throughput, 1 and 8 clients');
+      const warm: Record<string, { oneClientMBps: number; eightClientsMBps: number }> = {};
+      for (const server of Object.values(servers)) {
+        await curl(big[server]);
+        const one = await parallel([big[server]]);
+        const eight = await parallel(Array.from({ length: 8 }, () => big[server]));
+        warm[server] = {
+          oneClientMBps: one.bytes / one.seconds / 1e6,
+          eightClientsMBps: eight.bytes / eight.seconds / 1e6,
+        };
+      }
+      results['warmThroughput'] = warm;
+    }
+
+    if (runs('small')) {
+      log('64 KiB blobs, 64 connections');
+      const smallLoad: Record<string, unknown> = {};
+      for (const server of Object.values(servers)) {
+        for (const blob of small) await curl(blob[server]);
+        smallLoad[server] = await wrk(
+          small.map((blob) => blob[server]),
+          work,
+          server,
+        );
+      }
+      results['smallBlobs'] = smallLoad;
+    }
+
+    if (runs('misses')) {
+      log('16 simultaneous misses of one blob');
+      const misses: Record<string, unknown> = {};
+      for (const server of ['cache', 'reference'] as const) {
+        const single = await push(BIG);
+        const alone = await parallel([single[server]]);
+        const shared = await push(BIG);
+        const burst = await parallel(Array.from({ length: 16 }, () => shared[server]));
+        const originFirstByte = (await curl(single.origin, originHeader)).firstByte;
+        misses[server] = {
+          upstreamGets: upstreamGets.get(shared.digest) ?? 0,
+          allSixteenSeconds: burst.seconds,
+          oneClientSeconds: alone.seconds,
+          ratioToOneClient: burst.seconds / alone.seconds,
+          firstByteMs: Math.max(...burst.results.map((result) => result.firstByte)) * 1000,
+          singleMissFirstByteMs: (await curl(single[server])).firstByte * 1000,
+          originFirstByteMs: originFirstByte * 1000,
+          allBytesCorrectLength: burst.results.every((result) => result.bytes === BIG),
+        };
+      }
+      results['simultaneousMisses'] = misses;
+    }
+
+    if (runs('serial')) {
+      log('20 serial 4 MiB misses');
+      const serial: Record<string, number> = {};
+      const serialBlobs = [];
+      for (let index = 0; index < SERIAL; index += 1) serialBlobs.push(await push(SERIAL_SIZE));
+      let started = process.hrtime.bigint();
+      for (const blob of serialBlobs) await curl(blob.origin, originHeader);
+      serial['originSeconds'] = Number(process.hrtime.bigint() - started) / 1e9;
+      for (const server of ['cache', 'reference'] as const) {
+        const fresh = [];
+        for (let index = 0; index < SERIAL; index += 1) fresh.push(await push(SERIAL_SIZE));
+        started = process.hrtime.bigint();
+        for (const blob of fresh) await curl(blob[server]);
+        serial[`${server}Seconds`] = Number(process.hrtime.bigint() - started) / 1e9;
+      }
+      serial['cacheRatioToOrigin'] =
+        (serial['cacheSeconds'] as number) / (serial['originSeconds'] as number);
+      serial['referenceRatioToOrigin'] =
+        (serial['referenceSeconds'] as number) / (serial['originSeconds'] as number);
+      results['serialMisses'] = serial;
+    }
+
+    if (runs('memory')) {
+      log('peak RSS while serving 8 clients a 1 GiB miss');
+      const huge = await push(HUGE);
+      const hugeRun = await parallel(Array.from({ length: 8 }, () => huge.cache));
+      results['memory'] = {
+        cachePeakRssMB: peakRss(cacheProcess.pid as number) / 1e6,
+        eightClientsOneGiBSeconds: hugeRun.seconds,
+        allBytesCorrectLength: hugeRun.results.every((result) => result.bytes === HUGE),
+        upstreamGets: upstreamGets.get(huge.digest) ?? 0,
       };
     }
-    results['warmThroughput'] = warm;
-
-    log('64 KiB blobs, 64 connections');
-    const smallLoad: Record<string, unknown> = {};
-    for (const server of Object.values(servers)) {
-      for (const blob of small) await curl(blob[server]);
-      smallLoad[server] = await wrk(
-        small.map((blob) => blob[server]),
-        work,
-        server,
-      );
-    }
-    results['smallBlobs'] = smallLoad;
-
-    log('16 simultaneous misses of one blob');
-    const misses: Record<string, unknown> = {};
-    for (const server of ['cache', 'reference'] as const) {
-      const single = await push(BIG);
-      const alone = await parallel([single[server]]);
-      const shared = await push(BIG);
-      const burst = await parallel(Array.from({ length: 16 }, () => shared[server]));
-      const originFirstByte = (await curl(single.origin, originHeader)).firstByte;
-      misses[server] = {
-        upstreamGets: upstreamGets.get(shared.digest) ?? 0,
-        allSixteenSeconds: burst.seconds,
-        oneClientSeconds: alone.seconds,
-        ratioToOneClient: burst.seconds / alone.seconds,
-        firstByteMs: Math.max(...burst.results.map((result) => result.firstByte)) * 1000,
-        singleMissFirstByteMs: (await curl(single[server])).firstByte * 1000,
-        originFirstByteMs: originFirstByte * 1000,
-        allBytesCorrectLength: burst.results.every((result) => result.bytes === BIG),
-      };
-    }
-    results['simultaneousMisses'] = misses;
-
-    log('20 serial 4 MiB misses');
-    const serial: Record<string, number> = {};
-    const serialBlobs = [];
-    for (let index = 0; index < SERIAL; index += 1) serialBlobs.push(await push(SERIAL_SIZE));
-    let started = process.hrtime.bigint();
-    for (const blob of serialBlobs) await curl(blob.origin, originHeader);
-    serial['originSeconds'] = Number(process.hrtime.bigint() - started) / 1e9;
-    for (const server of ['cache', 'reference'] as const) {
-      const fresh = [];
-      for (let index = 0; index < SERIAL; index += 1) fresh.push(await push(SERIAL_SIZE));
-      started = process.hrtime.bigint();
-      for (const blob of fresh) await curl(blob[server]);
-      serial[`${server}Seconds`] = Number(process.hrtime.bigint() - started) / 1e9;
-    }
-    serial['cacheRatioToOrigin'] =
-      (serial['cacheSeconds'] as number) / (serial['originSeconds'] as number);
-    serial['referenceRatioToOrigin'] =
-      (serial['referenceSeconds'] as number) / (serial['originSeconds'] as number);
-    results['serialMisses'] = serial;
-
-    log('peak RSS while serving 8 clients a 1 GiB miss');
-    const huge = await push(HUGE);
-    const hugeRun = await parallel(Array.from({ length: 8 }, () => huge.cache));
-    results['memory'] = {
-      cachePeakRssMB: peakRss(cacheProcess.pid as number) / 1e6,
-      eightClientsOneGiBSeconds: hugeRun.seconds,
-      allBytesCorrectLength: hugeRun.results.every((result) => result.bytes === HUGE),
-      upstreamGets: upstreamGets.get(huge.digest) ?? 0,
-    };
 
     const out = join(root, 'artifacts', 'benchmark.json');
     mkdirSync(dirname(out), { recursive: true });
@@ -433,17 +453,17 @@ async function main(): Promise<void> {
 }
 
 function printTable(results: Record<string, unknown>): void {
-  const warm = results['warmThroughput'] as Record<
+  const warm = (results['warmThroughput'] ?? {}) as Record<
     string,
     { oneClientMBps: number; eightClientsMBps: number }
   >;
-  const small = results['smallBlobs'] as Record<
+  const small = (results['smallBlobs'] ?? {}) as Record<
     string,
     { requestsPerSecond: number; p50Ms: number; p99Ms: number }
   >;
-  const misses = results['simultaneousMisses'] as Record<string, Record<string, number>>;
-  const serial = results['serialMisses'] as Record<string, number>;
-  const memory = results['memory'] as Record<string, number>;
+  const misses = (results['simultaneousMisses'] ?? {}) as Record<string, Record<string, number>>;
+  const serial = (results['serialMisses'] ?? {}) as Record<string, number>;
+  const memory = (results['memory'] ?? {}) as Record<string, number>;
   const f = (value: number | undefined, digits = 1) =>
     value === undefined || Number.isNaN(value) ? '—' : value.toFixed(digits);
   const lines = [
@@ -453,7 +473,7 @@ function printTable(results: Record<string, unknown>): void {
     `| warm, 8 clients (MB/s) | ${f(warm['cache']?.eightClientsMBps, 0)} | ${f(warm['reference']?.eightClientsMBps, 0)} | ${f(warm['nginx']?.eightClientsMBps, 0)} |`,
     `| 64 KiB blobs, 64 connections (req/s) | ${f(small['cache']?.requestsPerSecond, 0)} | ${f(small['reference']?.requestsPerSecond, 0)} | ${f(small['nginx']?.requestsPerSecond, 0)} |`,
     `| 64 KiB p50 / p99 (ms) | ${f(small['cache']?.p50Ms, 2)} / ${f(small['cache']?.p99Ms, 2)} | ${f(small['reference']?.p50Ms, 2)} / ${f(small['reference']?.p99Ms, 2)} | ${f(small['nginx']?.p50Ms, 2)} / ${f(small['nginx']?.p99Ms, 2)} |`,
-    `| 16 simultaneous misses: upstream GETs | ${misses['cache']?.['upstreamGets']} | ${misses['reference']?.['upstreamGets']} | — |`,
+    `| 16 simultaneous misses: upstream GETs | ${f(misses['cache']?.['upstreamGets'], 0)} | ${f(misses['reference']?.['upstreamGets'], 0)} | — |`,
     `| 16 misses: all done (s) / one client alone (s) | ${f(misses['cache']?.['allSixteenSeconds'], 2)} / ${f(misses['cache']?.['oneClientSeconds'], 2)} | ${f(misses['reference']?.['allSixteenSeconds'], 2)} / ${f(misses['reference']?.['oneClientSeconds'], 2)} | — |`,
     `| miss first byte (ms), origin's first byte (ms) | ${f(misses['cache']?.['singleMissFirstByteMs'])}, ${f(misses['cache']?.['originFirstByteMs'])} | ${f(misses['reference']?.['singleMissFirstByteMs'])}, ${f(misses['reference']?.['originFirstByteMs'])} | — |`,
     `| 20 serial 4 MiB misses (s), origin ${f(serial['originSeconds'], 2)} s | ${f(serial['cacheSeconds'], 2)} (${f(serial['cacheRatioToOrigin'], 2)}×) | ${f(serial['referenceSeconds'], 2)} (${f(serial['referenceRatioToOrigin'], 2)}×) | — |`,

@@ -1,4 +1,4 @@
-import { Transform } from 'node:stream';
+import type { Readable } from 'node:stream';
 import Koa, { type Context } from 'koa';
 import type { Logger } from '@dtr-cache/logging';
 import {
@@ -33,13 +33,21 @@ export interface CacheServices {
   readonly accessLog: boolean;
 }
 
-function counting(onBytes: (count: number) => void): Transform {
-  return new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      onBytes(chunk.length);
-      callback(null, chunk);
-    },
+/**
+ * Sends `body` as the response, counting the bytes written. A failing body (upstream died, bytes
+ * did not verify) aborts the response rather than ending it; a client that goes away stops the
+ * body. (A plain pipe: Koa's `stream.pipeline` costs an AbortController per response.)
+ */
+function sendBody(ctx: Context, body: Readable, onBytes: (count: number) => void): void {
+  ctx.respond = false;
+  const response = ctx.res;
+  response.writeHead(ctx.status);
+  body.on('data', (chunk: Buffer) => onBytes(chunk.length));
+  body.once('error', () => response.destroy());
+  response.once('close', () => {
+    if (!body.readableEnded) body.destroy();
   });
+  body.pipe(response);
 }
 
 /**
@@ -117,9 +125,7 @@ async function serveBlob(
   result = blob.source ?? 'hit';
   ctx.status = range.kind === 'partial' ? 206 : 200;
   ctx.length = range.kind === 'partial' ? rangeLength(range.range) : blob.size;
-  // A failing body (upstream died, bytes did not verify) must abort the response, not end it.
-  blob.stream.once('error', () => ctx.res.destroy());
-  ctx.body = blob.stream.pipe(counting((count) => (bytes += count)));
+  sendBody(ctx, blob.stream, (count) => (bytes += count));
 }
 
 /** Builds the cache's Koa application; it never listens. */

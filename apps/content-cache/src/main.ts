@@ -136,11 +136,12 @@ async function main(): Promise<void> {
   stopOnSignals(server, {
     drainTimeoutMs: registry.http.drainTimeout.milliseconds,
     logger,
-    release: () => {
+    release: async () => {
       keys.stop();
       expiry?.stop();
       acme?.stop();
       client.close();
+      await driver.close();
     },
   });
   const addr = await listen(server, registry.http.listen);

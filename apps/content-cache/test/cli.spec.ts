@@ -124,6 +124,12 @@ describe('content-cache /config.yml, with the reference configurations', () => {
         const response = await fetch(url);
         expect(response.status).toBe(200);
         expect(Buffer.from(await response.arrayBuffer()).equals(content)).toBe(true);
+        // A body ends once verified; the blob is stored (durable) just after.
+        for (let attempt = 0; attempt < 50; attempt += 1) {
+          const health = await fetch(`http://127.0.0.1:${started.port}/health`);
+          if (((await health.json()) as { fillsInProgress: number }).fillsInProgress === 0) break;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
       }
       expect(origin.blobGets(digest)).toBe(1);
       // The access log line is written when the response closes, just after the client is done.

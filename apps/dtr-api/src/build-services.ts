@@ -118,6 +118,7 @@ export async function buildServices(config: DtrConfig, logger: Logger): Promise<
       clearInterval(rotation);
       await cacheHealth.stop();
       await uploads.close();
+      await driver.close();
       database.close();
     },
   };

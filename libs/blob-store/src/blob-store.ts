@@ -39,10 +39,16 @@ export interface BlobWriter extends Writable {
   /**
    * Ends the writer if needed, checks size and digest, makes the bytes durable and publishes the
    * blob atomically. Committing a digest that is already stored is safe (the content is equal).
+   * `options.onVerified` is called as soon as size and digest are known to match, before the
+   * bytes are made durable (a fill can finish its clients' bodies without waiting for the disk).
    * @throws RegistryError `SIZE_INVALID` or `DIGEST_INVALID` (nothing kept), or the write error
    *   that failed the writer (e.g. ENOSPC).
    */
-  commit(expectedDigest: Digest, expectedSize?: number): Promise<BlobInfo>;
+  commit(
+    expectedDigest: Digest,
+    expectedSize?: number,
+    options?: { onVerified?: () => void },
+  ): Promise<BlobInfo>;
   /** Discards everything written; safe to call at any time and more than once. */
   cancel(): Promise<void>;
   /** Bytes written through to storage so far (readable with `readWritten`). */
@@ -142,17 +148,28 @@ class DriverBlobWriter extends Writable implements BlobWriter {
     });
   }
 
-  async commit(expectedDigest: Digest, expectedSize?: number): Promise<BlobInfo> {
+  async commit(
+    expectedDigest: Digest,
+    expectedSize?: number,
+    options: { onVerified?: () => void } = {},
+  ): Promise<BlobInfo> {
     if (this.settled) throw new Error('blob writer already committed or cancelled');
     this.settled = true;
     try {
       await this.finished();
-      await this.temp.sync();
-      const actual =
-        expectedDigest.algorithm === this.hasher.algorithm
-          ? { digest: this.hasher.digest(), size: this.hasher.size }
-          : await this.rehash(expectedDigest.algorithm);
-      assertContentMatches({ digest: expectedDigest, size: expectedSize }, actual);
+      let actual: { digest: Digest; size: number };
+      if (expectedDigest.algorithm === this.hasher.algorithm) {
+        actual = { digest: this.hasher.digest(), size: this.hasher.size };
+        assertContentMatches({ digest: expectedDigest, size: expectedSize }, actual);
+        options.onVerified?.();
+        await this.temp.sync();
+      } else {
+        // Hashing again reads the temp file, which must be synced (closed) first.
+        await this.temp.sync();
+        actual = await this.rehash(expectedDigest.algorithm);
+        assertContentMatches({ digest: expectedDigest, size: expectedSize }, actual);
+        options.onVerified?.();
+      }
       await this.driver.move(this.temp, blobKey(expectedDigest));
       return { digest: expectedDigest, size: actual.size, lastAccessedAt: new Date() };
     } catch (error) {
@@ -213,7 +230,9 @@ export class DriverBlobStore implements BlobStore {
     try {
       const stream = await this.driver.read(
         key,
-        range ? { offset: range.start, length: range.end - range.start + 1 } : { offset: 0 },
+        range
+          ? { offset: range.start, length: range.end - range.start + 1 }
+          : { offset: 0, length: info.size },
       );
       return { size: info.size, range, stream };
     } catch (error) {

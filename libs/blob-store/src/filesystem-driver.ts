@@ -12,7 +12,8 @@ import {
   utimes,
 } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
+import { OpenFileCache, type OpenFileCacheOptions } from './open-file-cache';
 import {
   assertValidKey,
   type FileInfo,
@@ -112,8 +113,23 @@ function skipWritten(chunks: readonly Buffer[], bytesWritten: number): Buffer[] 
  */
 export class FilesystemDriver implements StorageDriver {
   readonly name = 'filesystem';
+  private readonly openFiles: OpenFileCache;
 
-  constructor(readonly rootDirectory: string) {}
+  /**
+   * @param options.openFiles recently read files kept open (default 256 files, trusted for 30 s);
+   *   capacity 0 opens and closes the file on every read.
+   */
+  constructor(
+    readonly rootDirectory: string,
+    options: { openFiles?: OpenFileCacheOptions } = {},
+  ) {
+    this.openFiles = new OpenFileCache(options.openFiles ?? { capacity: 256, validMs: 30_000 });
+  }
+
+  /** Closes the files kept open (reads in progress finish first). */
+  close(): Promise<void> {
+    return this.openFiles.close();
+  }
 
   private pathOf(key: string): string {
     assertValidKey(key);
@@ -121,8 +137,11 @@ export class FilesystemDriver implements StorageDriver {
   }
 
   async stat(key: string): Promise<FileInfo | undefined> {
+    const path = this.pathOf(key);
+    const open = this.openFiles.peek(path);
+    if (open) return { key, size: open.size, lastAccessedAt: open.lastModified };
     try {
-      const info = await stat(this.pathOf(key));
+      const info = await stat(path);
       return info.isFile() ? { key, size: info.size, lastAccessedAt: info.mtime } : undefined;
     } catch (error) {
       if (isNotFound(error)) return undefined;
@@ -134,23 +153,12 @@ export class FilesystemDriver implements StorageDriver {
     key: string,
     range: { offset: number; length?: number } = { offset: 0 },
   ): Promise<Readable> {
-    let handle: FileHandle;
     try {
-      handle = await open(this.pathOf(key), 'r');
+      return await this.openFiles.read(this.pathOf(key), range.offset, range.length);
     } catch (error) {
       if (isNotFound(error)) throw new FileNotFoundError(key);
       throw error;
     }
-    if (range.length === 0) {
-      await handle.close();
-      return Readable.from([]);
-    }
-    return handle.createReadStream({
-      start: range.offset,
-      ...(range.length === undefined ? {} : { end: range.offset + range.length - 1 }),
-      highWaterMark: 256 * 1024,
-      autoClose: true,
-    });
   }
 
   async createTemp(): Promise<TempFile> {
@@ -164,10 +172,12 @@ export class FilesystemDriver implements StorageDriver {
   async move(temp: TempFile, key: string): Promise<void> {
     if (!(temp instanceof FilesystemTempFile)) throw new Error('temp file of another driver');
     const destination = this.pathOf(key);
+    this.openFiles.invalidate(destination);
     const directory = dirname(destination);
     const created = await mkdir(directory, { recursive: true });
     try {
       await rename(temp.path, destination);
+      this.openFiles.invalidate(destination);
     } catch (error) {
       if (isNotFound(error)) throw new FileNotFoundError(temp.key);
       throw error;
@@ -186,8 +196,11 @@ export class FilesystemDriver implements StorageDriver {
   }
 
   async delete(key: string): Promise<boolean> {
+    const path = this.pathOf(key);
+    this.openFiles.invalidate(path);
     try {
-      await unlink(this.pathOf(key));
+      await unlink(path);
+      this.openFiles.invalidate(path);
       return true;
     } catch (error) {
       if (isNotFound(error)) return false;
@@ -197,7 +210,9 @@ export class FilesystemDriver implements StorageDriver {
 
   async touch(key: string, at: Date): Promise<boolean> {
     try {
-      await utimes(this.pathOf(key), at, at);
+      const path = this.pathOf(key);
+      await utimes(path, at, at);
+      this.openFiles.touched(path, at);
       return true;
     } catch (error) {
       if (isNotFound(error)) return false;

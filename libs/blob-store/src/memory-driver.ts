@@ -121,6 +121,10 @@ export class MemoryDriver implements StorageDriver {
     return this.files.delete(key);
   }
 
+  async close(): Promise<void> {
+    // Nothing is held open.
+  }
+
   async touch(key: string, at: Date): Promise<boolean> {
     assertValidKey(key);
     const file = this.files.get(key);

@@ -88,4 +88,6 @@ export interface StorageDriver {
   list(prefix: string): AsyncIterable<FileInfo>;
   /** Removes every file of the temporary area (left by a crash); returns how many. */
   removeTempFiles(): Promise<number>;
+  /** Releases what the driver holds (open files); reads in progress finish first. */
+  close(): Promise<void>;
 }

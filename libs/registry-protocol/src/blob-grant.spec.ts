@@ -187,6 +187,21 @@ describe('blob grants', () => {
     });
   });
 
+  it('checks the window, repository, digest and key on every use of a remembered grant', async () => {
+    const remembering = new BlobGrantVerifier({ keys: [key.publicKey] });
+    const token = await grant();
+    await expect(remembering.verify(token, { repository, digest }, now)).resolves.toBeDefined();
+    await expect(remembering.verify(token, { repository, digest }, now)).resolves.toBeDefined();
+    const refusal = (at: Date, expected = { repository, digest }) =>
+      remembering.verify(token, expected, at).catch((error: { reason: string }) => error.reason);
+    expect(await refusal(new Date(now.getTime() + 91_000))).toBe('expired');
+    expect(await refusal(new Date(now.getTime() - 31_000))).toBe('not-yet-valid');
+    expect(await refusal(now, { repository: 'team/other', digest })).toBe('repository');
+    expect(await refusal(now, { repository, digest: Digest.of('other') })).toBe('digest');
+    remembering.updateKeys({ keys: [otherKey.publicKey] });
+    expect(await refusal(now)).toBe('unknown-key');
+  });
+
   it('round-trips a signing key through PEM', async () => {
     const restored = await importGrantSigningKey(exportGrantSigningKey(key));
     expect(restored.keyId).toBe(key.keyId);

@@ -177,15 +177,23 @@ function isGrantPublicKey(key: unknown): key is GrantPublicKey {
   );
 }
 
+/** How many verified signatures a {@link BlobGrantVerifier} remembers (oldest forgotten first). */
+const VERIFIED_GRANTS_REMEMBERED = 10_000;
+
 /**
  * Verifies grants offline against a set of public keys. Accepts only `EdDSA` over Ed25519 keys with
  * a `kid` in the set, the grant `typ`, a valid time window and exactly the expected repository and
  * digest. Every refusal is a {@link BlobGrantError}; `unknown-key` tells the caller that refreshing
  * the key set may help.
+ *
+ * A token whose signature verified is remembered (a bounded number of them, forgotten when the key
+ * set changes), so a repeated request with the same grant skips the signature check; its time
+ * window, key, repository and digest are checked on every use.
  */
 export class BlobGrantVerifier {
   private keySet: ReturnType<typeof createLocalJWKSet>;
   private keyIds: ReadonlySet<string>;
+  private readonly verified = new Map<string, BlobGrant>();
 
   constructor(
     keys: GrantKeySet,
@@ -202,6 +210,7 @@ export class BlobGrantVerifier {
   /** Replaces the trusted keys (after fetching a fresh JWKS). */
   updateKeys(keys: GrantKeySet): void {
     [this.keySet, this.keyIds] = BlobGrantVerifier.load(keys);
+    this.verified.clear();
   }
 
   /** True if `keyId` is among the trusted keys. */
@@ -219,6 +228,28 @@ export class BlobGrantVerifier {
     now: Date = new Date(),
   ): Promise<BlobGrant> {
     if (token === undefined || token === '') throw new BlobGrantError('missing');
+    let grant = this.verified.get(token);
+    if (grant === undefined || !this.keyIds.has(grant.keyId)) {
+      grant = await this.verifySignature(token, now);
+      if (this.verified.size >= VERIFIED_GRANTS_REMEMBERED) {
+        const oldest = this.verified.keys().next().value as string;
+        this.verified.delete(oldest);
+      }
+      this.verified.set(token, grant);
+    }
+    const tolerance = this.options.clockToleranceSeconds ?? 30;
+    const seconds = now.getTime() / 1000;
+    if (grant.expiresAt.getTime() / 1000 <= seconds - tolerance)
+      throw new BlobGrantError('expired');
+    if (grant.issuedAt.getTime() / 1000 > seconds + tolerance)
+      throw new BlobGrantError('not-yet-valid');
+    if (grant.repository !== expected.repository) throw new BlobGrantError('repository');
+    if (grant.digest !== expected.digest.toString()) throw new BlobGrantError('digest');
+    return grant;
+  }
+
+  /** Checks the header, the signature and the claims that do not depend on the request. */
+  private async verifySignature(token: string, now: Date): Promise<BlobGrant> {
     let header: ReturnType<typeof decodeProtectedHeader>;
     try {
       header = decodeProtectedHeader(token);
@@ -231,14 +262,13 @@ export class BlobGrantVerifier {
     }
     if (!this.keyIds.has(header.kid)) throw new BlobGrantError('unknown-key');
 
-    const tolerance = this.options.clockToleranceSeconds ?? 30;
     let payload: Record<string, unknown>;
     try {
       ({ payload } = await jwtVerify(token, this.keySet, {
         algorithms: [BLOB_GRANT_ALGORITHM],
         typ: BLOB_GRANT_TYPE,
         currentDate: now,
-        clockTolerance: tolerance,
+        clockTolerance: this.options.clockToleranceSeconds ?? 30,
         requiredClaims: ['iss', 'sub', 'iat', 'exp'],
         ...(this.options.issuer === undefined ? {} : { issuer: this.options.issuer }),
       }));
@@ -253,10 +283,9 @@ export class BlobGrantVerifier {
       repository?: unknown;
       digest?: unknown;
     };
-    if (iat > now.getTime() / 1000 + tolerance) throw new BlobGrantError('not-yet-valid');
     if (exp - iat > (this.options.maxLifetimeSeconds ?? 3600)) throw new BlobGrantError('lifetime');
-    if (repository !== expected.repository) throw new BlobGrantError('repository');
-    if (digest !== expected.digest.toString()) throw new BlobGrantError('digest');
+    if (typeof repository !== 'string' || typeof digest !== 'string')
+      throw new BlobGrantError('malformed');
     return {
       repository,
       digest,

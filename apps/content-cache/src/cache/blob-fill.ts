@@ -12,7 +12,7 @@ export function isDiskFull(error: unknown): boolean {
 export type PassThrough = (range: ByteRange | undefined) => Promise<Readable>;
 import type { UpstreamBlob } from '../upstream/upstream-client';
 
-const READ_CHUNK = 256 * 1024;
+const READ_CHUNK = 1024 * 1024;
 
 /**
  * One upstream download of a blob into the local store, shared by every client that asks for the
@@ -25,6 +25,9 @@ const READ_CHUNK = 256 * 1024;
 export class BlobFill {
   /** Settles when the blob is committed (or the fill failed). */
   readonly done: Promise<BlobInfo>;
+  /** Resolves once size and digest are verified (before the commit is durable); rejects on failure. */
+  private readonly verified: Promise<void>;
+  private settleVerified!: (error?: Error) => void;
   private failure: Error | undefined;
   private finished = false;
   private readers = 0;
@@ -39,6 +42,10 @@ export class BlobFill {
     private readonly passThrough: PassThrough,
   ) {
     this.changed = new Promise((resolve) => (this.wake = resolve));
+    this.verified = new Promise<void>((resolve, reject) => {
+      this.settleVerified = (error) => (error ? reject(error) : resolve());
+    });
+    this.verified.catch(() => undefined);
     this.done = this.run(upstream);
     this.done.catch(() => undefined);
   }
@@ -91,9 +98,12 @@ export class BlobFill {
           detail: { expected: this.size, received: this.writer.size },
         });
       }
-      return await this.writer.commit(this.digest, this.size);
+      return await this.writer.commit(this.digest, this.size, {
+        onVerified: () => this.settleVerified(),
+      });
     } catch (error) {
       this.failure = error instanceof Error ? error : new Error(String(error));
+      this.settleVerified(this.failure);
       upstream.stream.destroy();
       await this.writer.cancel();
       throw this.failure;
@@ -147,7 +157,7 @@ export class BlobFill {
             if (chunk.length === 0) throw new Error('the blob being filled could not be read back');
             offset += chunk.length;
             // The last bytes wait for verification: a body never completes with unverified bytes.
-            if (offset > end) await this.done;
+            if (offset > end) await this.verified;
             yield chunk;
           } else if (this.finished) {
             throw this.failure ?? new Error('the fill ended before the requested bytes');
@@ -155,7 +165,7 @@ export class BlobFill {
             await this.changed;
           }
         }
-        await this.done;
+        await this.verified;
       } catch (error) {
         // The disk filled up: a client that has received nothing yet is served straight from
         // upstream instead (verified, not kept); one already mid-body is aborted.

@@ -13,6 +13,13 @@ import { BlobFill, isDiskFull } from './blob-fill';
 
 /** After the disk filled up, misses are passed through (not kept) for this long. */
 const DISK_FULL_BACKOFF_MS = 30_000;
+/**
+ * A blob's stored last-pull time (its mtime) is refreshed at most this often: it only has to
+ * survive restarts with minute precision, while the expiry index in memory is exact.
+ */
+const TOUCH_INTERVAL_MS = 60_000;
+/** Bound on the remembered touch times (beyond it, the record starts over). */
+const MAX_TOUCH_RECORDS = 100_000;
 
 /** What a miss needs to fetch from upstream: the repository and the client's grant. */
 export interface FillContext {
@@ -38,6 +45,7 @@ export interface CacheObserver {
  */
 export class CachingBlobStore {
   private readonly fills = new Map<string, Promise<BlobFill>>();
+  private readonly touchedAt = new Map<string, number>();
   private diskFullUntil = 0;
 
   constructor(
@@ -113,7 +121,7 @@ export class CachingBlobStore {
   ): Promise<OpenBlob | undefined> {
     try {
       const blob = await this.local.open(digest, range);
-      void this.local.touch(digest).catch(() => undefined);
+      this.touch(digest);
       const done = this.observer.reading?.(digest, blob.size);
       if (done) blob.stream.once('close', done);
       return { ...blob, source: 'hit' };
@@ -121,6 +129,17 @@ export class CachingBlobStore {
       if (error instanceof RegistryError && error.code === 'BLOB_UNKNOWN') return undefined;
       throw error;
     }
+  }
+
+  /** Refreshes the stored last-pull time, unless that was done within the touch interval. */
+  private touch(digest: Digest): void {
+    const key = digest.toString();
+    const now = Date.now();
+    const last = this.touchedAt.get(key);
+    if (last !== undefined && now - last < TOUCH_INTERVAL_MS) return;
+    if (this.touchedAt.size >= MAX_TOUCH_RECORDS) this.touchedAt.clear();
+    this.touchedAt.set(key, now);
+    void this.local.touch(digest).catch(() => undefined);
   }
 
   /**
