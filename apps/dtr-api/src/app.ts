@@ -1,10 +1,24 @@
 import Koa from 'koa';
-import { BLOB_GRANT_KEYS_PATH, registryErrorMiddleware } from '@dtr-cache/registry-protocol';
+import { timingSafeEqual } from 'node:crypto';
+import {
+  BLOB_GRANT_KEYS_PATH,
+  RegistryError,
+  registryErrorMiddleware,
+} from '@dtr-cache/registry-protocol';
 import { apiDocs } from './api/api-docs';
 import { apiRouter } from './api/api-router';
+import { CSRF_HEADER } from './auth/authenticate';
 import { tokenEndpoint } from './auth/token-endpoint';
 import { registryRouter } from './registry/registry-router';
 import type { DtrServices } from './services';
+import { webUi } from './ui/web-ui';
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+function sameToken(sent: string, expected: string): boolean {
+  const [a, b] = [Buffer.from(sent), Buffer.from(expected)];
+  return a.length === b.length && timingSafeEqual(a, b);
+}
 
 /** Builds DTR's Koa application. It never listens: main.ts (or a test) serves its callback. */
 export function createApp(services: DtrServices): Koa {
@@ -23,7 +37,6 @@ export function createApp(services: DtrServices): Koa {
         services.logger.error('request failed', { method: ctx.method, path: ctx.path, error }),
     }),
   );
-  app.use(apiDocs());
   app.use(async (ctx, next) => {
     if (ctx.path === BLOB_GRANT_KEYS_PATH && ctx.method === 'GET') {
       ctx.set('Cache-Control', 'max-age=30');
@@ -36,11 +49,31 @@ export function createApp(services: DtrServices): Koa {
       ctx.body = services.options.caCertificatePem;
       return;
     }
-    ctx.state['auth'] = await services.authenticator.authenticate(ctx);
+    // The web UI's session cookie counts everywhere but the registry API and the token service,
+    // which registry clients use with their own credentials.
+    const registryClientPath =
+      ctx.path === '/v2' || ctx.path.startsWith('/v2/') || ctx.path === '/auth/token';
+    const auth = await services.authenticator.authenticate(ctx, {
+      allowSession: !registryClientPath,
+    });
+    ctx.state['auth'] = auth;
+    if (auth.credentials.kind === 'session' && !SAFE_METHODS.has(ctx.method)) {
+      // Pages check the token in their forms; API calls (the API docs' "Try it out") send it as a header.
+      if (
+        ctx.path.startsWith('/api/') &&
+        !sameToken(ctx.get(CSRF_HEADER), auth.credentials.csrfToken)
+      )
+        throw new RegistryError(
+          'DENIED',
+          `a signed-in browser must send the ${CSRF_HEADER} header`,
+        );
+    }
     if (ctx.path === '/auth/token' && ctx.method === 'GET')
-      return tokenEndpoint(ctx, services, ctx.state['auth'].principal);
+      return tokenEndpoint(ctx, services, auth.principal);
     return next();
   });
+  app.use(apiDocs());
+  app.use(webUi(services).routes());
   app.use(registryRouter(services));
   app.use(api.routes());
   app.use(api.allowedMethods({ throw: true }));

@@ -14,6 +14,7 @@ import { AccountStore } from './store/account-store';
 import { ContentCacheStore } from './store/content-cache-store';
 import { openDatabase } from './store/database';
 import { RepositoryStore } from './store/repository-store';
+import { SessionStore } from './store/session-store';
 
 /** DTR's services plus what shutting them down needs. */
 export interface DtrRuntime extends DtrServices {
@@ -57,7 +58,8 @@ export async function buildServices(config: DtrConfig, logger: Logger): Promise<
     lifetimeSeconds: Math.max(1, Math.round(config.auth.tokenTtl.milliseconds / 1000)),
   });
   const realm = config.auth.realm;
-  const authenticator = new Authenticator(accounts, tokens, {
+  const sessions = new SessionStore(database, config.ui.sessionLifetime.milliseconds);
+  const authenticator = new Authenticator(accounts, tokens, sessions, {
     service: config.auth.service,
     realm: (ctx) => realm?.href ?? `${ctx.protocol}://${ctx.host}/auth/token`,
   });
@@ -98,6 +100,7 @@ export async function buildServices(config: DtrConfig, logger: Logger): Promise<
     policy: new AccessPolicy(accounts),
     tokens,
     authenticator,
+    sessions,
     blobs,
     uploads,
     logger,

@@ -109,6 +109,13 @@ export function dtrConfigSchema() {
         default: '720h',
       }),
     },
+    ui: {
+      sessionlifetime: key({
+        doc: 'How long a web UI sign-in lasts.',
+        format: durationFormat,
+        default: '12h',
+      }),
+    },
     ca: {
       certificate: optionalKey({
         doc: "PEM CA certificate served at GET /ca (the CA of DTR's TLS certificate).",
@@ -136,6 +143,7 @@ export interface DtrConfig {
   caCertificate: string | undefined;
   contentCaches: { healthInterval: Duration; healthTimeout: Duration; cas: string[] };
   grants: { lifetime: Duration; keyRotation: Duration };
+  ui: { sessionLifetime: Duration };
 }
 
 /** DTR's configuration definition: `DTR_API_*` environment overrides. */
@@ -167,6 +175,7 @@ export const dtrConfigDefinition: ConfigDefinition<
         cas: values.contentcaches.cas,
       },
       grants: { lifetime: values.grants.lifetime, keyRotation: values.grants.keyrotation },
+      ui: { sessionLifetime: values.ui.sessionlifetime },
     };
   },
 };

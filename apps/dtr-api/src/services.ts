@@ -9,6 +9,7 @@ import type { UploadSessions } from './registry/upload-sessions';
 import type { AccountStore } from './store/account-store';
 import type { ContentCacheStore } from './store/content-cache-store';
 import type { RepositoryStore } from './store/repository-store';
+import type { SessionStore } from './store/session-store';
 
 /** Everything DTR's request handlers use; built by main.ts (or a test) and given to createApp. */
 export interface DtrServices {
@@ -17,6 +18,7 @@ export interface DtrServices {
   readonly policy: AccessPolicy;
   readonly tokens: TokenService;
   readonly authenticator: Authenticator;
+  readonly sessions: SessionStore;
   readonly blobs: BlobStore;
   readonly uploads: UploadSessions;
   readonly logger: Logger;

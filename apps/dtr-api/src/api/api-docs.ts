@@ -2,6 +2,9 @@ import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import type { Middleware } from 'koa';
 import swaggerUiDist from 'swagger-ui-dist';
+import { CSRF_HEADER } from '../auth/authenticate';
+import { authenticationOf } from '../registry/registry-access';
+import { html } from '../ui/html';
 import { openApiDocument } from './openapi-document';
 
 /** Files of swagger-ui-dist the docs page uses, served from the package (no CDN). */
@@ -10,28 +13,68 @@ const ASSETS: Readonly<Record<string, string>> = {
   'swagger-ui-bundle.js': 'application/javascript; charset=utf-8',
 };
 
-const PAGE = `<!doctype html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <title>DTR API</title>
-  <link rel="stylesheet" href="/api/docs/swagger-ui.css">
-</head>
-<body>
-  <div id="swagger-ui"></div>
-  <script src="/api/docs/swagger-ui-bundle.js"></script>
-  <script src="/api/docs/init.js"></script>
-</body>
-</html>
-`;
+/** The docs page: a slim top bar, the CSRF token of a signed-in session, and Swagger UI. */
+function docsPage(session: { name: string; csrfToken: string } | undefined): string {
+  const who = session
+    ? html`<a href="/users/${session.name}">${session.name}</a>`
+    : html`<a href="/login?next=/api/docs">Sign in</a> to try calls with your session`;
+  return html`<!doctype html>
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <title>DTR API</title>
+        ${session && html`<meta name="csrf-token" content="${session.csrfToken}" />`}
+        <link rel="stylesheet" href="/api/docs/swagger-ui.css" />
+        <style>
+          .docs-bar {
+            background: #14202e;
+            color: #c9d6e3;
+            font:
+              15px system-ui,
+              sans-serif;
+            padding: 0 24px;
+            height: 56px;
+            display: flex;
+            align-items: center;
+            gap: 24px;
+          }
+          .docs-bar a {
+            color: #fff;
+          }
+          .docs-bar .brand {
+            font-weight: 700;
+            font-size: 18px;
+            text-decoration: none;
+          }
+          .docs-bar .who {
+            margin-left: auto;
+          }
+        </style>
+      </head>
+      <body>
+        <div class="docs-bar">
+          <a class="brand" href="/">DTR</a><span>API docs</span><span class="who">${who}</span>
+        </div>
+        <div id="swagger-ui"></div>
+        <script src="/api/docs/swagger-ui-bundle.js"></script>
+        <script src="/api/docs/init.js"></script>
+      </body>
+    </html> `.value;
+}
 
-const INIT = `window.ui = SwaggerUIBundle({
+// A signed-in browser's calls carry the session's CSRF token (the session cookie goes along, as
+// the page and the API share an origin).
+const INIT = `const csrf = document.querySelector('meta[name="csrf-token"]');
+window.ui = SwaggerUIBundle({
   url: '/api/v0/openapi.json',
   dom_id: '#swagger-ui',
   deepLinking: true,
   tryItOutEnabled: false,
-  withCredentials: true,
   persistAuthorization: false,
+  requestInterceptor: (request) => {
+    if (csrf) request.headers['${CSRF_HEADER}'] = csrf.content;
+    return request;
+  },
 });
 `;
 
@@ -48,8 +91,14 @@ export function apiDocs(): Middleware {
       return;
     }
     if (ctx.path === '/api/docs' || ctx.path === '/api/docs/') {
+      const { principal, credentials } = authenticationOf(ctx);
       ctx.type = 'text/html; charset=utf-8';
-      ctx.body = PAGE;
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = docsPage(
+        principal.kind === 'user' && credentials.kind === 'session'
+          ? { name: principal.account.name, csrfToken: credentials.csrfToken }
+          : undefined,
+      );
       return;
     }
     if (ctx.path === '/api/docs/init.js') {

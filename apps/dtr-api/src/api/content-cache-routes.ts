@@ -18,7 +18,8 @@ function signedInUser(ctx: Context): Account {
   return principal.account;
 }
 
-function cacheJson(services: DtrServices, cache: ContentCache) {
+/** A cache as the API shows it, with its last health check. */
+export function cacheJson(services: DtrServices, cache: ContentCache) {
   const health = services.cacheHealth.status(cache);
   return {
     id: cache.id,
@@ -26,7 +27,11 @@ function cacheJson(services: DtrServices, cache: ContentCache) {
     host: cache.host,
     createdAt: cache.createdAt,
     health: {
-      status: health.healthy === undefined ? 'unknown' : health.healthy ? 'healthy' : 'unhealthy',
+      status: (health.healthy === undefined
+        ? 'unknown'
+        : health.healthy
+          ? 'healthy'
+          : 'unhealthy') as 'healthy' | 'unhealthy' | 'unknown',
       checkedAt: health.checkedAt?.toISOString() ?? null,
       error: health.error ?? null,
     },
@@ -52,6 +57,49 @@ function cacheById(services: DtrServices, id: string | undefined): ContentCache 
 }
 
 /**
+ * Registers a content cache (administrators only; the caller checks) and starts checking it.
+ * @throws RegistryError `INVALID_REQUEST` for a bad name or host, `CONFLICT` for a taken name.
+ */
+export function registerContentCache(
+  services: DtrServices,
+  input: { name: unknown; host: unknown },
+): ContentCache {
+  if (typeof input.name !== 'string')
+    throw new RegistryError('INVALID_REQUEST', 'name is required');
+  const cache = services.caches.create(input.name, cacheHost(input.host));
+  void services.cacheHealth.check(cache);
+  return cache;
+}
+
+/**
+ * Removes a content cache by id (it is cleared from every user's settings).
+ * @throws RegistryError `NOT_FOUND`.
+ */
+export function deleteContentCache(services: DtrServices, id: string | undefined): ContentCache {
+  const cache = cacheById(services, id);
+  services.caches.delete(cache.id);
+  services.cacheHealth.forget(cache);
+  return cache;
+}
+
+/**
+ * Sets the content cache `account` pulls blobs through: a cache name, or "" (or null) for none.
+ * @throws RegistryError `INVALID_REQUEST` for anything else or an unknown name.
+ */
+export function chooseContentCache(services: DtrServices, account: Account, name: unknown): void {
+  if (name !== null && typeof name !== 'string') {
+    throw new RegistryError('INVALID_REQUEST', 'contentCache must be a cache name, or "" to clear');
+  }
+  const cache = name === null || name === '' ? undefined : services.caches.findByName(name);
+  if (name !== null && name !== '' && !cache) {
+    throw new RegistryError('INVALID_REQUEST', `there is no content cache named "${name}"`, {
+      detail: { contentCache: name, known: services.caches.list().map((known) => known.name) },
+    });
+  }
+  services.caches.setCacheOf(account, cache);
+}
+
+/**
  * `/api/v0/content_caches` (administrators change, signed-in users read) and
  * `/api/v0/accounts/{username}/settings` (the user's content cache; users change their own,
  * administrators anyone's).
@@ -65,10 +113,7 @@ export function contentCacheRoutes(router: Router, services: DtrServices): void 
   router.post('/content_caches', async (ctx) => {
     if (!signedInUser(ctx).isAdmin) throw new RegistryError('DENIED', 'administrators only');
     const body = await readJsonObject(ctx.req);
-    if (typeof body['name'] !== 'string')
-      throw new RegistryError('INVALID_REQUEST', 'name is required');
-    const cache = services.caches.create(body['name'], cacheHost(body['host']));
-    void services.cacheHealth.check(cache);
+    const cache = registerContentCache(services, { name: body['name'], host: body['host'] });
     ctx.status = 201;
     ctx.set('Location', `/api/v0/content_caches/${cache.id}`);
     ctx.body = cacheJson(services, cache);
@@ -81,9 +126,7 @@ export function contentCacheRoutes(router: Router, services: DtrServices): void 
 
   router.delete('/content_caches/:id', (ctx) => {
     if (!signedInUser(ctx).isAdmin) throw new RegistryError('DENIED', 'administrators only');
-    const cache = cacheById(services, ctx.params['id']);
-    services.caches.delete(cache.id);
-    services.cacheHealth.forget(cache);
+    deleteContentCache(services, ctx.params['id']);
     ctx.status = 204;
   });
 
@@ -114,20 +157,7 @@ export function contentCacheRoutes(router: Router, services: DtrServices): void 
         'INVALID_REQUEST',
         'contentCache is required (a cache name, or "" to clear)',
       );
-    const name = body['contentCache'];
-    if (name !== null && typeof name !== 'string') {
-      throw new RegistryError(
-        'INVALID_REQUEST',
-        'contentCache must be a cache name, or "" to clear',
-      );
-    }
-    const cache = name === null || name === '' ? undefined : services.caches.findByName(name);
-    if (name !== null && name !== '' && !cache) {
-      throw new RegistryError('INVALID_REQUEST', `there is no content cache named "${name}"`, {
-        detail: { contentCache: name, known: services.caches.list().map((known) => known.name) },
-      });
-    }
-    services.caches.setCacheOf(account, cache);
+    chooseContentCache(services, account, body['contentCache']);
     ctx.body = settingsJson(account);
   });
 }

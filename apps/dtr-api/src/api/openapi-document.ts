@@ -29,7 +29,7 @@ export const openApiDocument = {
     title: 'DTR API',
     version: 'v0',
     description:
-      'Accounts, organizations, repositories, content caches and user settings of the origin registry. Authenticate with HTTP Basic (or a registry bearer token). Errors use the registry error envelope.',
+      'Accounts, organizations, repositories, content caches and user settings of the origin registry. Authenticate with HTTP Basic, a registry bearer token, or — in a browser signed in to the web UI — the session cookie, in which case changes must send the session CSRF token in the X-CSRF-Token header (this page does). Errors use the registry error envelope.',
   },
   servers: [{ url: '/api/v0' }],
   security: [{ basicAuth: [] }, { bearerAuth: [] }],

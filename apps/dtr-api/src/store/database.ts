@@ -69,6 +69,16 @@ const MIGRATIONS: readonly string[] = [
     retired_at TEXT
   );
   `,
+  `
+  CREATE TABLE sessions (
+    token_hash TEXT PRIMARY KEY,
+    account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    csrf_token TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+  );
+  CREATE INDEX sessions_expires_at ON sessions(expires_at);
+  `,
 ];
 
 /**
