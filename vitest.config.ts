@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 // Root run: every project's own vitest.config.ts, one summary, one closing count line.
 export default defineConfig({
   test: {
-    projects: ['libs/*/vitest.config.ts', 'apps/*/vitest.config.ts'],
+    projects: ['libs/*/vitest.config.ts', 'apps/*/vitest.config.ts', 'e2e/*/vitest.config.ts'],
     reporters: ['default', './tools/test-summary-reporter.ts'],
   },
 });
