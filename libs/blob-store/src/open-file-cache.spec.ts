@@ -79,8 +79,7 @@ describe('OpenFileCache', () => {
     expect(cache.peek(a)).toBeDefined();
     expect(cache.peek(b)).toBeUndefined();
     expect(cache.peek(c)).toBeDefined();
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(openDescriptors(directory)).toBe(2);
+    await expect.poll(() => openDescriptors(directory)).toBe(2);
   });
 
   it('closes an invalidated file only after its last reader is done', async () => {
@@ -91,8 +90,7 @@ describe('OpenFileCache', () => {
     await unlink(path);
     expect(cache.peek(path)).toBeUndefined();
     expect((await readAll(stream)).toString()).toBe(content);
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(openDescriptors(directory)).toBe(0);
+    await expect.poll(() => openDescriptors(directory)).toBe(0);
     await expect(cache.read(path, 0)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
@@ -123,9 +121,8 @@ describe('OpenFileCache', () => {
     const uncached = new OpenFileCache({ capacity: 0, validMs: 60_000 });
     const path = await file('a', 'abc');
     expect((await readAll(await uncached.read(path, 1))).toString()).toBe('bc');
-    await new Promise((resolve) => setImmediate(resolve));
     expect(uncached.peek(path)).toBeUndefined();
-    expect(openDescriptors(directory)).toBe(0);
+    await expect.poll(() => openDescriptors(directory)).toBe(0);
     await uncached.close();
   });
 
@@ -134,8 +131,7 @@ describe('OpenFileCache', () => {
     await readAll(await cache.read(path, 0));
     expect(openDescriptors(directory)).toBe(1);
     await cache.close();
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(openDescriptors(directory)).toBe(0);
+    await expect.poll(() => openDescriptors(directory)).toBe(0);
   });
 });
 
