@@ -15,11 +15,11 @@ import { createHash, randomFillSync } from 'node:crypto';
 import { chmodSync, createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, request } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { freePort } from '@dtr-cache/test-support';
 
 const run = promisify(execFile);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -46,14 +46,6 @@ const runs = (phase: (typeof PHASES)[number]) => only.length === 0 || only.inclu
 const children: ChildProcess[] = [];
 function log(message: string): void {
   process.stderr.write(`bench: ${message}\n`);
-}
-
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 function start(

@@ -1,10 +1,10 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { generateCertificates, httpsGet } from '@dtr-cache/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StandInOrigin } from './stand-in-origin';
 
@@ -60,20 +60,6 @@ function stop(started: Started): Promise<number | null> {
   return exited;
 }
 
-function httpsGet(url: string, ca: string): Promise<{ status: number; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    request(url, { ca }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () =>
-        resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks) }),
-      );
-    })
-      .on('error', reject)
-      .end();
-  });
-}
-
 describe('content-cache /config.yml, with the reference configurations', () => {
   let directory: string;
   let origin: StandInOrigin;
@@ -81,13 +67,7 @@ describe('content-cache /config.yml, with the reference configurations', () => {
 
   beforeAll(async () => {
     directory = await mkdtemp(join(tmpdir(), 'cache-cli-'));
-    execFileSync(process.execPath, [
-      join(workspaceRoot, 'tools', 'generate-certs.mjs'),
-      '--out',
-      join(directory, 'certs'),
-      'dtr=127.0.0.1',
-      'cache=127.0.0.1,localhost',
-    ]);
+    generateCertificates(join(directory, 'certs'), 'dtr=127.0.0.1', 'cache=127.0.0.1,localhost');
     ca = await readFile(join(directory, 'certs', 'ca.pem'), 'utf8');
     origin = await StandInOrigin.start({
       cert: await readFile(join(directory, 'certs', 'dtr.pem'), 'utf8'),

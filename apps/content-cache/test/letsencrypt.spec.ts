@@ -1,11 +1,10 @@
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { request } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { freePort, generateCertificates, httpsGet } from '@dtr-cache/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StandInOrigin } from './stand-in-origin';
 
@@ -13,26 +12,6 @@ const run = promisify(execFile);
 const appRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const workspaceRoot = join(appRoot, '..', '..');
 const bin = join(appRoot, 'bin', 'content-cache.mjs');
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-function httpsGet(url: string, ca: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    request(url, { ca }, (response) => {
-      let body = '';
-      response.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
-    })
-      .on('error', reject)
-      .end();
-  });
-}
 
 function waitFor(
   child: ChildProcess,
@@ -76,12 +55,7 @@ describe("Let's Encrypt (http.tls.letsencrypt) against a local ACME CA (Debian's
       timeout: 280_000,
     });
     directory = await mkdtemp(join(tmpdir(), 'acme-'));
-    execFileSync(process.execPath, [
-      join(workspaceRoot, 'tools', 'generate-certs.mjs'),
-      '--out',
-      join(directory, 'certs'),
-      'pebble=127.0.0.1,localhost',
-    ]);
+    generateCertificates(join(directory, 'certs'), 'pebble=127.0.0.1,localhost');
     pebbleCa = await readFile(join(directory, 'certs', 'ca.pem'), 'utf8');
     const acmePort = await freePort();
     managementPort = await freePort();
@@ -162,10 +136,12 @@ middleware:
   it('obtains a certificate with TLS-ALPN-01 on its own port, serves HTTPS with it, and reuses it after a restart', async () => {
     cache = startCache();
     await waitFor(cache, () => cacheOutput, /msg="certificate obtained"/, 60_000);
-    const root = (await httpsGet(`https://127.0.0.1:${managementPort}/roots/0`, pebbleCa)).body;
+    const root = (
+      await httpsGet(`https://127.0.0.1:${managementPort}/roots/0`, pebbleCa)
+    ).body.toString();
     const intermediate = (
       await httpsGet(`https://127.0.0.1:${managementPort}/intermediates/0`, pebbleCa)
-    ).body;
+    ).body.toString();
     const served = await httpsGet(`https://localhost:${cachePort}/v2/`, root + intermediate);
     expect(served.status).toBe(200);
     const stored = JSON.parse(await readFile(join(directory, 'letsencrypt.json'), 'utf8')) as {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { generateGrantSigningKey } from '@dtr-cache/registry-protocol';
+import { deadUrl } from '@dtr-cache/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type RunningCache, startCache } from './cache-harness';
 import { StandInOrigin } from './stand-in-origin';
@@ -11,14 +11,6 @@ const running: Array<{ close(): Promise<void> }> = [];
 afterEach(async () => {
   for (const item of running.splice(0).reverse()) await item.close();
 });
-
-async function deadUrl(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return `http://127.0.0.1:${port}`;
-}
 
 async function origins(count: number): Promise<StandInOrigin[]> {
   const started = await Promise.all(Array.from({ length: count }, () => StandInOrigin.start()));

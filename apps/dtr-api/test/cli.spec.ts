@@ -1,13 +1,12 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { get } from 'node:https';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { generateCertificates, httpsGet } from '@dtr-cache/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const appRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
-const workspaceRoot = join(appRoot, '..', '..');
 const bin = join(appRoot, 'bin', 'dtr-api.mjs');
 
 interface Started {
@@ -62,16 +61,6 @@ function run(
   });
 }
 
-function httpsGet(url: string, ca: Buffer): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    get(url, { ca }, (response) => {
-      let body = '';
-      response.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
-    }).on('error', reject);
-  });
-}
-
 describe('dtr-api command', () => {
   let directory: string;
   let configFile: string;
@@ -79,12 +68,7 @@ describe('dtr-api command', () => {
 
   beforeAll(async () => {
     directory = await mkdtemp(join(tmpdir(), 'dtr-cli-'));
-    execFileSync(process.execPath, [
-      join(workspaceRoot, 'tools', 'generate-certs.mjs'),
-      '--out',
-      join(directory, 'certs'),
-      'dtr=127.0.0.1,localhost',
-    ]);
+    generateCertificates(join(directory, 'certs'), 'dtr=127.0.0.1,localhost');
     configFile = join(directory, 'config.yml');
     await writeFile(
       configFile,
@@ -112,7 +96,7 @@ ca: { certificate: ${directory}/certs/ca.pem }
     const ca = await readFile(join(directory, 'certs', 'ca.pem'));
     const served = await httpsGet(`https://127.0.0.1:${started.port}/ca`, ca);
     expect(served.status).toBe(200);
-    expect(served.body).toBe(ca.toString());
+    expect(served.body.toString()).toBe(ca.toString());
     expect((await httpsGet(`https://localhost:${started.port}/v2/`, ca)).status).toBe(401);
     const exited = new Promise<number | null>((resolve) => started?.child.once('exit', resolve));
     started.child.kill('SIGTERM');

@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import {
   BlobGrantVerifier,
   Digest,
@@ -7,6 +6,7 @@ import {
   MediaTypes,
   signBlobGrant,
 } from '@dtr-cache/registry-protocol';
+import { deadUrl } from '@dtr-cache/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GrantKeyring } from '../src/grants/grant-keyring';
 import { openDatabase } from '../src/store/database';
@@ -27,14 +27,6 @@ async function envelope(response: Response) {
       errors: Array<{ code: string; message: string; detail?: { reason?: string } }>;
     }
   ).errors[0];
-}
-
-async function deadUrl(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return `http://127.0.0.1:${port}`;
 }
 
 async function registerCache(name: string, host: string): Promise<{ id: number }> {

@@ -1,11 +1,11 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Digest, MediaTypes } from '@dtr-cache/registry-protocol';
+import { freePort } from '@dtr-cache/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningDtr, startDtr } from './dtr-harness';
 
@@ -150,14 +150,6 @@ const cases: Case[] = [
 interface Answer {
   status: number;
   code: string | undefined;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 async function answerOf(response: Response): Promise<Answer> {

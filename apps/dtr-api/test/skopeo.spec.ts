@@ -171,19 +171,7 @@ describe('skopeo against dtr-api', () => {
 
   it('logs in with skopeo login, and refuses a wrong password', async () => {
     const authfile = join(directory, 'auth.json');
-    await skopeo([
-      'login',
-      '--tls-verify=false',
-      '--authfile',
-      authfile,
-      '-u',
-      'alice',
-      '-p',
-      'alice-password',
-      host,
-    ]);
-    expect(JSON.parse(await readFile(authfile, 'utf8'))).toHaveProperty(['auths', host]);
-    await expect(
+    const login = (password: string) =>
       skopeo([
         'login',
         '--tls-verify=false',
@@ -192,10 +180,12 @@ describe('skopeo against dtr-api', () => {
         '-u',
         'alice',
         '-p',
-        'wrong',
+        password,
         host,
-      ]),
-    ).rejects.toMatchObject({
+      ]);
+    await login('alice-password');
+    expect(JSON.parse(await readFile(authfile, 'utf8'))).toHaveProperty(['auths', host]);
+    await expect(login('wrong')).rejects.toMatchObject({
       stderr: expect.stringMatching(
         /unauthorized|authentication required|incorrect|invalid username\/password/i,
       ),

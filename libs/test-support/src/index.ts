@@ -1,0 +1,3 @@
+export { deadUrl, freePort } from './ports';
+export { httpsGet, type HttpsAnswer } from './https-get';
+export { generateCertificates } from './certificates';
