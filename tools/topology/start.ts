@@ -178,6 +178,13 @@ async function stopAll(exitCode: number): Promise<void> {
   process.exit(exitCode);
 }
 
+let cas: Buffer[] | undefined;
+/** The local CAs (read once, after they were generated). */
+function localCas(): Buffer[] {
+  cas ??= ['dtr', 'san-francisco', 'los-angeles'].map((name) => readFileSync(caOf(name)));
+  return cas;
+}
+
 /** One HTTP(S) request trusting the local CAs; resolves with status and body. */
 function call(
   url: string,
@@ -185,14 +192,13 @@ function call(
 ): Promise<{ status: number; body: string }> {
   const target = new URL(url);
   const body = options.body === undefined ? undefined : JSON.stringify(options.body);
-  const ca = ['dtr', 'san-francisco', 'los-angeles'].map((name) => readFileSync(caOf(name)));
   return new Promise((resolveCall, reject) => {
     const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
     const outgoing = send(
       target,
       {
         method: options.method ?? 'GET',
-        ca,
+        ca: localCas(),
         timeout: 5000,
         headers: {
           ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),

@@ -5,6 +5,7 @@ import {
   API_VERSION,
   BLOB_GRANT_KEYS_PATH,
   BlobGrantError,
+  configuredHeaders,
   type Digest,
   etagOf,
   formatContentRange,
@@ -132,10 +133,7 @@ async function serveBlob(
 export function createApp(services: CacheServices): Koa {
   const app = new Koa();
   app.silent = true;
-  app.use(async (ctx, next) => {
-    for (const [name, values] of Object.entries(services.headers)) ctx.set(name, [...values]);
-    await next();
-  });
+  app.use(configuredHeaders(services.headers));
   app.use(
     registryErrorMiddleware({
       onUnexpectedError: (error, ctx) =>

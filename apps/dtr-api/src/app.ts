@@ -1,13 +1,13 @@
 import Koa from 'koa';
-import { timingSafeEqual } from 'node:crypto';
 import {
   BLOB_GRANT_KEYS_PATH,
+  configuredHeaders,
   RegistryError,
   registryErrorMiddleware,
 } from '@dtr-cache/registry-protocol';
 import { apiDocs } from './api/api-docs';
 import { apiRouter } from './api/api-router';
-import { CSRF_HEADER } from './auth/authenticate';
+import { CSRF_HEADER, csrfTokenMatches } from './auth/authenticate';
 import { tokenEndpoint } from './auth/token-endpoint';
 import { registryRouter } from './registry/registry-router';
 import type { DtrServices } from './services';
@@ -15,22 +15,13 @@ import { webUi } from './ui/web-ui';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-function sameToken(sent: string, expected: string): boolean {
-  const [a, b] = [Buffer.from(sent), Buffer.from(expected)];
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
 /** Builds DTR's Koa application. It never listens: main.ts (or a test) serves its callback. */
 export function createApp(services: DtrServices): Koa {
   const app = new Koa();
   app.proxy = false;
   app.silent = true;
   const api = apiRouter(services);
-  app.use(async (ctx, next) => {
-    for (const [name, values] of Object.entries(services.options.headers))
-      ctx.set(name, [...values]);
-    await next();
-  });
+  app.use(configuredHeaders(services.options.headers));
   app.use(
     registryErrorMiddleware({
       onUnexpectedError: (error, ctx) =>
@@ -61,7 +52,7 @@ export function createApp(services: DtrServices): Koa {
       // Pages check the token in their forms; API calls (the API docs' "Try it out") send it as a header.
       if (
         ctx.path.startsWith('/api/') &&
-        !sameToken(ctx.get(CSRF_HEADER), auth.credentials.csrfToken)
+        !csrfTokenMatches(ctx.get(CSRF_HEADER), auth.credentials.csrfToken)
       )
         throw new RegistryError(
           'DENIED',

@@ -27,11 +27,12 @@ export function cacheJson(services: DtrServices, cache: ContentCache) {
     host: cache.host,
     createdAt: cache.createdAt,
     health: {
-      status: (health.healthy === undefined
-        ? 'unknown'
-        : health.healthy
-          ? 'healthy'
-          : 'unhealthy') as 'healthy' | 'unhealthy' | 'unknown',
+      status:
+        health.healthy === undefined
+          ? ('unknown' as const)
+          : health.healthy
+            ? ('healthy' as const)
+            : ('unhealthy' as const),
       checkedAt: health.checkedAt?.toISOString() ?? null,
       error: health.error ?? null,
     },

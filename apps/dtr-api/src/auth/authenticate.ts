@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import type { Context } from 'koa';
 import { formatBearerChallenge, RegistryError } from '@dtr-cache/registry-protocol';
 import type { Account, AccountStore } from '../store/account-store';
@@ -20,6 +21,13 @@ export type Credentials =
 export const SESSION_COOKIE = 'dtr_session';
 /** Header carrying a web UI session's CSRF token on API calls made from the browser. */
 export const CSRF_HEADER = 'X-CSRF-Token';
+
+/** True if a sent CSRF token equals the expected one (compared in constant time; empty never matches). */
+export function csrfTokenMatches(sent: string | undefined, expected: string | undefined): boolean {
+  if (sent === undefined || expected === undefined || sent === '') return false;
+  const [a, b] = [Buffer.from(sent), Buffer.from(expected)];
+  return a.length === b.length && timingSafeEqual(a, b);
+}
 
 export interface Authentication {
   readonly principal: Principal;

@@ -126,6 +126,17 @@ export async function startUpload(
   }
 }
 
+/**
+ * Checks push access to `name` and takes upload `uploadId` of that repository (release or cancel
+ * it when done).
+ * @throws RegistryError `BLOB_UPLOAD_UNKNOWN` for an unknown id, `BLOB_UPLOAD_INVALID` while
+ *   another request uses it, or the access error.
+ */
+function acquireUpload(ctx: Context, services: DtrServices, name: string, uploadId: string) {
+  const repository = authorizeRepository(ctx, services, name, 'push');
+  return { repository, session: services.uploads.acquire(uploadId, repository.id) };
+}
+
 /** `GET /v2/<name>/blobs/uploads/<id>`: the upload's progress (204 with `Range`). */
 export function uploadStatus(
   ctx: Context,
@@ -133,8 +144,7 @@ export function uploadStatus(
   name: string,
   uploadId: string,
 ): void {
-  const repository = authorizeRepository(ctx, services, name, 'push');
-  const session = services.uploads.acquire(uploadId, repository.id);
+  const { repository, session } = acquireUpload(ctx, services, name, uploadId);
   services.uploads.release(session);
   answerUploadStatus(ctx, repository, session, 204);
 }
@@ -146,8 +156,7 @@ export async function appendChunk(
   name: string,
   uploadId: string,
 ): Promise<void> {
-  const repository = authorizeRepository(ctx, services, name, 'push');
-  const session = services.uploads.acquire(uploadId, repository.id);
+  const { repository, session } = acquireUpload(ctx, services, name, uploadId);
   try {
     await appendBody(ctx, session);
   } finally {
@@ -166,8 +175,7 @@ export async function finishUpload(
   name: string,
   uploadId: string,
 ): Promise<void> {
-  const repository = authorizeRepository(ctx, services, name, 'push');
-  const session = services.uploads.acquire(uploadId, repository.id);
+  const { repository, session } = acquireUpload(ctx, services, name, uploadId);
   let digest: Digest;
   try {
     digest = expectedDigest(ctx);
@@ -191,8 +199,7 @@ export async function cancelUpload(
   name: string,
   uploadId: string,
 ): Promise<void> {
-  const repository = authorizeRepository(ctx, services, name, 'push');
-  const session = services.uploads.acquire(uploadId, repository.id);
+  const { session } = acquireUpload(ctx, services, name, uploadId);
   await services.uploads.cancel(session);
   ctx.status = 204;
 }

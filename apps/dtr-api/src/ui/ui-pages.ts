@@ -1,3 +1,4 @@
+import type { cacheJson } from '../api/content-cache-routes';
 import type { Account } from '../store/account-store';
 import type { Repository } from '../store/repository-store';
 import { html, type SafeHtml } from './html';
@@ -14,14 +15,8 @@ export interface Viewer {
   readonly csrfToken: string;
 }
 
-/** A content cache as the pages show it. */
-export interface CacheView {
-  readonly id: number;
-  readonly name: string;
-  readonly host: string;
-  readonly createdAt: string;
-  readonly health: { status: 'healthy' | 'unhealthy' | 'unknown'; error: string | null };
-}
+/** A content cache as the pages show it: as the API shows it. */
+export type CacheView = ReturnType<typeof cacheJson>;
 
 type Section = 'profile' | 'caches' | 'docs' | 'none';
 

@@ -1,4 +1,4 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { RegistryError } from '@dtr-cache/registry-protocol';
@@ -8,7 +8,7 @@ import {
   deleteContentCache,
   registerContentCache,
 } from '../api/content-cache-routes';
-import { SESSION_COOKIE } from '../auth/authenticate';
+import { csrfTokenMatches, SESSION_COOKIE } from '../auth/authenticate';
 import { readSmallBody } from '../read-body';
 import { authenticationOf } from '../registry/registry-access';
 import type { DtrServices } from '../services';
@@ -46,12 +46,6 @@ class PageError extends Error {
   ) {
     super(message);
   }
-}
-
-function sameToken(a: string | undefined, b: string | undefined): boolean {
-  if (a === undefined || b === undefined || a === '') return false;
-  const [sent, expected] = [Buffer.from(a), Buffer.from(b)];
-  return sent.length === expected.length && timingSafeEqual(sent, expected);
 }
 
 async function readForm(ctx: Context): Promise<URLSearchParams> {
@@ -133,7 +127,7 @@ export function webUi(services: DtrServices): Router {
   };
 
   const checkCsrf = (viewer: Viewer, form: URLSearchParams) => {
-    if (!sameToken(form.get('_csrf') ?? undefined, viewer.csrfToken)) {
+    if (!csrfTokenMatches(form.get('_csrf') ?? undefined, viewer.csrfToken)) {
       throw new PageError(
         403,
         'Request refused',
@@ -141,6 +135,26 @@ export function webUi(services: DtrServices): Router {
       );
     }
   };
+
+  /** The Settings tab of `user`, with the cache they pull through now. */
+  const showSettings = (
+    ctx: Context,
+    viewer: Viewer,
+    user: Account,
+    notices: Notice[],
+    status = 200,
+  ) =>
+    show(
+      ctx,
+      settingsPage({
+        viewer,
+        user,
+        caches: cacheViews(services),
+        selected: services.caches.cacheOf(user)?.name,
+        notices,
+      }),
+      status,
+    );
 
   /** A form posted by the signed-in viewer with the session's CSRF token (else as requireViewer). */
   const signedInForm = async (
@@ -223,7 +237,7 @@ export function webUi(services: DtrServices): Router {
           { username, ...(next ? { next } : {}), notices: [{ kind: 'error', text }] },
           status,
         );
-      if (!sameToken(form.get('_csrf') ?? undefined, ctx.cookies.get(SIGN_IN_CSRF_COOKIE))) {
+      if (!csrfTokenMatches(form.get('_csrf') ?? undefined, ctx.cookies.get(SIGN_IN_CSRF_COOKIE))) {
         return again('The sign-in form expired. Please try again.', 403);
       }
       if (username === '' || (form.get('password') ?? '') === '')
@@ -294,16 +308,7 @@ export function webUi(services: DtrServices): Router {
       const viewer = requireViewer(ctx);
       if (!viewer) return;
       const user = profileUser(viewer, ctx.params['name']);
-      show(
-        ctx,
-        settingsPage({
-          viewer,
-          user,
-          caches: cacheViews(services),
-          selected: services.caches.cacheOf(user)?.name,
-          notices: noticeOf(ctx),
-        }),
-      );
+      showSettings(ctx, viewer, user, noticeOf(ctx));
     }),
   );
 
@@ -319,15 +324,11 @@ export function webUi(services: DtrServices): Router {
         chooseContentCache(services, user, choice);
       } catch (error) {
         if (!(error instanceof RegistryError)) throw error;
-        return show(
+        return showSettings(
           ctx,
-          settingsPage({
-            viewer,
-            user,
-            caches: cacheViews(services),
-            selected: services.caches.cacheOf(user)?.name,
-            notices: [{ kind: 'error', text: `Not saved: ${error.message}.` }],
-          }),
+          viewer,
+          user,
+          [{ kind: 'error', text: `Not saved: ${error.message}.` }],
           400,
         );
       }
