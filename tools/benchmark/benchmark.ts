@@ -126,6 +126,16 @@ async function curl(
   return { firstByte, total, bytes };
 }
 
+/** Waits until the cache at `url` has no fill in progress (its blobs are stored). */
+async function fillsDone(url: string): Promise<void> {
+  for (let attempt = 0; attempt < 600; attempt += 1) {
+    const health = (await (await fetch(`${url}/health`)).json()) as { fillsInProgress: number };
+    if (health.fillsInProgress === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`fills at ${url} did not finish within a minute`);
+}
+
 async function parallel(urls: string[]): Promise<{
   seconds: number;
   bytes: number;
@@ -349,6 +359,8 @@ async function main(): Promise<void> {
       const warm: Record<string, { oneClientMBps: number; eightClientsMBps: number }> = {};
       for (const server of Object.values(servers)) {
         await curl(big[server]);
+        // Warm means stored: a body ends once verified, the fill commits (fsync, rename) just after.
+        if (server === 'cache') await fillsDone(cache);
         const one = await parallel([big[server]]);
         const eight = await parallel(Array.from({ length: 8 }, () => big[server]));
         warm[server] = {
@@ -364,6 +376,7 @@ async function main(): Promise<void> {
       const smallLoad: Record<string, unknown> = {};
       for (const server of Object.values(servers)) {
         for (const blob of small) await curl(blob[server]);
+        if (server === 'cache') await fillsDone(cache);
         smallLoad[server] = await wrk(
           small.map((blob) => blob[server]),
           work,
