@@ -3,7 +3,13 @@ import { defineConfig } from 'vitest/config';
 // Root run: every project's own vitest.config.ts, one summary, one closing count line.
 export default defineConfig({
   test: {
-    projects: ['libs/*/vitest.config.ts', 'apps/*/vitest.config.ts', 'e2e/*/vitest.config.ts'],
+    projects: [
+      'libs/*/vitest.config.ts',
+      'apps/*/vitest.config.ts',
+      'e2e/*/vitest.config.ts',
+      // The Docker suite builds images and needs an engine: `npm run test:docker`.
+      '!e2e/docker/vitest.config.ts',
+    ],
     reporters: ['default', './tools/test-summary-reporter.ts'],
   },
 });

@@ -19,8 +19,11 @@ const stampFile = join(root, 'node_modules', '.dtr-cache-setup.json');
 const debianPackages = {
   skopeo: 'skopeo',
   docker: 'docker.io',
+  dockerd: 'docker.io',
+  'docker-compose': 'docker-compose',
   'docker-registry': 'docker-registry',
   pebble: 'pebble',
+  debootstrap: 'debootstrap',
   nginx: 'nginx-light',
   wrk: 'wrk',
   chromium: 'chromium',

@@ -11,36 +11,33 @@
  * caches are registered with `POST /api/v0/content_caches`, and a demo user has los-angeles selected.
  * Prints the endpoints and writes them to `<data>/endpoints.json`; Ctrl-C stops everything; a second
  * start reuses the data (and the generated passwords in `<data>/credentials.json`).
+ *
+ * DTR_HOST, REGION_US_HOST, SAN_FRANCISCO_HOST and LOS_ANGELES_HOST move the servers to other
+ * addresses (tests run topologies side by side). For tests only, TOPOLOGY_BLOBTTL replaces the
+ * reference files' `blobttl: 24h`; DTR's own keys take DTR_API_* overrides as usual.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { request as httpsRequest } from 'node:https';
-import { request as httpRequest } from 'node:http';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import {
+  cacheConfigs,
+  cacheUrlOf,
+  credentials,
+  DEMO_CACHE,
+  dtrConfig,
+  dtrUrlOf,
+  generateCertificates,
+  layoutFromEnv,
+  provision,
+  TLS_SERVERS,
+  waitReady,
+  workspaceRoot as root,
+} from './topology';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const data = resolve(process.env['DTR_DATA'] ?? join(root, 'data'));
-const reference = join(root, 'libs', 'config', 'test', 'fixtures', 'reference');
-
-const DTR = { host: '127.0.0.10', port: 5443 };
-const CACHES = [
-  { name: 'region-us', host: '127.0.0.11', port: 5000, file: 'simple.yml', tls: false },
-  {
-    name: 'san-francisco',
-    host: '127.0.0.12',
-    port: 5000,
-    file: 'chain-san-francisco.yml',
-    tls: true,
-  },
-  { name: 'los-angeles', host: '127.0.0.13', port: 5000, file: 'chain-los-angeles.yml', tls: true },
-] as const;
-const DEMO_CACHE = 'los-angeles';
-
-const dtrUrl = `https://${DTR.host}:${DTR.port}`;
-const cacheUrl = (cache: (typeof CACHES)[number]) =>
-  `${cache.tls ? 'https' : 'http'}://${cache.host}:${cache.port}`;
+const topology = layoutFromEnv(process.env, '127.0.0.10');
+const CACHES = topology.caches;
+const dtrUrl = dtrUrlOf(topology);
 const certs = join(data, 'certs');
 /** Each TLS server gets its own local CA, so each hop trusts exactly the CA of its next hop. */
 const caOf = (name: string) => join(certs, name, 'ca.pem');
@@ -49,98 +46,48 @@ function log(message: string): void {
   process.stdout.write(`start: ${message}\n`);
 }
 
-/** Reads a reference file and replaces its placeholders, hosts, ports and paths (nothing else). */
-function referenceConfig(file: string, replacements: Record<string, string>): string {
-  let text = readFileSync(join(reference, file), 'utf8');
-  for (const [from, to] of Object.entries(replacements)) {
-    if (!text.includes(from)) throw new Error(`${file} has no "${from}" to replace`);
-    text = text.replaceAll(from, to);
-  }
-  return text;
-}
-
 function writeConfigs(adminPassword: string): void {
   mkdirSync(join(data, 'config'), { recursive: true });
-  const tls = (name: string) => ({
-    [`/certs/${name}-ca.pem`]: join(certs, name, `${name}.pem`),
-    [`/certs/${name}-key.pem`]: join(certs, name, `${name}-key.pem`),
-  });
-  const common = (cache: (typeof CACHES)[number]) => ({
-    '/var/lib/registry': join(data, cache.name, 'storage'),
-    'addr: :5000': `addr: ${cache.host}:${cache.port}`,
-    'https://<dtr-url>': dtrUrl,
-  });
-  const [regionUs, sanFrancisco, losAngeles] = CACHES;
-  const texts: Record<string, string> = {
-    [regionUs.name]: referenceConfig(regionUs.file, {
-      ...common(regionUs),
-      '/certs/dtr-ca.pem': caOf('dtr'),
+  const configs = cacheConfigs(
+    topology,
+    (cache) => ({
+      '/var/lib/registry': join(data, cache.name, 'storage'),
+      ...(cache.name === 'los-angeles'
+        ? {
+            [`/certs/los-angeles-ca.pem`]: join(certs, 'los-angeles', 'los-angeles.pem'),
+            [`/certs/los-angeles-key.pem`]: join(certs, 'los-angeles', 'los-angeles-key.pem'),
+            // In los-angeles's file this path is the CA it trusts: san-francisco's.
+            '/certs/san-francisco-ca.pem': caOf('san-francisco'),
+          }
+        : {
+            '/certs/dtr-ca.pem': caOf('dtr'),
+            ...(cache.tls
+              ? {
+                  [`/certs/${cache.name}-ca.pem`]: join(certs, cache.name, `${cache.name}.pem`),
+                  [`/certs/${cache.name}-key.pem`]: join(
+                    certs,
+                    cache.name,
+                    `${cache.name}-key.pem`,
+                  ),
+                }
+              : {}),
+          }),
     }),
-    [sanFrancisco.name]: referenceConfig(sanFrancisco.file, {
-      ...common(sanFrancisco),
-      ...tls('san-francisco'),
-      '/certs/dtr-ca.pem': caOf('dtr'),
-    }),
-    [losAngeles.name]: referenceConfig(losAngeles.file, {
-      ...common(losAngeles),
-      ...tls('los-angeles'),
-      // In los-angeles's file this path is the CA it trusts: san-francisco's.
-      '/certs/san-francisco-ca.pem': caOf('san-francisco'),
-      'https://<san-francisco-url>': cacheUrl(sanFrancisco),
-    }),
-  };
-  for (const [name, text] of Object.entries(texts))
+    { blobTtl: process.env['TOPOLOGY_BLOBTTL'] },
+  );
+  for (const [name, text] of Object.entries(configs))
     writeFileSync(join(data, 'config', `${name}.yml`), text);
-
   writeFileSync(
     join(data, 'config', 'dtr.yml'),
-    [
-      'log: { level: info, formatter: text }',
-      `storage: { delete: { enabled: true }, filesystem: { rootdirectory: ${join(data, 'dtr', 'blobs')} } }`,
-      `http:`,
-      `  addr: ${DTR.host}:${DTR.port}`,
-      `  tls: { certificate: ${join(certs, 'dtr', 'dtr.pem')}, key: ${join(certs, 'dtr', 'dtr-key.pem')} }`,
-      `database: { path: ${join(data, 'dtr', 'dtr.sqlite')} }`,
-      `auth: { keyfile: ${join(data, 'dtr', 'token-key.pem')} }`,
-      `admin: { username: admin, password: ${JSON.stringify(adminPassword)} }`,
-      `ca: { certificate: ${caOf('dtr')} }`,
-      `contentcaches: { healthinterval: 5s, cas: [${caOf('san-francisco')}, ${caOf('los-angeles')}] }`,
-      '',
-    ].join('\n'),
+    dtrConfig(topology, {
+      data: join(data, 'dtr'),
+      certificate: join(certs, 'dtr', 'dtr.pem'),
+      key: join(certs, 'dtr', 'dtr-key.pem'),
+      ca: caOf('dtr'),
+      cacheCas: [caOf('san-francisco'), caOf('los-angeles')],
+      adminPassword,
+    }),
   );
-}
-
-interface Credentials {
-  admin: { username: string; password: string };
-  demo: { username: string; password: string };
-}
-
-function credentials(): Credentials {
-  const file = join(data, 'credentials.json');
-  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as Credentials;
-  const created: Credentials = {
-    admin: { username: 'admin', password: randomBytes(12).toString('base64url') },
-    demo: { username: 'demo', password: randomBytes(12).toString('base64url') },
-  };
-  mkdirSync(data, { recursive: true });
-  writeFileSync(file, `${JSON.stringify(created, null, 2)}\n`, { mode: 0o600 });
-  return created;
-}
-
-function generateCertificates(): void {
-  const generate = (name: string, hosts: string) =>
-    execFileSync(
-      process.execPath,
-      [join(root, 'tools', 'generate-certs.mjs'), '--out', join(certs, name), `${name}=${hosts}`],
-      { stdio: 'inherit' },
-    );
-  generate('dtr', `${DTR.host},localhost`);
-  generate('san-francisco', CACHES[1].host);
-  generate('los-angeles', CACHES[2].host);
-  // One folder with every local CA, for clients (skopeo --cert-dir, curl --capath style).
-  mkdirSync(join(certs, 'clients'), { recursive: true });
-  for (const name of ['dtr', 'san-francisco', 'los-angeles'])
-    writeFileSync(join(certs, 'clients', `${name}-ca.crt`), readFileSync(caOf(name)));
 }
 
 const children = new Map<string, ChildProcess>();
@@ -178,78 +125,17 @@ async function stopAll(exitCode: number): Promise<void> {
   process.exit(exitCode);
 }
 
-let cas: Buffer[] | undefined;
-/** The local CAs (read once, after they were generated). */
-function localCas(): Buffer[] {
-  cas ??= ['dtr', 'san-francisco', 'los-angeles'].map((name) => readFileSync(caOf(name)));
-  return cas;
-}
-
-/** One HTTP(S) request trusting the local CAs; resolves with status and body. */
-function call(
-  url: string,
-  options: { method?: string; body?: unknown; auth?: { username: string; password: string } } = {},
-): Promise<{ status: number; body: string }> {
-  const target = new URL(url);
-  const body = options.body === undefined ? undefined : JSON.stringify(options.body);
-  return new Promise((resolveCall, reject) => {
-    const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
-    const outgoing = send(
-      target,
-      {
-        method: options.method ?? 'GET',
-        ca: localCas(),
-        timeout: 5000,
-        headers: {
-          ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
-          ...(options.auth
-            ? {
-                Authorization: `Basic ${Buffer.from(`${options.auth.username}:${options.auth.password}`).toString('base64')}`,
-              }
-            : {}),
-        },
-      },
-      (incoming) => {
-        const chunks: Buffer[] = [];
-        incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
-        incoming.on('end', () =>
-          resolveCall({ status: incoming.statusCode ?? 0, body: Buffer.concat(chunks).toString() }),
-        );
-      },
-    );
-    outgoing.on('timeout', () => outgoing.destroy(new Error('timed out')));
-    outgoing.on('error', reject);
-    outgoing.end(body);
-  });
-}
-
-async function waitReady(name: string, url: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (stopping) return;
-    const answer = await call(url).catch(() => undefined);
-    if (answer && answer.status < 500) return;
-    if (Date.now() > deadline) throw new Error(`${name} did not become ready at ${url}`);
-    await new Promise((done) => setTimeout(done, 250));
-  }
-}
-
-/** Calls DTR's API; `accepted` statuses (e.g. 409 on a second start) count as success. */
-async function api(
-  method: string,
-  path: string,
-  body: unknown,
-  auth: { username: string; password: string },
-  accepted: number[],
-): Promise<void> {
-  const answer = await call(`${dtrUrl}${path}`, { method, body, auth });
-  if (!accepted.includes(answer.status))
-    throw new Error(`${method} ${path} answered ${answer.status}: ${answer.body}`);
-}
+/** The local CAs (after they were generated). */
+const localCas = () => TLS_SERVERS.map((name) => readFileSync(caOf(name)));
 
 async function main(): Promise<void> {
-  const users = credentials();
-  generateCertificates();
+  const users = credentials(join(data, 'credentials.json'));
+  generateCertificates(certs, {
+    dtr: [topology.dtr.host, 'localhost'],
+    'san-francisco': [CACHES[1].host],
+    'los-angeles': [CACHES[2].host],
+  });
+  const cas = localCas();
   writeConfigs(users.admin.password);
   process.once('SIGINT', () => void stopAll(0));
   process.once('SIGTERM', () => void stopAll(0));
@@ -258,38 +144,18 @@ async function main(): Promise<void> {
     join(root, 'apps', 'dtr-api', 'bin', 'dtr-api.mjs'),
     join(data, 'config', 'dtr.yml'),
   ]);
-  await waitReady('dtr', `${dtrUrl}/v2/`);
+  await waitReady('dtr', `${dtrUrl}/health`, cas, { cancelled: () => stopping });
   for (const cache of CACHES) {
     startProcess(cache.name, [
       join(root, 'apps', 'content-cache', 'bin', 'content-cache.mjs'),
       join(data, 'config', `${cache.name}.yml`),
     ]);
   }
-  for (const cache of CACHES) await waitReady(cache.name, `${cacheUrl(cache)}/health`);
+  for (const cache of CACHES)
+    await waitReady(cache.name, `${cacheUrlOf(cache)}/health`, cas, { cancelled: () => stopping });
+  if (stopping) return;
 
-  for (const cache of CACHES) {
-    await api(
-      'POST',
-      '/api/v0/content_caches',
-      { name: cache.name, host: cacheUrl(cache) },
-      users.admin,
-      [201, 409],
-    );
-  }
-  await api(
-    'POST',
-    '/api/v0/accounts',
-    { name: users.demo.username, type: 'user', password: users.demo.password },
-    users.admin,
-    [201, 409],
-  );
-  await api(
-    'PATCH',
-    `/api/v0/accounts/${users.demo.username}/settings`,
-    { contentCache: DEMO_CACHE },
-    users.admin,
-    [200],
-  );
+  await provision(topology, users, cas);
 
   const endpoints = {
     dtr: { url: dtrUrl, ca: caOf('dtr'), ui: `${dtrUrl}/`, apiDocs: `${dtrUrl}/api/docs` },
@@ -297,9 +163,9 @@ async function main(): Promise<void> {
       CACHES.map((cache) => [
         cache.name,
         {
-          url: cacheUrl(cache),
+          url: cacheUrlOf(cache),
           config: join(data, 'config', `${cache.name}.yml`),
-          metrics: `${cacheUrl(cache)}/metrics`,
+          metrics: `${cacheUrlOf(cache)}/metrics`,
           log: join(data, 'logs', `${cache.name}.log`),
           ...(cache.tls ? { ca: caOf(cache.name) } : {}),
         },
@@ -311,13 +177,13 @@ async function main(): Promise<void> {
     data,
   };
   writeFileSync(join(data, 'endpoints.json'), `${JSON.stringify(endpoints, null, 2)}\n`);
-  const registry = `${DTR.host}:${DTR.port}`;
+  const registry = `${topology.dtr.host}:${topology.dtr.port}`;
   const { demo, admin } = users;
   process.stdout.write(`
 DTR and its content caches are running (data in ${data}).
 
   DTR             ${dtrUrl}/   (web UI; API docs at ${dtrUrl}/api/docs; CA at ${dtrUrl}/ca)
-${CACHES.map((cache) => `  ${cache.name.padEnd(15)} ${cacheUrl(cache)}   (log: ${join(data, 'logs', `${cache.name}.log`)})`).join('\n')}
+${CACHES.map((cache) => `  ${cache.name.padEnd(15)} ${cacheUrlOf(cache)}   (log: ${join(data, 'logs', `${cache.name}.log`)})`).join('\n')}
 
   administrator   ${admin.username} / ${admin.password}
   demo user       ${demo.username} / ${demo.password}   (content cache: ${DEMO_CACHE}, via san-francisco)

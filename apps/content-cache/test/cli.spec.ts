@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generateCertificates, httpsGet } from '@dtr-cache/test-support';
+import { freePort, generateCertificates, httpsGet } from '@dtr-cache/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StandInOrigin } from './stand-in-origin';
 
@@ -44,9 +44,11 @@ function startCache(configFile: string): Promise<Started> {
   });
 }
 
-function run(args: string[]): Promise<{ code: number | null; output: string }> {
+function run(args: string[], program = bin): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [program, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -81,14 +83,14 @@ describe('content-cache /config.yml, with the reference configurations', () => {
   });
 
   /** The reference file with only hosts, ports and paths replaced. */
-  async function reference(file: string): Promise<string> {
+  async function reference(file: string, addr = '127.0.0.1:0'): Promise<string> {
     const text = (await readFile(join(references, file), 'utf8'))
       .replaceAll('<dtr-url>', new URL(origin.url).host)
       .replaceAll('/certs/dtr-ca.pem', join(directory, 'certs', 'ca.pem'))
       .replaceAll('/certs/content-cache-ca.pem', join(directory, 'certs', 'cache.pem'))
       .replaceAll('/certs/content-cache-key.pem', join(directory, 'certs', 'cache-key.pem'))
       .replaceAll('/var/lib/registry', join(directory, `${file}-data`))
-      .replace('addr: :5000', 'addr: 127.0.0.1:0');
+      .replace('addr: :5000', `addr: ${addr}`);
     const path = join(directory, file);
     await writeFile(path, text);
     return path;
@@ -142,6 +144,20 @@ describe('content-cache /config.yml, with the reference configurations', () => {
     } finally {
       expect(await stop(started)).toBe(0);
     }
+  });
+
+  it('tls.yml: its container health check passes while it serves and fails once it stopped', async () => {
+    const port = await freePort();
+    const configFile = await reference('tls.yml', `127.0.0.1:${port}`);
+    const healthcheck = join(appRoot, 'bin', 'content-cache-healthcheck.mjs');
+    const started = await startCache(configFile);
+    try {
+      expect((await run([configFile], healthcheck)).code).toBe(0);
+    } finally {
+      expect(await stop(started)).toBe(0);
+    }
+    const after = await run([configFile], healthcheck);
+    expect(after.code).toBe(1);
   });
 
   it('refuses to start with a bad configuration, naming the key', async () => {

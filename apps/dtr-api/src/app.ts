@@ -7,7 +7,7 @@ import {
 } from '@dtr-cache/registry-protocol';
 import { apiDocs } from './api/api-docs';
 import { apiRouter } from './api/api-router';
-import { CSRF_HEADER, csrfTokenMatches } from './auth/authenticate';
+import { type Authentication, CSRF_HEADER, csrfTokenMatches } from './auth/authenticate';
 import { tokenEndpoint } from './auth/token-endpoint';
 import { registryRouter } from './registry/registry-router';
 import type { DtrServices } from './services';
@@ -15,12 +15,37 @@ import { webUi } from './ui/web-ui';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+/**
+ * One `request` line per request, once it is answered (errors included): method, path (never the
+ * query, which may carry upload state), status, bytes and who asked. A blob GET redirected to a
+ * content cache shows as status 307.
+ */
+function accessLog(services: DtrServices): Koa.Middleware {
+  return async (ctx, next) => {
+    const started = performance.now();
+    try {
+      await next();
+    } finally {
+      const principal = (ctx.state['auth'] as Authentication | undefined)?.principal;
+      services.logger.info('request', {
+        method: ctx.method,
+        path: ctx.path,
+        status: ctx.status,
+        bytes: ctx.length,
+        account: principal?.kind === 'user' ? principal.account.name : undefined,
+        durationMs: Math.round(performance.now() - started),
+      });
+    }
+  };
+}
+
 /** Builds DTR's Koa application. It never listens: main.ts (or a test) serves its callback. */
 export function createApp(services: DtrServices): Koa {
   const app = new Koa();
   app.proxy = false;
   app.silent = true;
   const api = apiRouter(services);
+  if (services.options.accessLog) app.use(accessLog(services));
   app.use(configuredHeaders(services.options.headers));
   app.use(
     registryErrorMiddleware({
@@ -32,6 +57,12 @@ export function createApp(services: DtrServices): Koa {
     if (ctx.path === BLOB_GRANT_KEYS_PATH && ctx.method === 'GET') {
       ctx.set('Cache-Control', 'max-age=30');
       ctx.body = services.grantKeys.keySet();
+      return;
+    }
+    if (ctx.path === '/health' && ctx.method === 'GET') {
+      // Unauthenticated, for load balancers and container health checks: the database answers.
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = { status: 'ok', contentCaches: services.caches.list().length };
       return;
     }
     if (ctx.path === '/ca' && ctx.method === 'GET') {

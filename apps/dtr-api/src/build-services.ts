@@ -116,6 +116,7 @@ export async function buildServices(config: DtrConfig, logger: Logger): Promise<
       caCertificatePem:
         config.caCertificate === undefined ? undefined : readFileSync(config.caCertificate, 'utf8'),
       headers: config.http.headers,
+      accessLog: !config.log.accessLogDisabled,
     },
     async close() {
       clearInterval(rotation);

@@ -38,5 +38,7 @@ export interface DtrServices {
     readonly caCertificatePem: string | undefined;
     /** Headers set on every response (`http.headers`). */
     readonly headers: Readonly<Record<string, readonly string[]>>;
+    /** One `request` log line per request (`log.accesslog.disabled: false`). */
+    readonly accessLog: boolean;
   };
 }

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generateCertificates, httpsGet } from '@dtr-cache/test-support';
+import { freePort, generateCertificates, httpsGet } from '@dtr-cache/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const appRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -48,9 +48,10 @@ function startProcess(args: string[], env: Record<string, string> = {}): Promise
 function run(
   args: string[],
   env: Record<string, string> = {},
+  program = bin,
 ): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], {
+    const child = spawn(process.execPath, [program, ...args], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -111,6 +112,44 @@ ca: { certificate: ${directory}/certs/ca.pem }
     started.child.kill('SIGINT');
     expect(await exited).toBe(0);
     started = undefined;
+  });
+
+  it('answers /health, and its container health check follows it', async () => {
+    const port = await freePort();
+    const fixedPortConfig = join(directory, 'fixed-port.yml');
+    await writeFile(
+      fixedPortConfig,
+      (await readFile(configFile, 'utf8')).replace('addr: 127.0.0.1:0', `addr: 127.0.0.1:${port}`),
+    );
+    const healthcheck = join(appRoot, 'bin', 'dtr-api-healthcheck.mjs');
+    started = await startProcess([fixedPortConfig]);
+    const ca = await readFile(join(directory, 'certs', 'ca.pem'));
+    const health = await httpsGet(`https://127.0.0.1:${port}/health`, ca);
+    expect(health.status).toBe(200);
+    expect(JSON.parse(health.body.toString())).toMatchObject({ status: 'ok' });
+    expect((await run([fixedPortConfig], {}, healthcheck)).code).toBe(0);
+    const unauthorized = await httpsGet(`https://127.0.0.1:${port}/v2/_catalog?n=5`, ca);
+    expect(unauthorized.status).toBe(401);
+    // The access log: one line per request, the path without its query.
+    const requests = () =>
+      started
+        ?.output()
+        .split('\n')
+        .filter((line) => line.includes('"msg":"request"'))
+        .map((line) => JSON.parse(line) as { method: string; path: string; status: number });
+    await expect.poll(() => requests()?.length).toBeGreaterThanOrEqual(3);
+    expect(requests()).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ method: 'GET', path: '/health', status: 200 }),
+        expect.objectContaining({ method: 'GET', path: '/v2/_catalog', status: 401 }),
+      ]),
+    );
+    expect(started.output()).not.toContain('n=5');
+    const exited = new Promise<number | null>((resolve) => started?.child.once('exit', resolve));
+    started.child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    started = undefined;
+    expect((await run([fixedPortConfig], {}, healthcheck)).code).toBe(1);
   });
 
   it('refuses to start with a bad configuration, naming the key', async () => {

@@ -1,71 +1,17 @@
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { gzipSync } from 'node:zlib';
-import { Digest, MediaTypes } from '@dtr-cache/registry-protocol';
+import { Digest } from '@dtr-cache/registry-protocol';
+import { writeOciImage } from '@dtr-cache/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, basic, json, type RunningDtr, startDtr } from './dtr-harness';
 import { type StandInCache, startStandInCache } from './stand-in-cache';
 
 const run = promisify(execFile);
 const workspaceRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-
-/** Writes an OCI image layout with a config and `layerCount` gzip layers; returns its manifest digest. */
-async function writeOciImage(directory: string, tag: string, layerCount: number) {
-  const blobs = join(directory, 'blobs', 'sha256');
-  await mkdir(blobs, { recursive: true });
-  const store = async (content: Buffer) => {
-    const digest = Digest.of(content);
-    await writeFile(join(blobs, digest.hex), content);
-    return { digest: digest.toString(), size: content.length };
-  };
-  const layers = [];
-  for (let index = 0; index < layerCount; index += 1) {
-    layers.push({
-      mediaType: MediaTypes.ociLayerGzip,
-      ...(await store(gzipSync(randomBytes(200_000 + index)))),
-    });
-  }
-  const config = {
-    mediaType: MediaTypes.ociConfig,
-    ...(await store(
-      Buffer.from(
-        JSON.stringify({
-          architecture: 'amd64',
-          os: 'linux',
-          rootfs: { type: 'layers', diff_ids: [] },
-        }),
-      ),
-    )),
-  };
-  const manifest = Buffer.from(
-    JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociManifest, config, layers }),
-  );
-  const stored = await store(manifest);
-  await writeFile(join(directory, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
-  await writeFile(
-    join(directory, 'index.json'),
-    JSON.stringify({
-      schemaVersion: 2,
-      manifests: [
-        {
-          mediaType: MediaTypes.ociManifest,
-          ...stored,
-          annotations: { 'org.opencontainers.image.ref.name': tag },
-        },
-      ],
-    }),
-  );
-  return {
-    manifestDigest: stored.digest,
-    layers: layers.map((layer) => layer.digest),
-    config: config.digest,
-  };
-}
 
 async function skopeo(args: string[]) {
   return run('skopeo', ['--insecure-policy', ...args], { timeout: 60_000 });

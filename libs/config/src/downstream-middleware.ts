@@ -173,3 +173,47 @@ export const registryMiddlewareListFormat: ConfigFormat<RegistryMiddleware[]> = 
   },
   fromText: yamlValue,
 };
+
+/**
+ * The `downstream` middleware's options, documented for the generated configuration reference.
+ * Kept beside the parser above: each option here is one it reads.
+ */
+export function describeDownstreamOptions(): Array<{
+  path: string;
+  required: boolean;
+  expected: string;
+  doc: string;
+}> {
+  return [
+    {
+      path: 'blobttl',
+      required: false,
+      expected: durationFormat.expected,
+      doc: 'A blob not pulled within this time is deleted (last-pull semantics, kept across restarts). No unit means nanoseconds. Requires storage.delete.enabled: true. Unset: blobs are kept.',
+    },
+    {
+      path: 'upstreams[].originhost',
+      required: true,
+      expected: httpUrlFormat.expected,
+      doc: 'Externally reachable URL of the origin registry (DTR). Fills come from it when no upstreamhosts are given.',
+    },
+    {
+      path: 'upstreams[].upstreamhosts',
+      required: false,
+      expected: urlList.expected,
+      doc: 'Upstream content caches (chaining), used round-robin with failover; a host that keeps failing is skipped for a while. Blob grant keys are fetched from them.',
+    },
+    {
+      path: 'cas',
+      required: false,
+      expected: pathList.expected,
+      doc: 'PEM CA certificates trusted, besides the system store, for connections to the upstreams.',
+    },
+    {
+      path: 'maxsize',
+      required: false,
+      expected: byteSizeFormat.expected,
+      doc: 'Extension of the documented format: the most bytes of blobs kept; beyond it the least recently pulled blobs are evicted. Unset: no limit.',
+    },
+  ];
+}

@@ -29,7 +29,12 @@ export { parseByteSize } from './formats/byte-size';
 export { parseHttpUrl } from './formats/url';
 export { formatListenAddress, parseListenAddress } from './formats/listen-address';
 export type { ListenAddress } from './formats/listen-address';
-export { parseDownstreamOptions, registryMiddlewareListFormat } from './downstream-middleware';
+export {
+  describeDownstreamOptions,
+  parseDownstreamOptions,
+  registryMiddlewareListFormat,
+} from './downstream-middleware';
+export { renderConfigReference } from './config-reference';
 export type { DownstreamOptions, RegistryMiddleware, Upstream } from './downstream-middleware';
 export {
   buildHttpConfig,

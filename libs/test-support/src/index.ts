@@ -1,3 +1,4 @@
 export { deadUrl, freePort } from './ports';
 export { httpsGet, type HttpsAnswer } from './https-get';
 export { generateCertificates } from './certificates';
+export { writeOciImage, type OciImage } from './oci-image';

@@ -1,0 +1,31 @@
+/**
+ * Prints the content cache's configuration reference (Markdown), generated from the schema it
+ * loads: `content-cache-config-reference`. tools/docs/config-reference.mjs puts it in docs/.
+ */
+import {
+  describeConfig,
+  describeDownstreamOptions,
+  registryConfigDefinition,
+  renderConfigReference,
+} from '@dtr-cache/config';
+
+const downstream = describeDownstreamOptions().map(
+  (option) =>
+    `| \`${option.path}\` | ${option.required ? 'yes' : 'no'} | ${option.expected} | ${option.doc} |`,
+);
+process.stdout.write(
+  [
+    '## content-cache',
+    '',
+    'Started as `content-cache /config.yml`: the Docker registry `config.yml` format. Environment',
+    'variables override the file (`REGISTRY_` + the key path in capitals, dots as underscores).',
+    '',
+    renderConfigReference(describeConfig(registryConfigDefinition)),
+    '### `middleware.registry[]` with `name: downstream`: its `options`',
+    '',
+    '| option | required | value | meaning |',
+    '| --- | --- | --- | --- |',
+    ...downstream,
+    '',
+  ].join('\n'),
+);

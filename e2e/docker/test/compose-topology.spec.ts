@@ -1,0 +1,203 @@
+/**
+ * The compose topology with the real Docker engine: testcontainers brings docker-compose.yml up
+ * (images built from the Dockerfiles on local base images), then `docker login`, `docker push` and
+ * `docker pull` go through DTR with the demo user's cache (los-angeles, via san-francisco).
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { DockerComposeEnvironment, type StartedDockerComposeEnvironment } from 'testcontainers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const workspaceRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const run = promisify(execFile);
+
+// Addresses of their own, so a default `docker compose up` (127.0.0.20-23) or `npm start`
+// (127.0.0.10-13) on the same machine does not collide with the suite.
+const hosts = {
+  DTR_HOST: '127.0.0.40',
+  REGION_US_HOST: '127.0.0.41',
+  SAN_FRANCISCO_HOST: '127.0.0.42',
+  LOS_ANGELES_HOST: '127.0.0.43',
+};
+const registry = `${hosts.DTR_HOST}:5443`;
+const project = `dtr-e2e-${randomBytes(3).toString('hex')}`;
+const demoPassword = randomBytes(12).toString('base64url');
+const image = `${registry}/demo/app`;
+
+/** Runs the docker CLI with the suite's own client configuration (its login stays out of ~/.docker). */
+async function dockerOutput(
+  dockerConfig: string,
+  args: string[],
+  input?: string,
+): Promise<{ stdout: string; stderr: string }> {
+  const child = run('docker', args, {
+    env: { ...process.env, DOCKER_CONFIG: dockerConfig },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (input !== undefined) child.child.stdin?.end(input);
+  return await child;
+}
+
+/** The standard output of a docker command. */
+const docker = async (dockerConfig: string, args: string[], input?: string) =>
+  (await dockerOutput(dockerConfig, args, input)).stdout.trim();
+
+describe('docker compose topology, with docker login, push and pull', () => {
+  let environment: StartedDockerComposeEnvironment | undefined;
+  let dockerConfig: string;
+  let context: string;
+  let pushedId: string;
+  let layers: string[];
+
+  /** A compose service's log lines (the apps log to standard error). */
+  const logLines = async (service: string) =>
+    (await dockerOutput(dockerConfig, ['logs', `${project}_${service}_1`])).stderr.split('\n');
+
+  /** cache= of a compose service's GET `blob request` lines for `digest`: miss, hit, coalesced… */
+  const cacheResults = async (service: string, digest: string) =>
+    (await logLines(service))
+      .filter((line) => line.includes('msg="blob request"') && line.includes(`digest=${digest}`))
+      .filter((line) => line.includes('method=GET'))
+      .map((line) => /cache=(\S+)/.exec(line)?.[1]);
+
+  beforeAll(async () => {
+    dockerConfig = await mkdtemp(join(tmpdir(), 'dtr-docker-config-'));
+    context = await mkdtemp(join(tmpdir(), 'dtr-docker-image-'));
+    // No image registry is reachable here: equivalents of the official Node images, built locally.
+    const base = JSON.parse(
+      execFileSync(process.execPath, [join(workspaceRoot, 'tools/docker/build-base-image.mjs')], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+      }),
+    ) as { slim: string; build: string };
+    environment = await new DockerComposeEnvironment(workspaceRoot, 'docker-compose.yml')
+      .withProjectName(project)
+      .withBuild()
+      .withEnvironment({
+        ...hosts,
+        BUILD_IMAGE: base.build,
+        BASE_IMAGE: base.slim,
+        DTR_CACHE_TAG: 'e2e',
+        DTR_DEMO_PASSWORD: demoPassword,
+      })
+      // Debian's docker-compose (1.29), the standalone command.
+      .withClientOptions({ executable: { standalone: true } })
+      .up();
+    // `up` returns once init started; it starts only after DTR and the caches are healthy.
+    const exitCode = await docker(dockerConfig, ['wait', `${project}_init_1`]);
+    if (exitCode !== '0') throw new Error(`init failed:\n${(await logLines('init')).join('\n')}`);
+
+    // A two-layer image made here (FROM scratch: nothing to pull).
+    await writeFile(join(context, 'one.bin'), randomBytes(3_000_000));
+    await writeFile(join(context, 'two.bin'), randomBytes(2_000_000));
+    await writeFile(
+      join(context, 'Dockerfile'),
+      'FROM scratch\nCOPY one.bin /\nCOPY two.bin /\nCMD ["/one.bin"]\n',
+    );
+    await docker(dockerConfig, ['build', '--quiet', '--tag', `${image}:v1`, context]);
+    pushedId = await docker(dockerConfig, [
+      'image',
+      'inspect',
+      '--format',
+      '{{.Id}}',
+      `${image}:v1`,
+    ]);
+  });
+
+  afterAll(async () => {
+    await environment?.down({ removeVolumes: true, timeout: 10_000 });
+    await run('docker', ['rmi', '--force', `${image}:v1`]).catch(() => undefined);
+    await run('docker', [
+      'rmi',
+      '--force',
+      `dtr-cache/dtr-api:e2e`,
+      `dtr-cache/content-cache:e2e`,
+    ]).catch(() => undefined);
+    // The build stages' untagged images (labelled in the Dockerfiles); nothing else is pruned.
+    await run('docker', ['image', 'prune', '--force', '--filter', 'label=dtr-cache.stage=build']);
+    if (dockerConfig) await rm(dockerConfig, { recursive: true, force: true });
+    if (context) await rm(context, { recursive: true, force: true });
+  });
+
+  it('lists the healthy servers and the finished setup and init steps', async () => {
+    const states = await docker(dockerConfig, [
+      'ps',
+      '--all',
+      '--filter',
+      `label=com.docker.compose.project=${project}`,
+      '--format',
+      '{{.Names}} {{.Status}}',
+    ]);
+    for (const service of ['dtr', 'region-us', 'san-francisco', 'los-angeles'])
+      expect(states).toMatch(new RegExp(`${project}_${service}_1 Up .*\\(healthy\\)`));
+    expect(states).toMatch(new RegExp(`${project}_setup_1 Exited \\(0\\)`));
+    expect(states).toMatch(new RegExp(`${project}_init_1 Exited \\(0\\)`));
+  });
+
+  it('pushes as the demo user and pulls the same image through los-angeles and san-francisco', async () => {
+    const login = await docker(
+      dockerConfig,
+      ['login', registry, '--username', 'demo', '--password-stdin'],
+      demoPassword,
+    );
+    expect(login).toContain('Login Succeeded');
+    await docker(dockerConfig, ['push', `${image}:v1`]);
+    const manifest = JSON.parse(
+      await docker(dockerConfig, [
+        'image',
+        'inspect',
+        '--format',
+        '{{json .RootFS.Layers}}',
+        `${image}:v1`,
+      ]),
+    ) as string[];
+    expect(manifest).toHaveLength(2);
+
+    await docker(dockerConfig, ['rmi', `${image}:v1`]);
+    await docker(dockerConfig, ['pull', `${image}:v1`]);
+    const pulledId = await docker(dockerConfig, [
+      'image',
+      'inspect',
+      '--format',
+      '{{.Id}}',
+      `${image}:v1`,
+    ]);
+    expect(pulledId).toBe(pushedId);
+
+    // Every blob (the config and both compressed layers) came from los-angeles, filled through
+    // san-francisco; the config blob's digest is the image ID.
+    layers = (await cacheLines('los-angeles')).filter((digest) => digest !== pushedId);
+    expect(layers).toHaveLength(2);
+    for (const digest of [pushedId, ...layers]) {
+      expect(await cacheResults('los-angeles', digest), digest).toEqual(['miss']);
+      expect(await cacheResults('san-francisco', digest), digest).toEqual(['miss']);
+      expect(await cacheResults('region-us', digest), digest).toEqual([]);
+    }
+  });
+
+  it('serves a second pull from los-angeles alone', async () => {
+    await docker(dockerConfig, ['rmi', `${image}:v1`]);
+    await docker(dockerConfig, ['pull', `${image}:v1`]);
+    expect(
+      await docker(dockerConfig, ['image', 'inspect', '--format', '{{.Id}}', `${image}:v1`]),
+    ).toBe(pushedId);
+    for (const digest of [pushedId, ...layers]) {
+      expect(await cacheResults('los-angeles', digest), digest).toEqual(['miss', 'hit']);
+      expect(await cacheResults('san-francisco', digest), digest).toEqual(['miss']);
+    }
+  });
+
+  /** Digests los-angeles served with GET, in order of first appearance. */
+  async function cacheLines(service: string): Promise<string[]> {
+    const digests = (await logLines(service))
+      .filter((line) => line.includes('msg="blob request"') && line.includes('method=GET'))
+      .map((line) => /digest=(\S+)/.exec(line)?.[1])
+      .filter((digest): digest is string => digest !== undefined);
+    return [...new Set(digests)];
+  }
+});

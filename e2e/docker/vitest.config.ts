@@ -1,0 +1,10 @@
+import { projectTestConfig } from '../../vitest.shared';
+
+// Not part of `npm test`: `npm run test:docker` runs it (with a Docker engine; builds images).
+export default projectTestConfig('e2e-docker', {
+  testTimeout: 300_000,
+  hookTimeout: 1_200_000,
+  // Ryuk, testcontainers' reaper, is an image pulled from Docker Hub, which this suite cannot
+  // reach; the suite removes its compose project (containers, volumes) itself in afterAll.
+  env: { TESTCONTAINERS_RYUK_DISABLED: 'true' },
+});

@@ -1,0 +1,185 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { request } from 'node:https';
+import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+export const workspaceRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const run = promisify(execFile);
+
+export interface User {
+  username: string;
+  password: string;
+}
+
+/** What `npm start` wrote to `endpoints.json`. */
+export interface Endpoints {
+  dtr: { url: string };
+  caches: Record<string, { url: string; log: string }>;
+  users: Record<'admin' | 'demo', User>;
+  clientCertDir: string;
+  data: string;
+}
+
+export interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+export const basic = (user: User) =>
+  `Basic ${Buffer.from(`${user.username}:${user.password}`).toString('base64')}`;
+
+/** A running `npm start` topology (tools/topology/start.ts) in a data folder of its own. */
+export interface RunningTopology {
+  readonly data: string;
+  readonly endpoints: Endpoints;
+  /** Everything start.ts printed. */
+  output(): string;
+  /** One HTTP(S) request trusting the topology's CAs. */
+  call(
+    url: string,
+    options?: { method?: string; auth?: string; body?: Buffer | string; type?: string },
+  ): Promise<Answer>;
+  /** Lines of a server's log (`dtr`, `region-us`, `san-francisco`, `los-angeles`). */
+  logLines(server: string): Promise<string[]>;
+  /** `cache=` of a cache's GET blob request lines for `digest`, in order (miss, hit, …). */
+  cacheResults(cache: string, digest: string): Promise<string[]>;
+  /** `status=` of DTR's GET request lines for a blob of `repository`. */
+  dtrBlobStatuses(repository: string, digest: string): Promise<number[]>;
+  /** `skopeo --insecure-policy …`, trusting the topology's CAs where `--*-cert-dir` is given. */
+  skopeo(args: string[]): Promise<{ stdout: string; stderr: string }>;
+  /** Ctrl-C; resolves with start.ts's exit code. */
+  stop(): Promise<number | null>;
+  /** Stops (SIGKILL after 15 s) and deletes the data folder; for afterAll. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * Starts the process topology on the four addresses from `firstHost` on (e.g. 127.0.0.30 → .30,
+ * .31, .32, .33), with extra environment variables, and waits until it printed its endpoints.
+ * @throws Error with start.ts's output if it did not start within 150 s.
+ */
+export async function startTopology(
+  firstHost: string,
+  env: Record<string, string> = {},
+): Promise<RunningTopology> {
+  const prefix = firstHost.slice(0, firstHost.lastIndexOf('.') + 1);
+  const octet = Number(firstHost.slice(firstHost.lastIndexOf('.') + 1));
+  const data = await mkdtemp(join(tmpdir(), 'dtr-topology-'));
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [join(workspaceRoot, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'tools/topology/start.ts'],
+    {
+      cwd: workspaceRoot,
+      env: {
+        ...process.env,
+        DTR_DATA: data,
+        DTR_HOST: `${prefix}${octet}`,
+        REGION_US_HOST: `${prefix}${octet + 1}`,
+        SAN_FRANCISCO_HOST: `${prefix}${octet + 2}`,
+        LOS_ANGELES_HOST: `${prefix}${octet + 3}`,
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+
+  const stop = async () => {
+    if (child.exitCode !== null) return child.exitCode;
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.kill('SIGINT');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    const code = await exited;
+    clearTimeout(timer);
+    return code;
+  };
+  const dispose = async () => {
+    await stop();
+    await rm(data, { recursive: true, force: true });
+  };
+
+  const deadline = Date.now() + 150_000;
+  while (!output.includes('Press Ctrl-C to stop')) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await dispose();
+      throw new Error(`the topology did not start:\n${output}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  const endpoints = JSON.parse(await readFile(join(data, 'endpoints.json'), 'utf8')) as Endpoints;
+  const ca = await Promise.all(
+    ['dtr', 'san-francisco', 'los-angeles'].map((name) =>
+      readFile(join(endpoints.clientCertDir, `${name}-ca.crt`)),
+    ),
+  );
+
+  const call: RunningTopology['call'] = (url, options = {}) =>
+    new Promise((resolve, reject) => {
+      const send = url.startsWith('https:') ? request : httpRequest;
+      const outgoing = send(
+        url,
+        {
+          method: options.method ?? 'GET',
+          ca,
+          headers: {
+            ...(options.auth ? { Authorization: options.auth } : {}),
+            ...(options.type ? { 'Content-Type': options.type } : {}),
+          },
+        },
+        (incoming) => {
+          const chunks: Buffer[] = [];
+          incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
+          incoming.on('end', () =>
+            resolve({
+              status: incoming.statusCode ?? 0,
+              headers: incoming.headers,
+              body: Buffer.concat(chunks),
+            }),
+          );
+          incoming.on('error', reject);
+        },
+      );
+      outgoing.on('error', reject);
+      outgoing.end(options.body);
+    });
+
+  const logLines = async (server: string) =>
+    (await readFile(join(data, 'logs', `${server}.log`), 'utf8')).split('\n');
+
+  return {
+    data,
+    endpoints,
+    output: () => output,
+    call,
+    logLines,
+    cacheResults: async (cache, digest) =>
+      (await logLines(cache))
+        .filter(
+          (line) =>
+            line.includes('msg="blob request"') &&
+            line.includes('method=GET') &&
+            line.includes(`digest=${digest}`),
+        )
+        .map((line) => /cache=(\S+)/.exec(line)?.[1] ?? ''),
+    dtrBlobStatuses: async (repository, digest) =>
+      (await logLines('dtr'))
+        .filter(
+          (line) =>
+            line.includes('msg=request') &&
+            line.includes('method=GET') &&
+            line.includes(`path=/v2/${repository}/blobs/${digest} `),
+        )
+        .map((line) => Number(/status=(\d+)/.exec(line)?.[1])),
+    skopeo: (args) =>
+      run('skopeo', ['--insecure-policy', ...args], { timeout: 120_000, cwd: data }),
+    stop,
+    dispose,
+  };
+}

@@ -1,0 +1,26 @@
+import type { ConfigKeyDescription } from './config-loader';
+
+const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+function shownDefault(key: ConfigKeyDescription): string {
+  if (key.sensitive) return '(secret)';
+  if (key.default === null || key.default === undefined) return '(unset)';
+  return `\`${JSON.stringify(key.default)}\``;
+}
+
+/**
+ * A Markdown table of configuration keys (path, environment variable, expected value, default,
+ * meaning), for the generated configuration reference. Pure: the same keys give the same text.
+ */
+export function renderConfigReference(keys: readonly ConfigKeyDescription[]): string {
+  const rows = keys.map(
+    (key) =>
+      `| \`${key.path}\` | \`${key.env}\` | ${cell(key.expected)} | ${cell(shownDefault(key))} | ${cell(key.doc)} |`,
+  );
+  return [
+    '| key | environment variable | value | default | meaning |',
+    '| --- | --- | --- | --- | --- |',
+    ...rows,
+    '',
+  ].join('\n');
+}
