@@ -329,6 +329,8 @@ async function main(): Promise<void> {
         reference: `${reference}/v2/${REPO}/blobs/${digest}`,
         nginx: `${nginx}/blob-${blobs.length - 1}`,
         origin: `${dtr}/v2/${REPO}/blobs/${digest}`,
+        // What the caches fetch from: DTR behind the counting proxy (one more Node hop).
+        upstream: `${upstream}/v2/${REPO}/blobs/${digest}`,
       };
     };
 
@@ -417,6 +419,9 @@ async function main(): Promise<void> {
       let started = process.hrtime.bigint();
       for (const blob of serialBlobs) await curl(blob.origin, originHeader);
       serial['originSeconds'] = Number(process.hrtime.bigint() - started) / 1e9;
+      started = process.hrtime.bigint();
+      for (const blob of serialBlobs) await curl(blob.upstream, originHeader);
+      serial['upstreamSeconds'] = Number(process.hrtime.bigint() - started) / 1e9;
       for (const server of ['cache', 'reference'] as const) {
         const fresh = [];
         for (let index = 0; index < SERIAL; index += 1) fresh.push(await push(SERIAL_SIZE));
@@ -428,6 +433,10 @@ async function main(): Promise<void> {
         (serial['cacheSeconds'] as number) / (serial['originSeconds'] as number);
       serial['referenceRatioToOrigin'] =
         (serial['referenceSeconds'] as number) / (serial['originSeconds'] as number);
+      serial['cacheRatioToUpstream'] =
+        (serial['cacheSeconds'] as number) / (serial['upstreamSeconds'] as number);
+      serial['referenceRatioToUpstream'] =
+        (serial['referenceSeconds'] as number) / (serial['upstreamSeconds'] as number);
       results['serialMisses'] = serial;
     }
 
@@ -482,6 +491,7 @@ function printTable(results: Record<string, unknown>): void {
     `| 16 misses: all done (s) / one client alone (s) | ${f(misses['cache']?.['allSixteenSeconds'], 2)} / ${f(misses['cache']?.['oneClientSeconds'], 2)} | ${f(misses['reference']?.['allSixteenSeconds'], 2)} / ${f(misses['reference']?.['oneClientSeconds'], 2)} | — |`,
     `| miss first byte (ms), origin's first byte (ms) | ${f(misses['cache']?.['singleMissFirstByteMs'])}, ${f(misses['cache']?.['originFirstByteMs'])} | ${f(misses['reference']?.['singleMissFirstByteMs'])}, ${f(misses['reference']?.['originFirstByteMs'])} | — |`,
     `| 20 serial 4 MiB misses (s), origin ${f(serial['originSeconds'], 2)} s | ${f(serial['cacheSeconds'], 2)} (${f(serial['cacheRatioToOrigin'], 2)}×) | ${f(serial['referenceSeconds'], 2)} (${f(serial['referenceRatioToOrigin'], 2)}×) | — |`,
+    `| the same, against the caches' upstream (origin behind the counting proxy) ${f(serial['upstreamSeconds'], 2)} s | ${f(serial['cacheRatioToUpstream'], 2)}× | ${f(serial['referenceRatioToUpstream'], 2)}× | — |`,
     `| cache peak RSS, 8 clients × ${results['quick'] ? 'huge' : '1 GiB'} miss (MB) | ${f(memory['cachePeakRssMB'], 0)} | — | — |`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

@@ -13,11 +13,18 @@ export type PassThrough = (range: ByteRange | undefined) => Promise<Readable>;
 import type { UpstreamBlob } from '../upstream/upstream-client';
 
 const READ_CHUNK = 1024 * 1024;
+/**
+ * The newest bytes of a fill are kept in memory (the upstream's own chunks, not copies): readers
+ * that keep up take them from here as they arrive, without waiting for the disk write or reading
+ * them back; readers further behind read from the file. Bounds the memory of a fill.
+ */
+const HANDOFF_WINDOW = 8 * 1024 * 1024;
 
 /**
  * One upstream download of a blob into the local store, shared by every client that asks for the
- * blob meanwhile. Bytes go to disk as they arrive; each client tails the file at its own pace, so a
- * slow client neither slows the fill nor the others, and the fill goes on when clients leave. The
+ * blob meanwhile. Bytes go to disk as they arrive; each client tails the fill at its own pace (the
+ * newest bytes from memory, older ones from the file), so a slow client neither slows the fill nor
+ * the others, and the fill goes on when clients leave. The
  * blob becomes visible only after its size and digest are verified, and no client's body ends
  * before that: on any failure every client's stream is destroyed (an aborted response, never a
  * complete-looking corrupt one) and nothing is kept.
@@ -33,6 +40,11 @@ export class BlobFill {
   private readers = 0;
   private wake: (() => void) | undefined;
   private changed: Promise<void>;
+  /** Bytes received from upstream so far (in memory or on disk). */
+  private received = 0;
+  /** The newest received chunks, oldest first, keeping at most about HANDOFF_WINDOW bytes alive. */
+  private window: Array<{ start: number; bytes: Buffer }> = [];
+  private windowBytes = 0;
 
   private constructor(
     readonly digest: Digest,
@@ -91,6 +103,7 @@ export class BlobFill {
         // Buffered writes (batched by the writer); readers are woken as bytes reach storage.
         if (this.writer.errored) throw this.writer.errored;
         const accepted = this.writer.write(buffer, () => this.notify());
+        this.remember(buffer);
         if (!accepted) await this.drained();
       }
       if (this.writer.size !== this.size) {
@@ -109,9 +122,37 @@ export class BlobFill {
       throw this.failure;
     } finally {
       this.finished = true;
+      this.window = [];
+      this.windowBytes = 0;
       this.notify();
       await this.releaseIfIdle();
     }
+  }
+
+  /** Adds a received chunk to the hand-off window (dropping the oldest) and wakes the readers. */
+  private remember(bytes: Buffer): void {
+    this.window.push({ start: this.received, bytes });
+    this.received += bytes.length;
+    // Counted by the memory each chunk keeps alive (a small slice can hold a larger allocation).
+    const retained = (chunk: Buffer | undefined) =>
+      chunk ? Math.max(chunk.length, chunk.buffer.byteLength) : 0;
+    this.windowBytes += retained(bytes);
+    while (
+      this.window.length > 1 &&
+      this.windowBytes - retained(this.window[0]?.bytes) >= HANDOFF_WINDOW
+    ) {
+      this.windowBytes -= retained(this.window.shift()?.bytes);
+    }
+    this.notify();
+  }
+
+  /** Up to `length` received bytes at `offset` if they are still in the window (no copy). */
+  private fromWindow(offset: number, length: number): Buffer | undefined {
+    for (const { start, bytes } of this.window) {
+      if (offset >= start && offset < start + bytes.length)
+        return bytes.subarray(offset - start, Math.min(bytes.length, offset - start + length));
+    }
+    return undefined;
   }
 
   /** Resolves when the writer can take more bytes; rejects if it failed. */
@@ -148,12 +189,18 @@ export class BlobFill {
       try {
         while (offset <= end) {
           if (this.failure) throw this.failure;
-          const available = Math.min(this.writer.written, end + 1);
-          if (offset < available) {
-            const chunk = await this.writer.readWritten(
-              offset,
-              Math.min(available - offset, READ_CHUNK),
-            );
+          const received = Math.min(this.received, end + 1);
+          const onDisk = Math.min(this.writer.written, end + 1);
+          // Memory hand-off only once storage took the first bytes: if the disk is full from the
+          // start, clients have received nothing and are served straight from upstream instead.
+          const inMemory =
+            offset < received && this.writer.written > 0
+              ? this.fromWindow(offset, received - offset)
+              : undefined;
+          if (inMemory || offset < onDisk) {
+            const chunk =
+              inMemory ??
+              (await this.writer.readWritten(offset, Math.min(onDisk - offset, READ_CHUNK)));
             if (chunk.length === 0) throw new Error('the blob being filled could not be read back');
             offset += chunk.length;
             // The last bytes wait for verification: a body never completes with unverified bytes.

@@ -1,0 +1,81 @@
+import { randomBytes } from 'node:crypto';
+import { get } from 'node:http';
+import { MemoryDriver, type TempFile } from '@dtr-cache/blob-store';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningCache, startCache } from './cache-harness';
+import { StandInOrigin } from './stand-in-origin';
+
+/** A memory driver whose temp files take their first write, then hold every later one until opened. */
+class GatedDriver extends MemoryDriver {
+  writtenBytes = 0;
+  private open!: () => void;
+  private readonly gate = new Promise<void>((resolve) => (this.open = resolve));
+
+  release(): void {
+    this.open();
+  }
+
+  override async createTemp(): Promise<TempFile> {
+    const temp = await super.createTemp();
+    const write = temp.write.bind(temp);
+    let writes = 0;
+    return Object.assign(temp, {
+      write: async (chunks: readonly Buffer[]) => {
+        writes += 1;
+        if (writes > 1) await this.gate;
+        await write(chunks);
+        this.writtenBytes += chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+      },
+    });
+  }
+}
+
+const repository = 'alice/app';
+let origin: StandInOrigin;
+let cache: RunningCache;
+let driver: GatedDriver;
+
+beforeAll(async () => {
+  origin = await StandInOrigin.start();
+  driver = new GatedDriver();
+  cache = await startCache({ upstreams: [origin.url], driver });
+});
+afterAll(async () => {
+  driver.release();
+  await cache.close();
+  await origin.close();
+});
+
+describe('a fill hands the newest bytes to clients from memory', () => {
+  it('sends bytes the disk has not taken yet, and ends the body only once stored and verified', async () => {
+    const content = randomBytes(4 * 1024 * 1024);
+    const digest = origin.add(content);
+    const url = `${cache.url}/v2/${repository}/blobs/${digest}?grant=${await origin.grant(repository, digest)}`;
+    const chunks: Buffer[] = [];
+    let received = 0;
+    let ended = false;
+    const body = new Promise<number | undefined>((resolve, reject) => {
+      get(url, (response) => {
+        response.on('data', (chunk: Buffer) => {
+          chunks.push(chunk);
+          received += chunk.length;
+        });
+        response.on('end', () => {
+          ended = true;
+          resolve(response.statusCode);
+        });
+        response.on('error', reject);
+      }).on('error', reject);
+    });
+    // Storage holds its first write only; the client still gets far more than that.
+    await expect.poll(() => received, { timeout: 5000 }).toBeGreaterThan(512 * 1024);
+    expect(driver.writtenBytes).toBeLessThan(received);
+    expect(ended).toBe(false);
+    driver.release();
+    expect(await body).toBe(200);
+    expect(Buffer.concat(chunks).equals(content)).toBe(true);
+    await expect
+      .poll(async () => (await cache.cache.local.stat(digest))?.size)
+      .toBe(content.length);
+  });
+});
