@@ -37,33 +37,14 @@ describe('skopeo through DTR and the chain san-francisco → los-angeles', () =>
   let topology: RunningTopology;
   let work: string;
   let image: OciImage;
-  let registry: string;
-  let certs: string;
   let demoCreds: string;
   /** A grant DTR issued at the start, for the expiry test at the end. */
   let earlyGrant: { url: string; issuedAt: number };
 
-  /** Pushes the OCI layout `work/<layout>` (tag v1) to `reference` in DTR. */
-  const push = async (layout: string, reference: string, creds: string) =>
-    topology.skopeo([
-      'copy',
-      '--dest-cert-dir',
-      certs,
-      '--dest-creds',
-      creds,
-      `oci:${join(work, layout)}:v1`,
-      `docker://${registry}/${reference}`,
-    ]);
-  const pull = async (reference: string, creds: string, into: string) =>
-    topology.skopeo([
-      'copy',
-      '--src-cert-dir',
-      certs,
-      '--src-creds',
-      creds,
-      `docker://${registry}/${reference}`,
-      `oci:${join(work, into)}:latest`,
-    ]);
+  const push = (layout: string, reference: string, creds: string) =>
+    topology.push(join(work, layout), reference, creds);
+  const pull = (reference: string, creds: string, into: string) =>
+    topology.pull(reference, creds, join(work, into));
   /** A 307 from DTR for the demo user: the cache URL with its grant. */
   const redirectFor = async (repository: string, digest: string) => {
     const answer = await topology.call(
@@ -90,8 +71,6 @@ describe('skopeo through DTR and the chain san-francisco → los-angeles', () =>
       DTR_API_GRANTS_LIFETIME: `${GRANT_LIFETIME_SECONDS}s`,
     });
     work = await mkdtemp(join(tmpdir(), 'dtr-skopeo-'));
-    registry = new URL(topology.endpoints.dtr.url).host;
-    certs = topology.endpoints.clientCertDir;
     const { demo } = topology.endpoints.users;
     demoCreds = `${demo.username}:${demo.password}`;
     image = await writeOciImage(join(work, 'v1'), 'v1', 3, 400_000);
@@ -243,27 +222,8 @@ describe('blobttl in the process topology', () => {
     const { demo } = topology.endpoints.users;
     const creds = `${demo.username}:${demo.password}`;
     const image = await writeOciImage(join(work, 'image'), 'v1', 2);
-    const certs = topology.endpoints.clientCertDir;
-    const registry = new URL(topology.endpoints.dtr.url).host;
-    const copy = (into: string) =>
-      topology.skopeo([
-        'copy',
-        '--src-cert-dir',
-        certs,
-        '--src-creds',
-        creds,
-        `docker://${registry}/demo/ttl:v1`,
-        `oci:${join(work, into)}:latest`,
-      ]);
-    await topology.skopeo([
-      'copy',
-      '--dest-cert-dir',
-      certs,
-      '--dest-creds',
-      creds,
-      `oci:${join(work, 'image')}:v1`,
-      `docker://${registry}/demo/ttl:v1`,
-    ]);
+    const copy = (into: string) => topology.pull('demo/ttl:v1', creds, join(work, into));
+    await topology.push(join(work, 'image'), 'demo/ttl:v1', creds);
     await copy('first');
     const blobs = [image.config, ...image.layers];
     for (const digest of blobs)

@@ -52,6 +52,10 @@ export interface RunningTopology {
   dtrBlobStatuses(repository: string, digest: string): Promise<number[]>;
   /** `skopeo --insecure-policy …`, trusting the topology's CAs where `--*-cert-dir` is given. */
   skopeo(args: string[]): Promise<{ stdout: string; stderr: string }>;
+  /** skopeo copy of the OCI layout at `layout` (tag v1) to `reference` in DTR, as `creds`. */
+  push(layout: string, reference: string, creds: string): Promise<unknown>;
+  /** skopeo copy of `reference` from DTR, as `creds`, into the OCI layout at `into` (tag latest). */
+  pull(reference: string, creds: string, into: string): Promise<unknown>;
   /** Ctrl-C; resolves with start.ts's exit code. */
   stop(): Promise<number | null>;
   /** Stops (SIGKILL after 15 s) and deletes the data folder; for afterAll. */
@@ -150,6 +154,9 @@ export async function startTopology(
       outgoing.end(options.body);
     });
 
+  const registry = new URL(endpoints.dtr.url).host;
+  const skopeo = (args: string[]) =>
+    run('skopeo', ['--insecure-policy', ...args], { timeout: 120_000, cwd: data });
   const logLines = async (server: string) =>
     (await readFile(join(data, 'logs', `${server}.log`), 'utf8')).split('\n');
 
@@ -177,8 +184,27 @@ export async function startTopology(
             line.includes(`path=/v2/${repository}/blobs/${digest} `),
         )
         .map((line) => Number(/status=(\d+)/.exec(line)?.[1])),
-    skopeo: (args) =>
-      run('skopeo', ['--insecure-policy', ...args], { timeout: 120_000, cwd: data }),
+    skopeo,
+    push: (layout, reference, creds) =>
+      skopeo([
+        'copy',
+        '--dest-cert-dir',
+        endpoints.clientCertDir,
+        '--dest-creds',
+        creds,
+        `oci:${layout}:v1`,
+        `docker://${registry}/${reference}`,
+      ]),
+    pull: (reference, creds, into) =>
+      skopeo([
+        'copy',
+        '--src-cert-dir',
+        endpoints.clientCertDir,
+        '--src-creds',
+        creds,
+        `docker://${registry}/${reference}`,
+        `oci:${into}:latest`,
+      ]),
     stop,
     dispose,
   };
