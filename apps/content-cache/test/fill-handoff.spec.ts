@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { get } from 'node:http';
-import { MemoryDriver, type TempFile } from '@dtr-cache/blob-store';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { get, type IncomingMessage } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FilesystemDriver, MemoryDriver, type TempFile } from '@dtr-cache/blob-store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningCache, startCache } from './cache-harness';
 import { StandInOrigin } from './stand-in-origin';
@@ -77,5 +80,43 @@ describe('a fill hands the newest bytes to clients from memory', () => {
     await expect
       .poll(async () => (await cache.cache.local.stat(digest))?.size)
       .toBe(content.length);
+  });
+});
+
+describe('a client that took the first bytes from memory and fell behind', () => {
+  it('gets the rest from the stored file, after the fill was published', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'fill-handoff-'));
+    const behind = await startCache({
+      upstreams: [origin.url],
+      driver: new FilesystemDriver(folder),
+    });
+    try {
+      // Larger than the window and the socket buffers together, so the paused client still needs
+      // bytes after the fill has been stored and the window dropped.
+      const content = randomBytes(24 * 1024 * 1024);
+      const digest = origin.add(content);
+      const url = `${behind.url}/v2/${repository}/blobs/${digest}?grant=${await origin.grant(repository, digest)}`;
+      const response = await new Promise<IncomingMessage>((resolve, reject) =>
+        get(url, resolve).on('error', reject),
+      );
+      const chunks: Buffer[] = [];
+      const first = await new Promise<Buffer>((resolve) => response.once('data', resolve));
+      chunks.push(first);
+      response.pause();
+      await expect
+        .poll(async () => (await behind.cache.local.stat(digest))?.size, { timeout: 10_000 })
+        .toBe(content.length);
+      const rest = new Promise<void>((resolve, reject) => {
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', resolve);
+        response.on('error', reject);
+      });
+      response.resume();
+      await rest;
+      expect(Buffer.concat(chunks).equals(content)).toBe(true);
+    } finally {
+      await behind.close();
+      await rm(folder, { recursive: true, force: true });
+    }
   });
 });

@@ -69,12 +69,25 @@ class FilesystemTempFile implements TempFile {
     return handle.createReadStream({ highWaterMark: 256 * 1024, autoClose: true });
   }
 
+  /** Where `move` published the file (set before the rename): reads continue from there. */
+  movedTo: string | undefined;
+
   async readAt(offset: number, length: number): Promise<Buffer> {
-    this.reader ??= open(this.path, 'r');
+    this.reader ??= this.openReader();
     const handle = await this.reader;
     const buffer = Buffer.allocUnsafe(length);
     const { bytesRead } = await handle.read(buffer, 0, length, offset);
     return buffer.subarray(0, bytesRead);
+  }
+
+  /** Opens the file for reading where it is: a read first asked for after `move` still works. */
+  private async openReader(): Promise<FileHandle> {
+    try {
+      return await open(this.path, 'r');
+    } catch (error) {
+      if (isNotFound(error) && this.movedTo !== undefined) return open(this.movedTo, 'r');
+      throw error;
+    }
   }
 
   async closeReader(): Promise<void> {
@@ -175,10 +188,12 @@ export class FilesystemDriver implements StorageDriver {
     this.openFiles.invalidate(destination);
     const directory = dirname(destination);
     const created = await mkdir(directory, { recursive: true });
+    temp.movedTo = destination;
     try {
       await rename(temp.path, destination);
       this.openFiles.invalidate(destination);
     } catch (error) {
+      temp.movedTo = undefined;
       if (isNotFound(error)) throw new FileNotFoundError(temp.key);
       throw error;
     }

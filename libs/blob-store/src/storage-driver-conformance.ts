@@ -120,6 +120,17 @@ export function describeStorageDriverConformance(
       await temp.closeReader();
     });
 
+    it('reads a moved temp file back even when the first read comes after the move', async () => {
+      // A fill whose clients took every byte from memory reads the file for the first time only
+      // after it was published.
+      const temp = await driver.createTemp();
+      await temp.write([content]);
+      await temp.sync();
+      await driver.move(temp, 'moved-unread');
+      expectSameBytes(await temp.readAt(150_000, 1000), content.subarray(150_000, 151_000));
+      await temp.closeReader();
+    });
+
     it('keeps serving a stream opened before delete', async () => {
       await publish(driver, 'f', content);
       const stream = await driver.read('f');
