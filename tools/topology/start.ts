@@ -139,6 +139,16 @@ async function main(): Promise<void> {
   writeConfigs(users.admin.password);
   process.once('SIGINT', () => void stopAll(0));
   process.once('SIGTERM', () => void stopAll(0));
+  process.once('SIGHUP', () => void stopAll(0));
+  // If whatever started this dies without a signal to it (a killed terminal or test runner), the
+  // servers must not outlive it: this process is then re-parented.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) {
+      log('the parent process is gone');
+      void stopAll(1);
+    }
+  }, 1000).unref();
 
   startProcess('dtr', [
     join(root, 'apps', 'dtr-api', 'bin', 'dtr-api.mjs'),

@@ -1,8 +1,10 @@
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { basic, type RunningTopology, startTopology } from './topology-harness';
+import { basic, type RunningTopology, startTopology, workspaceRoot } from './topology-harness';
 
 describe('npm start: the process topology (DTR, region-us, san-francisco → los-angeles)', () => {
   let topology: RunningTopology;
@@ -124,4 +126,57 @@ describe('npm start: the process topology (DTR, region-us, san-francisco → los
       expect(log, name).toContain('msg=stopped');
     }
   });
+});
+
+describe('npm start when whatever started it dies', () => {
+  it('stops every server once its parent process is gone', async () => {
+    // A shell starts the topology and is then killed outright (no signal reaches start.ts).
+    const data = await mkdtemp(join(tmpdir(), 'dtr-orphan-'));
+    const shell = spawn(
+      'sh',
+      [
+        '-c',
+        `"${process.execPath}" --import tsx tools/topology/start.ts > "${data}/start.log" 2>&1 & wait`,
+      ],
+      {
+        cwd: workspaceRoot,
+        env: {
+          ...process.env,
+          DTR_DATA: data,
+          DTR_HOST: '127.0.0.90',
+          REGION_US_HOST: '127.0.0.91',
+          SAN_FRANCISCO_HOST: '127.0.0.92',
+          LOS_ANGELES_HOST: '127.0.0.93',
+        },
+        stdio: 'ignore',
+      },
+    );
+    const servers = () =>
+      execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+        .split('\n')
+        .filter((line) => line.includes(data) && /dtr-api\.mjs|content-cache\.mjs/.test(line));
+    try {
+      await expect
+        .poll(
+          async () =>
+            (await readFile(join(data, 'start.log'), 'utf8').catch(() => '')).includes(
+              'Press Ctrl-C',
+            ),
+          { timeout: 150_000, interval: 500 },
+        )
+        .toBe(true);
+      expect(servers()).toHaveLength(4);
+      shell.kill('SIGKILL');
+      await expect.poll(servers, { timeout: 30_000, interval: 500 }).toEqual([]);
+      expect(await readFile(join(data, 'start.log'), 'utf8')).toContain(
+        'the parent process is gone',
+      );
+    } finally {
+      shell.kill('SIGKILL');
+      for (const line of servers()) process.stderr.write(`left running: ${line}\n`);
+      // Whatever is left (only if the check above failed) is stopped here.
+      spawnSync('pkill', ['-f', data], { stdio: 'ignore' });
+      await rm(data, { recursive: true, force: true });
+    }
+  }, 200_000);
 });

@@ -76,7 +76,7 @@ export async function startTopology(
   const data = await mkdtemp(join(tmpdir(), 'dtr-topology-'));
   const child: ChildProcess = spawn(
     process.execPath,
-    [join(workspaceRoot, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'tools/topology/start.ts'],
+    ['--import', 'tsx', 'tools/topology/start.ts'],
     {
       cwd: workspaceRoot,
       env: {
