@@ -148,9 +148,15 @@ export class BlobFill {
 
   /** Up to `length` received bytes at `offset` if they are still in the window (no copy). */
   private fromWindow(offset: number, length: number): Buffer | undefined {
-    for (const { start, bytes } of this.window) {
-      if (offset >= start && offset < start + bytes.length)
-        return bytes.subarray(offset - start, Math.min(bytes.length, offset - start + length));
+    // Binary search: the window is ordered by start and may hold hundreds of chunks.
+    let low = 0;
+    let high = this.window.length - 1;
+    while (low <= high) {
+      const middle = (low + high) >> 1;
+      const { start, bytes } = this.window[middle] as { start: number; bytes: Buffer };
+      if (offset < start) high = middle - 1;
+      else if (offset >= start + bytes.length) low = middle + 1;
+      else return bytes.subarray(offset - start, Math.min(bytes.length, offset - start + length));
     }
     return undefined;
   }
