@@ -5,7 +5,7 @@
  * The cache configurations are the reference files with only the hosts replaced; their paths
  * (`/certs/…`, `/var/lib/registry`) are used as they are. Reuses what a previous run created.
  *
- * Environment: DTR_HOST, REGION_US_HOST, SAN_FRANCISCO_HOST, LOS_ANGELES_HOST (addresses, on the
+ * Environment: DTR_HOST and optionally REGION_US_HOST, SAN_FRANCISCO_HOST, LOS_ANGELES_HOST (on the
  * host network), DTR_ADMIN_PASSWORD and DTR_DEMO_PASSWORD (generated when empty).
  */
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';

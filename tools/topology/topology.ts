@@ -36,7 +36,7 @@ export const DEMO_CACHE = 'los-angeles';
 export const TLS_SERVERS = ['dtr', 'san-francisco', 'los-angeles'] as const;
 
 /** DTR and the three caches on four loopback addresses (or other hosts). */
-export function layout(hosts: {
+function layout(hosts: {
   dtr: string;
   regionUs: string;
   sanFrancisco: string;
@@ -65,18 +65,20 @@ export function layout(hosts: {
 }
 
 /**
- * The addresses from DTR_HOST, REGION_US_HOST, SAN_FRANCISCO_HOST and LOS_ANGELES_HOST, each
- * defaulting to `first` + 0…3 in the last octet (127.0.0.10 → .10, .11, .12, .13).
+ * The addresses: DTR at DTR_HOST (default `first`), the caches at REGION_US_HOST,
+ * SAN_FRANCISCO_HOST and LOS_ANGELES_HOST, each defaulting to DTR's address + 1…3 in the last
+ * octet (127.0.0.10 → .11, .12, .13). Empty values count as unset.
  */
 export function layoutFromEnv(
   env: Readonly<Record<string, string | undefined>>,
-  first: string,
+  defaultDtrHost: string,
 ): Layout {
+  const first = env['DTR_HOST'] || defaultDtrHost;
   const prefix = first.slice(0, first.lastIndexOf('.') + 1);
   const octet = Number(first.slice(first.lastIndexOf('.') + 1));
   const host = (name: string, offset: number) => env[name] || `${prefix}${octet + offset}`;
   return layout({
-    dtr: host('DTR_HOST', 0),
+    dtr: first,
     regionUs: host('REGION_US_HOST', 1),
     sanFrancisco: host('SAN_FRANCISCO_HOST', 2),
     losAngeles: host('LOS_ANGELES_HOST', 3),

@@ -18,13 +18,9 @@ const run = promisify(execFile);
 
 // Addresses of their own, so a default `docker compose up` (127.0.0.20-23) or `npm start`
 // (127.0.0.10-13) on the same machine does not collide with the suite.
-const hosts = {
-  DTR_HOST: '127.0.0.40',
-  REGION_US_HOST: '127.0.0.41',
-  SAN_FRANCISCO_HOST: '127.0.0.42',
-  LOS_ANGELES_HOST: '127.0.0.43',
-};
-const registry = `${hosts.DTR_HOST}:5443`;
+// (DTR on .40, the caches on .41-.43).
+const DTR_HOST = '127.0.0.40';
+const registry = `${DTR_HOST}:5443`;
 const project = `dtr-e2e-${randomBytes(3).toString('hex')}`;
 const demoPassword = randomBytes(12).toString('base64url');
 const image = `${registry}/demo/app`;
@@ -79,7 +75,7 @@ describe('docker compose topology, with docker login, push and pull', () => {
       .withProjectName(project)
       .withBuild()
       .withEnvironment({
-        ...hosts,
+        DTR_HOST,
         BUILD_IMAGE: base.build,
         BASE_IMAGE: base.slim,
         DTR_CACHE_TAG: 'e2e',

@@ -71,8 +71,6 @@ export async function startTopology(
   firstHost: string,
   env: Record<string, string> = {},
 ): Promise<RunningTopology> {
-  const prefix = firstHost.slice(0, firstHost.lastIndexOf('.') + 1);
-  const octet = Number(firstHost.slice(firstHost.lastIndexOf('.') + 1));
   const data = await mkdtemp(join(tmpdir(), 'dtr-topology-'));
   const child: ChildProcess = spawn(
     process.execPath,
@@ -82,10 +80,8 @@ export async function startTopology(
       env: {
         ...process.env,
         DTR_DATA: data,
-        DTR_HOST: `${prefix}${octet}`,
-        REGION_US_HOST: `${prefix}${octet + 1}`,
-        SAN_FRANCISCO_HOST: `${prefix}${octet + 2}`,
-        LOS_ANGELES_HOST: `${prefix}${octet + 3}`,
+        // The caches follow on the next three addresses.
+        DTR_HOST: firstHost,
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
