@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { DockerComposeEnvironment, type StartedDockerComposeEnvironment } from 'testcontainers';
+import { blobRequests, getResults } from '@dtr-cache/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const workspaceRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -56,10 +57,7 @@ describe('docker compose topology, with docker login, push and pull', () => {
 
   /** cache= of a compose service's GET `blob request` lines for `digest`: miss, hit, coalesced… */
   const cacheResults = async (service: string, digest: string) =>
-    (await logLines(service))
-      .filter((line) => line.includes('msg="blob request"') && line.includes(`digest=${digest}`))
-      .filter((line) => line.includes('method=GET'))
-      .map((line) => /cache=(\S+)/.exec(line)?.[1]);
+    getResults(await logLines(service), digest);
 
   beforeAll(async () => {
     dockerConfig = await mkdtemp(join(tmpdir(), 'dtr-docker-config-'));
@@ -167,7 +165,11 @@ describe('docker compose topology, with docker login, push and pull', () => {
 
     // Every blob (the config and both compressed layers) came from los-angeles, filled through
     // san-francisco; the config blob's digest is the image ID.
-    layers = (await cacheLines('los-angeles')).filter((digest) => digest !== pushedId);
+    // The digests los-angeles served with GET: the config blob (the image ID) and the layers.
+    const served = blobRequests(await logLines('los-angeles'))
+      .filter((line) => line.method === 'GET')
+      .map((line) => line.digest);
+    layers = [...new Set(served)].filter((digest) => digest !== pushedId);
     expect(layers).toHaveLength(2);
     for (const digest of [pushedId, ...layers]) {
       expect(await cacheResults('los-angeles', digest), digest).toEqual(['miss']);
@@ -187,13 +189,4 @@ describe('docker compose topology, with docker login, push and pull', () => {
       expect(await cacheResults('san-francisco', digest), digest).toEqual(['miss']);
     }
   });
-
-  /** Digests los-angeles served with GET, in order of first appearance. */
-  async function cacheLines(service: string): Promise<string[]> {
-    const digests = (await logLines(service))
-      .filter((line) => line.includes('msg="blob request"') && line.includes('method=GET'))
-      .map((line) => /digest=(\S+)/.exec(line)?.[1])
-      .filter((digest): digest is string => digest !== undefined);
-    return [...new Set(digests)];
-  }
 });

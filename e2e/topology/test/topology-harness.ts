@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { getResults } from '@dtr-cache/test-support';
 
 export const workspaceRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const run = promisify(execFile);
@@ -162,15 +163,7 @@ export async function startTopology(
     output: () => output,
     call,
     logLines,
-    cacheResults: async (cache, digest) =>
-      (await logLines(cache))
-        .filter(
-          (line) =>
-            line.includes('msg="blob request"') &&
-            line.includes('method=GET') &&
-            line.includes(`digest=${digest}`),
-        )
-        .map((line) => /cache=(\S+)/.exec(line)?.[1] ?? ''),
+    cacheResults: async (cache, digest) => getResults(await logLines(cache), digest),
     dtrBlobStatuses: async (repository, digest) =>
       (await logLines('dtr'))
         .filter(

@@ -2,3 +2,4 @@ export { deadUrl, freePort } from './ports';
 export { httpsGet, type HttpsAnswer } from './https-get';
 export { generateCertificates } from './certificates';
 export { writeOciImage, type OciImage } from './oci-image';
+export { blobRequests, getResults, type BlobRequestLine } from './cache-log';
