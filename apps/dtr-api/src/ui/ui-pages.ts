@@ -24,6 +24,33 @@ function csrfField(viewer: Viewer): SafeHtml {
   return html`<input type="hidden" name="_csrf" value="${viewer.csrfToken}" />`;
 }
 
+/** A required, labelled input of a form (its value escaped; a password is never echoed back). */
+function textField(field: {
+  name: string;
+  label: string;
+  type?: 'text' | 'password' | 'url';
+  value?: string;
+  autocomplete?: string;
+  autofocus?: boolean;
+  placeholder?: string;
+  hint?: string;
+}): SafeHtml {
+  return html`<div class="field">
+    <label for="${field.name}">${field.label}</label>
+    <input
+      type="${field.type ?? 'text'}"
+      id="${field.name}"
+      name="${field.name}"
+      required
+      ${field.autocomplete !== undefined && html`autocomplete="${field.autocomplete}"`}
+      ${field.autofocus === true && html`autofocus`}
+      ${field.value !== undefined && html`value="${field.value}"`}
+      ${field.placeholder !== undefined && html`placeholder="${field.placeholder}"`}
+    />
+    ${field.hint !== undefined && html`<p class="hint">${field.hint}</p>`}
+  </div>`;
+}
+
 function notices(list: readonly Notice[]): SafeHtml {
   return html`${list.map(
     (notice) =>
@@ -91,28 +118,19 @@ export function signInPage(options: {
       <form class="card" method="post" action="/login">
         <input type="hidden" name="_csrf" value="${options.csrfToken}" />
         ${options.next && html`<input type="hidden" name="next" value="${options.next}" />`}
-        <div class="field">
-          <label for="username">Username</label>
-          <input
-            type="text"
-            id="username"
-            name="username"
-            autocomplete="username"
-            required
-            autofocus
-            value="${options.username ?? ''}"
-          />
-        </div>
-        <div class="field">
-          <label for="password">Password</label>
-          <input
-            type="password"
-            id="password"
-            name="password"
-            autocomplete="current-password"
-            required
-          />
-        </div>
+        ${textField({
+          name: 'username',
+          label: 'Username',
+          autocomplete: 'username',
+          autofocus: true,
+          value: options.username ?? '',
+        })}
+        ${textField({
+          name: 'password',
+          label: 'Password',
+          type: 'password',
+          autocomplete: 'current-password',
+        })}
         <button class="primary" type="submit">Sign in</button>
       </form>
     </div>`,
@@ -318,30 +336,21 @@ export function contentCachesPage(options: {
       <form class="card" method="post" action="/admin/content-caches">
         <h2>Register a content cache</h2>
         ${csrfField(viewer)}
-        <div class="field">
-          <label for="name">Name</label>
-          <input
-            type="text"
-            id="name"
-            name="name"
-            required
-            value="${options.form?.name ?? ''}"
-            placeholder="san-francisco"
-          />
-          <p class="hint">Lower-case letters and digits, separated by ".", "_" or "-".</p>
-        </div>
-        <div class="field">
-          <label for="host">Host</label>
-          <input
-            type="url"
-            id="host"
-            name="host"
-            required
-            value="${options.form?.host ?? ''}"
-            placeholder="https://sf.cache.example.com:5000"
-          />
-          <p class="hint">The URL clients use to reach the cache.</p>
-        </div>
+        ${textField({
+          name: 'name',
+          label: 'Name',
+          value: options.form?.name ?? '',
+          placeholder: 'san-francisco',
+          hint: 'Lower-case letters and digits, separated by ".", "_" or "-".',
+        })}
+        ${textField({
+          name: 'host',
+          label: 'Host',
+          type: 'url',
+          value: options.form?.host ?? '',
+          placeholder: 'https://sf.cache.example.com:5000',
+          hint: 'The URL clients use to reach the cache.',
+        })}
         <button class="primary" type="submit">Register</button>
       </form>`,
   });
