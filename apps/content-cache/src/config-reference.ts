@@ -4,15 +4,11 @@
  */
 import {
   describeConfig,
-  describeDownstreamOptions,
   registryConfigDefinition,
   renderConfigReference,
+  renderDownstreamReference,
 } from '@dtr-cache/config';
 
-const downstream = describeDownstreamOptions().map(
-  (option) =>
-    `| \`${option.path}\` | ${option.required ? 'yes' : 'no'} | ${option.expected} | ${option.doc} |`,
-);
 process.stdout.write(
   [
     '## content-cache',
@@ -23,9 +19,6 @@ process.stdout.write(
     renderConfigReference(describeConfig(registryConfigDefinition)),
     '### `middleware.registry[]` with `name: downstream`: its `options`',
     '',
-    '| option | required | value | meaning |',
-    '| --- | --- | --- | --- |',
-    ...downstream,
-    '',
+    renderDownstreamReference(),
   ].join('\n'),
 );

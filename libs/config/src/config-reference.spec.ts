@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { renderConfigReference } from './config-reference';
+import { renderConfigReference, renderDownstreamReference } from './config-reference';
 import { describeDownstreamOptions } from './downstream-middleware';
 
 describe('renderConfigReference', () => {
@@ -46,6 +46,13 @@ describe('describeDownstreamOptions', () => {
     const options = describeDownstreamOptions().map((option) => option.path.split('.')[0]);
     expect(new Set(options.map((path) => path?.replace('[]', '')))).toEqual(
       new Set(['blobttl', 'upstreams', 'cas', 'maxsize']),
+    );
+    const rows = renderDownstreamReference().trim().split('\n');
+    expect(rows).toHaveLength(2 + describeDownstreamOptions().length);
+    expect(rows).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^\| `upstreams\[\]\.originhost` \| yes \| an absolute http/),
+      ]),
     );
   });
 });

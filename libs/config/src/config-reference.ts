@@ -1,4 +1,5 @@
 import type { ConfigKeyDescription } from './config-loader';
+import { describeDownstreamOptions } from './downstream-middleware';
 
 const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
@@ -23,4 +24,15 @@ export function renderConfigReference(keys: readonly ConfigKeyDescription[]): st
     ...rows,
     '',
   ].join('\n');
+}
+
+/** A Markdown table of the `downstream` middleware's options (option, required, value, meaning). */
+export function renderDownstreamReference(): string {
+  const rows = describeDownstreamOptions().map(
+    (option) =>
+      `| \`${option.path}\` | ${option.required ? 'yes' : 'no'} | ${cell(option.expected)} | ${cell(option.doc)} |`,
+  );
+  return ['| option | required | value | meaning |', '| --- | --- | --- | --- |', ...rows, ''].join(
+    '\n',
+  );
 }

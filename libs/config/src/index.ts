@@ -34,7 +34,7 @@ export {
   parseDownstreamOptions,
   registryMiddlewareListFormat,
 } from './downstream-middleware';
-export { renderConfigReference } from './config-reference';
+export { renderConfigReference, renderDownstreamReference } from './config-reference';
 export type { DownstreamOptions, RegistryMiddleware, Upstream } from './downstream-middleware';
 export {
   buildHttpConfig,
