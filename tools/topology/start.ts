@@ -156,7 +156,10 @@ async function main(): Promise<void> {
   ]);
   await waitReady('dtr', `${dtrUrl}/health`, cas, { cancelled: () => stopping });
   for (const cache of CACHES) {
+    // The heap flag its launcher would add (bin/content-cache.mjs): one process per cache, as in
+    // the container image.
     startProcess(cache.name, [
+      '--initial-heap-size=32',
       join(root, 'apps', 'content-cache', 'bin', 'content-cache.mjs'),
       join(data, 'config', `${cache.name}.yml`),
     ]);

@@ -1,7 +1,7 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { FilesystemDriver, MemoryDriver, openBlobStore } from '@dtr-cache/blob-store';
-import { ConfigError } from '@dtr-cache/config';
+import { FilesystemDriver, MemoryDriver, MemoryTier, openBlobStore } from '@dtr-cache/blob-store';
+import { ConfigError, MEMORY_TIER_MAX_BLOB_SIZE } from '@dtr-cache/config';
 import { createLogger } from '@dtr-cache/logging';
 import { listen, stopOnSignals } from '@dtr-cache/server-lifecycle';
 import { createApp } from './app';
@@ -66,8 +66,12 @@ async function main(): Promise<void> {
     registry.storage.driver.kind === 'inmemory'
       ? new MemoryDriver()
       : new FilesystemDriver(registry.storage.driver.rootDirectory);
-  const local = await openBlobStore(driver, {
+  const stored = await openBlobStore(driver, {
     onTempFilesRemoved: (count) => count > 0 && logger.info('stale temp files removed', { count }),
+  });
+  const local = new MemoryTier(stored, {
+    maxBytes: config.downstream.memorySize,
+    maxBlobSize: MEMORY_TIER_MAX_BLOB_SIZE,
   });
   const client = new UpstreamClient({
     hosts: upstream.upstreamHosts.length > 0 ? upstream.upstreamHosts : [upstream.originHost],

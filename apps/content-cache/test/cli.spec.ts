@@ -1,5 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -54,6 +55,15 @@ function run(args: string[], program = bin): Promise<{ code: number | null; outp
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.once('exit', (code) => resolve({ code, output }));
   });
+}
+
+/** True while `pid` runs (a zombie, exited but not yet reaped, does not count). */
+function isRunning(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
 }
 
 function stop(started: Started): Promise<number | null> {
@@ -194,6 +204,36 @@ describe('content-cache /config.yml, with the reference configurations', () => {
     expect(noDownstream.output).toContain(
       'middleware.registry: the content cache needs the downstream middleware',
     );
+  });
+
+  it('runs the server with the heap flag, which stops even when its launcher is killed', async () => {
+    const started = await startCache(await reference('simple.yml'));
+    const launcher = started.child.pid as number;
+    const servers = () =>
+      execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(launcher)], { encoding: 'utf8' })
+        .split('\n')
+        .filter((line) => line.includes('content-cache.mjs'));
+    let server: number | undefined;
+    try {
+      const lines = servers();
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain('--initial-heap-size=32');
+      server = Number(lines[0]?.trim().split(' ')[0]);
+      expect((await fetch(`http://127.0.0.1:${started.port}/health`)).status).toBe(200);
+      started.child.kill('SIGKILL');
+      await expect
+        .poll(() =>
+          fetch(`http://127.0.0.1:${started.port}/health`).then(
+            () => 'up',
+            () => 'down',
+          ),
+        )
+        .toBe('down');
+      await expect.poll(() => isRunning(server as number), { timeout: 15_000 }).toBe(false);
+    } finally {
+      started.child.kill('SIGKILL');
+      if (server !== undefined && isRunning(server)) process.kill(server, 'SIGKILL');
+    }
   });
 
   it('takes the config path as its only argument', async () => {

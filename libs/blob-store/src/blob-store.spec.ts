@@ -6,20 +6,12 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Digest } from '@dtr-cache/registry-protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { expectSameBytes, readAll } from './test-support';
+import { expectSameBytes, readAll, store } from './test-support';
 import { blobKey, digestOfBlobKey } from './blob-layout';
 import { type BlobStore, DriverBlobStore, openBlobStore } from './blob-store';
 import { FilesystemDriver } from './filesystem-driver';
 import { MemoryDriver } from './memory-driver';
 import type { StorageDriver } from './storage-driver';
-
-async function store(blobs: BlobStore, content: Buffer): Promise<Digest> {
-  const writer = await blobs.create();
-  await pipeline(Readable.from([content]), writer);
-  const digest = Digest.of(content);
-  await writer.commit(digest, content.length);
-  return digest;
-}
 
 const drivers: Array<
   [string, () => Promise<{ driver: StorageDriver; cleanup: () => Promise<void> }>]

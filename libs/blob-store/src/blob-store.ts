@@ -84,26 +84,33 @@ export interface BlobStore {
   list(): AsyncIterable<BlobInfo>;
 }
 
+/**
+ * Bytes a writer buffers while a write to storage is in flight: the producer (an upstream socket)
+ * keeps going while the disk catches up, and each batch reaches storage as one writev.
+ */
+const WRITER_BUFFER = 4 * 1024 * 1024;
+
 class DriverBlobWriter extends Writable implements BlobWriter {
   private readonly hasher: DigestHasher;
   private failure: Error | undefined;
   private settled = false;
+  private writtenBytes = 0;
 
   constructor(
     private readonly driver: StorageDriver,
     private readonly temp: TempFile,
     algorithm: DigestAlgorithm,
   ) {
-    super({ highWaterMark: 1024 * 1024 });
+    super({ highWaterMark: WRITER_BUFFER });
     this.hasher = new DigestHasher(algorithm);
     this.on('error', (error) => {
       this.failure ??= error;
     });
   }
 
-  /** Bytes accepted: hashed and written, plus those still buffered in the stream. */
+  /** Bytes accepted: written, plus those being written or still buffered in the stream. */
   get size(): number {
-    return this.hasher.size + this.writableLength;
+    return this.writtenBytes + this.writableLength;
   }
 
   override _writev(
@@ -111,11 +118,18 @@ class DriverBlobWriter extends Writable implements BlobWriter {
     callback: (error?: Error | null) => void,
   ): void {
     const buffers = chunks.map(({ chunk }) => chunk);
-    this.temp.write(buffers).then(
+    // The write is dispatched to the thread pool first, then the batch is hashed here meanwhile.
+    // Until the callback the stream still counts these bytes as buffered (writableLength), so
+    // `size` never counts them twice.
+    const writing = this.temp.write(buffers);
+    let length = 0;
+    for (const buffer of buffers) {
+      this.hasher.update(buffer);
+      length += buffer.length;
+    }
+    writing.then(
       () => {
-        // Hashed once written: until the callback the stream still counts these bytes as
-        // buffered (writableLength), so `size` never counts them twice.
-        for (const buffer of buffers) this.hasher.update(buffer);
+        this.writtenBytes += length;
         callback();
       },
       (error: Error) => callback(error),
@@ -186,11 +200,11 @@ class DriverBlobWriter extends Writable implements BlobWriter {
   }
 
   get written(): number {
-    return this.hasher.size;
+    return this.writtenBytes;
   }
 
   readWritten(offset: number, length: number): Promise<Buffer> {
-    return this.temp.readAt(offset, Math.max(0, Math.min(length, this.hasher.size - offset)));
+    return this.temp.readAt(offset, Math.max(0, Math.min(length, this.writtenBytes - offset)));
   }
 
   releaseReader(): Promise<void> {

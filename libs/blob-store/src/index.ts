@@ -5,3 +5,5 @@ export { MemoryDriver } from './memory-driver';
 export { BLOBS_PREFIX, blobKey, digestOfBlobKey } from './blob-layout';
 export { DriverBlobStore, openBlobStore } from './blob-store';
 export type { BlobInfo, BlobStore, BlobStoreOptions, BlobWriter, OpenBlob } from './blob-store';
+export { MemoryTier } from './memory-tier';
+export type { MemoryTierOptions } from './memory-tier';

@@ -1,5 +1,17 @@
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Digest } from '@dtr-cache/registry-protocol';
 import { expect } from 'vitest';
+import type { BlobStore } from './blob-store';
+
+/** Stores `content` as a blob through a writer; returns its digest. */
+export async function store(blobs: BlobStore, content: Buffer): Promise<Digest> {
+  const writer = await blobs.create();
+  await pipeline(Readable.from([content]), writer);
+  const digest = Digest.of(content);
+  await writer.commit(digest, content.length);
+  return digest;
+}
 
 /** Collects a stream (test content is small enough to hold). */
 export async function readAll(stream: Readable): Promise<Buffer> {

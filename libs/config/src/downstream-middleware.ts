@@ -31,7 +31,18 @@ export interface DownstreamOptions {
    * recently pulled blobs are evicted. Undefined: no limit.
    */
   readonly maxSize: number | undefined;
+  /**
+   * Extension of the documented format: the most bytes of small blobs (up to
+   * {@link MEMORY_TIER_MAX_BLOB_SIZE} each) also kept in memory, the most recently pulled ones,
+   * served without reading the disk. 0: none.
+   */
+  readonly memorySize: number;
 }
+
+/** The largest blob the memory tier (`memorysize`) keeps. */
+export const MEMORY_TIER_MAX_BLOB_SIZE = 1024 * 1024;
+/** `memorysize` when unset. */
+export const DEFAULT_MEMORY_SIZE = 64 * 1024 * 1024;
 
 /** A configured registry middleware. Only `downstream` exists in this project. */
 export interface RegistryMiddleware {
@@ -40,7 +51,7 @@ export interface RegistryMiddleware {
 }
 
 const MIDDLEWARE_KEYS = ['name', 'options'];
-const DOWNSTREAM_KEYS = ['blobttl', 'upstreams', 'cas', 'maxsize'];
+const DOWNSTREAM_KEYS = ['blobttl', 'upstreams', 'cas', 'maxsize', 'memorysize'];
 const UPSTREAM_KEYS = ['originhost', 'upstreamhosts'];
 
 function isMapping(value: unknown): value is Record<string, unknown> {
@@ -135,7 +146,12 @@ export function parseDownstreamOptions(
           if (bytes <= 0) throw new Error(`${show(value['maxsize'])} must be a positive byte size`);
           return bytes;
         });
-  return { blobTtl, upstreams, cas, maxSize };
+  const memorySize =
+    value['memorysize'] === undefined || value['memorysize'] === null
+      ? DEFAULT_MEMORY_SIZE
+      : (issues.attempt(`${path}.memorysize`, () => byteSizeFormat.parse(value['memorysize'])) ??
+        DEFAULT_MEMORY_SIZE);
+  return { blobTtl, upstreams, cas, maxSize, memorySize };
 }
 
 /** `middleware.registry`: a list of `{name, options}`; `downstream` at most once. */
@@ -214,6 +230,12 @@ export function describeDownstreamOptions(): Array<{
       required: false,
       expected: byteSizeFormat.expected,
       doc: 'Extension of the documented format: the most bytes of blobs kept; beyond it the least recently pulled blobs are evicted. Unset: no limit.',
+    },
+    {
+      path: 'memorysize',
+      required: false,
+      expected: byteSizeFormat.expected,
+      doc: `Extension of the documented format: the most bytes of small blobs (up to ${MEMORY_TIER_MAX_BLOB_SIZE / 1024} KiB each), the most recently pulled, also kept in memory and served without reading the disk. 0 turns it off. Unset: ${DEFAULT_MEMORY_SIZE / 1024 / 1024} MiB.`,
     },
   ];
 }

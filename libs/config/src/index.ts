@@ -30,7 +30,9 @@ export { parseHttpUrl } from './formats/url';
 export { formatListenAddress, parseListenAddress } from './formats/listen-address';
 export type { ListenAddress } from './formats/listen-address';
 export {
+  DEFAULT_MEMORY_SIZE,
   describeDownstreamOptions,
+  MEMORY_TIER_MAX_BLOB_SIZE,
   parseDownstreamOptions,
   registryMiddlewareListFormat,
 } from './downstream-middleware';

@@ -77,6 +77,7 @@ describe('the reference configurations', () => {
       upstreams: [{ originHost: url('https://dtr.example.com'), upstreamHosts: [] }],
       cas: ['/certs/dtr-ca.pem'],
       maxSize: undefined,
+      memorySize: 64 * 2 ** 20,
     });
     expect(config.middleware.registry).toEqual([
       { name: 'downstream', options: config.downstream },
@@ -145,6 +146,7 @@ describe('the reference configurations', () => {
       ],
       cas: ['/certs/cache-a-ca.pem', '/certs/cache-b-ca.pem'],
       maxSize: undefined,
+      memorySize: 64 * 2 ** 20,
     });
   });
 
@@ -231,6 +233,20 @@ describe('loadRegistryConfig', () => {
     expect(
       load(simple.replace('blobttl: 24h', 'blobttl: "5000"')).downstream?.blobTtl?.nanoseconds,
     ).toBe(5000n);
+  });
+
+  it('takes memorysize, an extension of the documented format, as a byte size (0: none)', () => {
+    expect(
+      load(simple.replace('blobttl: 24h', 'blobttl: 24h\n          memorysize: 8MiB')).downstream
+        ?.memorySize,
+    ).toBe(8 * 2 ** 20);
+    expect(
+      load(simple.replace('blobttl: 24h', 'blobttl: 24h\n          memorysize: 0')).downstream
+        ?.memorySize,
+    ).toBe(0);
+    expect(
+      issuesOf(simple.replace('blobttl: 24h', 'blobttl: 24h\n          memorysize: much'))[0],
+    ).toMatch(/^middleware.registry\[0\].options.memorysize: "much" is not a byte size/);
   });
 
   it('takes maxsize, an extension of the documented format, as a byte size', () => {

@@ -19,6 +19,12 @@ const READ_CHUNK = 1024 * 1024;
  * them back; readers further behind read from the file. Bounds the memory of a fill.
  */
 const HANDOFF_WINDOW = 8 * 1024 * 1024;
+/**
+ * Bytes a fill may have waiting for the disk before it stops reading from upstream. Stopping at
+ * the writer's own high-water mark would pause the upstream socket on every write, and each
+ * resume waits for the upstream to start sending again; the budget bounds memory instead.
+ */
+const WRITE_BACKLOG = 16 * 1024 * 1024;
 
 /**
  * One upstream download of a blob into the local store, shared by every client that asks for the
@@ -102,9 +108,9 @@ export class BlobFill {
         }
         // Buffered writes (batched by the writer); readers are woken as bytes reach storage.
         if (this.writer.errored) throw this.writer.errored;
-        const accepted = this.writer.write(buffer, () => this.notify());
+        this.writer.write(buffer, () => this.notify());
         this.remember(buffer);
-        if (!accepted) await this.drained();
+        if (this.writer.writableLength >= WRITE_BACKLOG) await this.backlogShrunk();
       }
       if (this.writer.size !== this.size) {
         throw new RegistryError('SIZE_INVALID', 'the upstream ended the blob early', {
@@ -161,24 +167,17 @@ export class BlobFill {
     return undefined;
   }
 
-  /** Resolves when the writer can take more bytes; rejects if it failed. */
-  private drained(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (this.writer.errored || this.writer.destroyed) {
-        reject(this.writer.errored ?? new Error('the blob writer was closed'));
-        return;
-      }
-      const onDrain = () => {
-        this.writer.off('error', onError);
-        resolve();
-      };
-      const onError = (error: Error) => {
-        this.writer.off('drain', onDrain);
-        reject(error);
-      };
-      this.writer.once('drain', onDrain);
-      this.writer.once('error', onError);
-    });
+  /**
+   * Waits until the writer's backlog is under the budget (each completed write, failed ones
+   * included, calls `notify`); throws if the writer failed.
+   */
+  private async backlogShrunk(): Promise<void> {
+    for (;;) {
+      if (this.writer.errored || this.writer.destroyed)
+        throw this.writer.errored ?? new Error('the blob writer was closed');
+      if (this.writer.writableLength < WRITE_BACKLOG) return;
+      await this.changed;
+    }
   }
 
   private async releaseIfIdle(): Promise<void> {
