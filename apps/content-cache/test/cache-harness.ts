@@ -1,6 +1,11 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { MemoryDriver, openBlobStore, type StorageDriver } from '@dtr-cache/blob-store';
+import {
+  MemoryDriver,
+  openBlobStore,
+  type StorageDriver,
+  type TempFile,
+} from '@dtr-cache/blob-store';
 import { createLogger, type Logger } from '@dtr-cache/logging';
 import { createApp } from '../src/app';
 import { CacheMetrics } from '../src/cache-metrics';
@@ -75,4 +80,28 @@ export async function startCache(options: {
       upstream.close();
     },
   };
+}
+
+/**
+ * A memory driver whose temp-file writes go through {@link onWrite}, for tests of how the cache
+ * copes with its disk (slow, full). By default a write just happens.
+ */
+export class InterceptingDriver extends MemoryDriver {
+  /** Called for each write to a temp file: `index` counts that file's writes from 0. */
+  protected onWrite(
+    _chunks: readonly Buffer[],
+    write: () => Promise<void>,
+    _index: number,
+  ): Promise<void> {
+    return write();
+  }
+
+  override async createTemp(): Promise<TempFile> {
+    const temp = await super.createTemp();
+    const write = temp.write.bind(temp);
+    let writes = 0;
+    return Object.assign(temp, {
+      write: (chunks: readonly Buffer[]) => this.onWrite(chunks, () => write(chunks), writes++),
+    });
+  }
 }

@@ -1,30 +1,26 @@
 import { randomBytes } from 'node:crypto';
-import { MemoryDriver, type TempFile } from '@dtr-cache/blob-store';
 import type { Digest } from '@dtr-cache/registry-protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningCache, startCache } from './cache-harness';
+import { InterceptingDriver, type RunningCache, startCache } from './cache-harness';
 import { StandInOrigin } from './stand-in-origin';
 
 /** A memory driver whose disk holds `capacity` bytes of writes, then answers ENOSPC. */
-class FullDiskDriver extends MemoryDriver {
+class FullDiskDriver extends InterceptingDriver {
   used = 0;
 
   constructor(public capacity: number) {
     super();
   }
 
-  override async createTemp(): Promise<TempFile> {
-    const temp = await super.createTemp();
-    const write = temp.write.bind(temp);
-    return Object.assign(temp, {
-      write: async (chunks: readonly Buffer[]) => {
-        const size = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
-        if (this.used + size > this.capacity)
-          throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
-        this.used += size;
-        await write(chunks);
-      },
-    });
+  protected override async onWrite(
+    chunks: readonly Buffer[],
+    write: () => Promise<void>,
+  ): Promise<void> {
+    const size = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+    if (this.used + size > this.capacity)
+      throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+    this.used += size;
+    await write();
   }
 }
 

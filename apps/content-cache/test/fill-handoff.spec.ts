@@ -3,13 +3,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { get, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FilesystemDriver, MemoryDriver, type TempFile } from '@dtr-cache/blob-store';
+import { FilesystemDriver } from '@dtr-cache/blob-store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningCache, startCache } from './cache-harness';
+import { InterceptingDriver, type RunningCache, startCache } from './cache-harness';
 import { StandInOrigin } from './stand-in-origin';
 
 /** A memory driver whose temp files take their first write, then hold every later one until opened. */
-class GatedDriver extends MemoryDriver {
+class GatedDriver extends InterceptingDriver {
   writtenBytes = 0;
   private open!: () => void;
   private readonly gate = new Promise<void>((resolve) => (this.open = resolve));
@@ -18,18 +18,14 @@ class GatedDriver extends MemoryDriver {
     this.open();
   }
 
-  override async createTemp(): Promise<TempFile> {
-    const temp = await super.createTemp();
-    const write = temp.write.bind(temp);
-    let writes = 0;
-    return Object.assign(temp, {
-      write: async (chunks: readonly Buffer[]) => {
-        writes += 1;
-        if (writes > 1) await this.gate;
-        await write(chunks);
-        this.writtenBytes += chunks.reduce((sum, chunk) => sum + chunk.length, 0);
-      },
-    });
+  protected override async onWrite(
+    chunks: readonly Buffer[],
+    write: () => Promise<void>,
+    index: number,
+  ): Promise<void> {
+    if (index > 0) await this.gate;
+    await write();
+    this.writtenBytes += chunks.reduce((sum, chunk) => sum + chunk.length, 0);
   }
 }
 
