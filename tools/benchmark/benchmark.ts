@@ -184,9 +184,10 @@ async function wrk(
   };
 }
 
-function peakRss(pid: number): number {
+/** A process's resident set: its peak (VmHWM) or its current size (VmRSS), in bytes. */
+function rss(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) * 1024;
+  return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) * 1024;
 }
 
 async function main(): Promise<void> {
@@ -345,6 +346,13 @@ async function main(): Promise<void> {
       sizes: { big: BIG, huge: HUGE, small: SMALL },
     };
     const servers = { cache: 'cache', reference: 'reference', nginx: 'nginx' } as const;
+    // The cache's resident set after each phase: what a phase leaves behind, in MB.
+    const rssAfter: Record<string, number> = {};
+    results['cacheRssAfterPhaseMB'] = rssAfter;
+    const phaseDone = (phase: (typeof PHASES)[number]) => {
+      rssAfter[phase] = rss(cacheProcess.pid as number, 'VmRSS') / 1e6;
+    };
+    rssAfter['start'] = rss(cacheProcess.pid as number, 'VmRSS') / 1e6;
 
     if (runs('warm')) {
       log('warm throughput, 1 and 8 clients');
@@ -361,6 +369,7 @@ async function main(): Promise<void> {
         };
       }
       results['warmThroughput'] = warm;
+      phaseDone('warm');
     }
 
     if (runs('small')) {
@@ -376,6 +385,7 @@ async function main(): Promise<void> {
         );
       }
       results['smallBlobs'] = smallLoad;
+      phaseDone('small');
     }
 
     if (runs('misses')) {
@@ -408,6 +418,7 @@ async function main(): Promise<void> {
         allSixteenSeconds: (await parallel(Array.from({ length: 16 }, () => big.nginx))).seconds,
       };
       results['simultaneousMisses'] = misses;
+      phaseDone('misses');
     }
 
     if (runs('serial')) {
@@ -430,6 +441,7 @@ async function main(): Promise<void> {
       serial['referenceRatioToOrigin'] =
         (serial['referenceSeconds'] as number) / (serial['originSeconds'] as number);
       results['serialMisses'] = serial;
+      phaseDone('serial');
     }
 
     if (runs('memory')) {
@@ -437,14 +449,18 @@ async function main(): Promise<void> {
       const huge = await push(HUGE);
       // VmHWM is the peak of the process's whole life (the 16-client misses included): reset it
       // (Linux's clear_refs "5"), so the peak read below is this phase's.
-      writeFileSync(`/proc/${cacheProcess.pid}/clear_refs`, '5');
+      const pid = cacheProcess.pid as number;
+      const rssBefore = rss(pid, 'VmRSS');
+      writeFileSync(`/proc/${pid}/clear_refs`, '5');
       const hugeRun = await parallel(Array.from({ length: 8 }, () => huge.cache));
       results['memory'] = {
-        cachePeakRssMB: peakRss(cacheProcess.pid as number) / 1e6,
+        cachePeakRssMB: rss(pid, 'VmHWM') / 1e6,
+        cacheRssBeforeMB: rssBefore / 1e6,
         eightClientsOneGiBSeconds: hugeRun.seconds,
         allBytesCorrectLength: hugeRun.results.every((result) => result.bytes === HUGE),
         upstreamGets: upstreamGets(huge.digest),
       };
+      phaseDone('memory');
     }
 
     const out = join(root, 'artifacts', 'benchmark.json');

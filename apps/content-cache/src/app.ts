@@ -143,13 +143,20 @@ export function createApp(services: CacheServices): Koa {
   app.use(async (ctx, next) => {
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return next();
     if (ctx.path === BLOB_GRANT_KEYS_PATH) {
+      // Relaying an empty set would pass for "no key is valid" downstream: say "not yet".
+      if (!services.keys.ready)
+        throw new RegistryError('UNAVAILABLE', 'the cache has no grant keys from upstream yet', {
+          headers: { 'Retry-After': '1' },
+        });
       ctx.set('Cache-Control', 'max-age=30');
       ctx.body = services.keys.keySet();
       return;
     }
     if (ctx.path === '/health') {
+      // Ready once it can verify grants: until then every pull would be refused.
+      ctx.status = services.keys.ready ? 200 : 503;
       ctx.body = {
-        status: 'ok',
+        status: services.keys.ready ? 'ok' : 'starting',
         grantKeys: services.keys.keySet().keys.length,
         fillsInProgress: services.cache.fillsInProgress,
       };

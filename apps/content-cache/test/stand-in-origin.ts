@@ -32,6 +32,8 @@ export class StandInOrigin {
   readonly behaviours = new Map<string, Behaviour>();
   requests: Array<{ method: string; path: string }> = [];
   keysFetched = 0;
+  /** How the key set is answered: the key, an empty set, or 503 (an upstream still starting). */
+  keysAnswer: 'key' | 'empty' | 'unavailable' = 'key';
   key!: GrantSigningKey;
   url = '';
   private server!: Server;
@@ -80,9 +82,13 @@ export class StandInOrigin {
     const url = new URL(request.url ?? '/', this.url);
     if (url.pathname === BLOB_GRANT_KEYS_PATH) {
       this.keysFetched += 1;
+      if (this.keysAnswer === 'unavailable') {
+        response.writeHead(503).end();
+        return;
+      }
       response
         .writeHead(200, { 'Content-Type': 'application/json' })
-        .end(JSON.stringify({ keys: [this.key.publicKey] }));
+        .end(JSON.stringify({ keys: this.keysAnswer === 'key' ? [this.key.publicKey] : [] }));
       return;
     }
     this.requests.push({ method: request.method ?? '', path: url.pathname });

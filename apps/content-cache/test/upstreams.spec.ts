@@ -108,6 +108,52 @@ describe('grant keys from upstream', () => {
   });
 });
 
+describe('a hop whose upstream has no grant keys yet', () => {
+  it.each(['empty', 'unavailable'] as const)(
+    'upstream answers %s: not ready, pulls 503 (not 401), and ready within seconds of the keys',
+    async (answer) => {
+      const [origin] = (await origins(1)) as [StandInOrigin];
+      origin.keysAnswer = answer;
+      const sanFrancisco = await cacheOf({ upstreams: [origin.url] });
+      const losAngeles = await cacheOf({ upstreams: [sanFrancisco.url] });
+      const content = randomBytes(1000);
+      const digest = origin.add(content);
+      const pull = async () =>
+        fetch(
+          `${losAngeles.url}/v2/${repository}/blobs/${digest}?grant=${await origin.grant(repository, digest)}`,
+        );
+
+      for (const cache of [sanFrancisco, losAngeles]) {
+        const health = await fetch(`${cache.url}/health`);
+        expect(health.status).toBe(503);
+        expect(await health.json()).toMatchObject({ status: 'starting', grantKeys: 0 });
+      }
+      // The first hop does not relay an empty set as if it were DTR's keys.
+      expect((await fetch(`${sanFrancisco.url}/.well-known/jwks.json`)).status).toBe(503);
+      const early = await pull();
+      expect(early.status).toBe(503);
+      expect(early.headers.get('retry-after')).toBe('1');
+      expect(await early.json()).toEqual({
+        errors: [
+          {
+            code: 'UNAVAILABLE',
+            message: 'the cache has no grant keys from upstream yet',
+          },
+        ],
+      });
+      expect(origin.blobGets(digest)).toBe(0);
+
+      origin.keysAnswer = 'key';
+      await expect
+        .poll(async () => (await fetch(`${losAngeles.url}/health`)).status, { timeout: 10_000 })
+        .toBe(200);
+      const later = await pull();
+      expect(later.status).toBe(200);
+      expect(Buffer.from(await later.arrayBuffer()).equals(content)).toBe(true);
+    },
+  );
+});
+
 describe('a chain of two caches', () => {
   it('caches at each hop; the second hop verifies grants with keys relayed by the first', async () => {
     const [origin] = (await origins(1)) as [StandInOrigin];

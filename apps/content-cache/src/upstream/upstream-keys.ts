@@ -4,18 +4,25 @@ import {
   BlobGrantVerifier,
   type Digest,
   type GrantKeySet,
+  RegistryError,
 } from '@dtr-cache/registry-protocol';
 import type { Logger } from '@dtr-cache/logging';
 import type { UpstreamClient } from './upstream-client';
 
 /** How soon a failed key refresh is tried again. */
 const FAILED_REFRESH_RETRY_MS = 1000;
+/** While refreshes keep failing, one warning per this many failures (about a minute). */
+const WARN_EVERY_FAILURES = 60;
 
 /**
  * DTR's blob-grant public keys, as the next hop serves them (DTR itself, or an upstream cache
  * relaying the keys it holds). Grants are verified offline against them; a grant with an unknown
  * key id causes at most one refresh per `minRefreshIntervalMs` (rate-limited), and the keys are
  * refreshed every `refreshIntervalMs` anyway.
+ *
+ * An upstream that answers with no keys (a cache that has not fetched them itself yet) counts as
+ * unreachable: the keys held are kept and the fetch is retried, so a hop started before its
+ * upstream had keys does not refuse every grant until the next scheduled refresh.
  */
 export class UpstreamKeys {
   private readonly verifier = new BlobGrantVerifier({ keys: [] });
@@ -23,6 +30,7 @@ export class UpstreamKeys {
   private lastRefresh = 0;
   /** Whether the last refresh reached the upstream (a failed one may be retried sooner). */
   private lastRefreshSucceeded = false;
+  private failuresInARow = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private refreshing: Promise<boolean> | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -41,19 +49,36 @@ export class UpstreamKeys {
     return this.keys;
   }
 
+  /** Whether any key is held: without one no grant can be verified (not ready to serve). */
+  get ready(): boolean {
+    return this.keys.keys.length > 0;
+  }
+
   /** Fetches the keys now (one fetch at a time); false if the upstream could not be asked. */
   refresh(): Promise<boolean> {
     this.refreshing ??= (async () => {
       this.lastRefresh = Date.now();
       try {
-        const keys = await this.upstream.fetchKeys();
-        this.keys = { keys: Array.isArray(keys.keys) ? keys.keys : [] };
+        const fetched = await this.upstream.fetchKeys();
+        const keys = Array.isArray(fetched.keys) ? fetched.keys : [];
+        if (keys.length === 0) throw new Error('the upstream holds no grant keys yet');
+        this.keys = { keys };
         this.verifier.updateKeys(this.keys);
-        this.logger.debug('grant keys refreshed', { keys: this.keys.keys.length });
+        if (this.failuresInARow > 0)
+          this.logger.info('grant keys fetched from upstream again', {
+            failures: this.failuresInARow,
+          });
+        this.logger.debug('grant keys refreshed', { keys: keys.length });
         this.lastRefreshSucceeded = true;
+        this.failuresInARow = 0;
         return true;
       } catch (error) {
-        this.logger.warn('grant keys could not be fetched from upstream', { error });
+        if (this.failuresInARow % WARN_EVERY_FAILURES === 0)
+          this.logger.warn('grant keys could not be fetched from upstream', {
+            error,
+            failures: this.failuresInARow + 1,
+          });
+        this.failuresInARow += 1;
         this.lastRefreshSucceeded = false;
         return false;
       } finally {
@@ -85,7 +110,8 @@ export class UpstreamKeys {
 
   /**
    * Verifies a grant for exactly `repository` and `digest`.
-   * @throws BlobGrantError (401) for every refusal.
+   * @throws BlobGrantError (401) for every refusal; RegistryError `UNAVAILABLE` (503) while no
+   * key is held at all (the grant cannot be judged yet; nothing about the blob is revealed).
    */
   async verify(
     token: string | undefined,
@@ -95,12 +121,18 @@ export class UpstreamKeys {
       return await this.verifier.verify(token, expected);
     } catch (error) {
       const unknownKey = error instanceof BlobGrantError && error.reason === 'unknown-key';
+      if (!unknownKey) throw error;
       // After a failed refresh, an unknown key may ask again sooner (still rate-limited).
       const interval = this.lastRefreshSucceeded
         ? this.options.minRefreshIntervalMs
         : Math.min(this.options.minRefreshIntervalMs, FAILED_REFRESH_RETRY_MS);
-      if (!unknownKey || Date.now() - this.lastRefresh < interval) throw error;
-      await this.refresh();
+      const mayRefresh = Date.now() - this.lastRefresh >= interval;
+      if (mayRefresh) await this.refresh();
+      if (!this.ready)
+        throw new RegistryError('UNAVAILABLE', 'the cache has no grant keys from upstream yet', {
+          headers: { 'Retry-After': '1' },
+        });
+      if (!mayRefresh) throw error;
       return this.verifier.verify(token, expected);
     }
   }
