@@ -1,7 +1,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,8 +20,11 @@ interface Started {
   output: () => string;
 }
 
-function startCache(configFile: string): Promise<Started> {
-  const child = spawn(process.execPath, [bin, configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+function startCache(configFile: string, env: NodeJS.ProcessEnv = {}): Promise<Started> {
+  const child = spawn(process.execPath, [bin, configFile], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
   let output = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(
@@ -207,7 +210,11 @@ describe('content-cache /config.yml, with the reference configurations', () => {
   });
 
   it('runs the server with the heap flag, which stops even when its launcher is killed', async () => {
-    const started = await startCache(await reference('simple.yml'));
+    // The server runs its sources bundled into a temporary module, removed once loaded.
+    const temporary = join(directory, 'tmp-heap-flag');
+    await mkdir(temporary);
+    const started = await startCache(await reference('simple.yml'), { TMPDIR: temporary });
+    await expect.poll(() => readdir(temporary)).toEqual([]);
     const launcher = started.child.pid as number;
     const servers = () =>
       execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(launcher)], { encoding: 'utf8' })

@@ -158,6 +158,52 @@ describe.each(drivers)('BlobStore on %s', (_name, makeDriver) => {
     expectSameBytes(await readAll(open.stream), content);
   });
 
+  it('verifies as soon as the last byte is accepted, before the writes reach storage', async () => {
+    const gated = await makeDriver();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const driver = Object.assign(Object.create(gated.driver) as StorageDriver, {
+      createTemp: async () => {
+        const temp = await gated.driver.createTemp();
+        const write = temp.write.bind(temp);
+        return Object.assign(temp, {
+          write: async (chunks: readonly Buffer[]) => {
+            await gate;
+            await write(chunks);
+          },
+        });
+      },
+    });
+    try {
+      const gatedBlobs = new DriverBlobStore(driver);
+      const writer = await gatedBlobs.create();
+      for (let offset = 0; offset < content.length; offset += 100_000)
+        writer.write(content.subarray(offset, offset + 100_000));
+      let verified = false;
+      const committed = writer.commit(digest, content.length, {
+        onVerified: () => (verified = true),
+      });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(verified).toBe(true);
+      expect(writer.written).toBe(0);
+      expect(await gatedBlobs.stat(digest)).toBeUndefined();
+      release();
+      await committed;
+      expectSameBytes(await readAll((await gatedBlobs.open(digest)).stream), content);
+    } finally {
+      release();
+      await gated.cleanup();
+    }
+  });
+
+  it('refuses a mismatch found before the writes reached storage, and keeps nothing', async () => {
+    const writer = await blobs.create();
+    writer.write(content.subarray(0, 1000));
+    writer.write(content.subarray(1000, 2000));
+    await expect(writer.commit(digest)).rejects.toMatchObject({ code: 'DIGEST_INVALID' });
+    expect(await listAll(blobs)).toEqual([]);
+  });
+
   it('fails the commit when the writer failed, keeping nothing', async () => {
     const writer = await blobs.create();
     writer.write(content.subarray(0, 10));

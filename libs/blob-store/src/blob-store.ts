@@ -1,4 +1,5 @@
 import { type Readable, Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import {
   assertContentMatches,
   type ByteRange,
@@ -39,8 +40,9 @@ export interface BlobWriter extends Writable {
   /**
    * Ends the writer if needed, checks size and digest, makes the bytes durable and publishes the
    * blob atomically. Committing a digest that is already stored is safe (the content is equal).
-   * `options.onVerified` is called as soon as size and digest are known to match, before the
-   * bytes are made durable (a fill can finish its clients' bodies without waiting for the disk).
+   * `options.onVerified` is called as soon as size and digest are known to match: bytes are hashed
+   * as they are accepted, so that is before they have all reached storage and before they are
+   * durable (a fill can finish its clients' bodies without waiting for the disk).
    * @throws RegistryError `SIZE_INVALID` or `DIGEST_INVALID` (nothing kept), or the write error
    *   that failed the writer (e.g. ENOSPC).
    */
@@ -113,21 +115,41 @@ class DriverBlobWriter extends Writable implements BlobWriter {
     return this.writtenBytes + this.writableLength;
   }
 
+  /**
+   * Accepts a chunk: it is hashed here, as it arrives, so the digest is known once the last chunk
+   * is accepted, however far the disk is behind (see `commit`'s `onVerified`).
+   */
+  override write(
+    chunk: Buffer,
+    encodingOrCallback?: BufferEncoding | ((error?: Error | null) => void),
+    callback?: (error?: Error | null) => void,
+  ): boolean {
+    // Bytes a closed writer refuses are not hashed (the stream reports the refusal).
+    if (!this.writableEnded && !this.destroyed) this.hasher.update(chunk);
+    return super.write(chunk, encodingOrCallback as BufferEncoding, callback);
+  }
+
+  /** Ends the writer; a last chunk given here is hashed like one given to `write`. */
+  override end(
+    chunkOrCallback?: Buffer | (() => void),
+    encodingOrCallback?: BufferEncoding | (() => void),
+    callback?: () => void,
+  ): this {
+    const chunk = typeof chunkOrCallback === 'function' ? undefined : chunkOrCallback;
+    if (chunk && !this.writableEnded && !this.destroyed) this.hasher.update(chunk);
+    return super.end(chunkOrCallback as Buffer, encodingOrCallback as BufferEncoding, callback);
+  }
+
   override _writev(
     chunks: Array<{ chunk: Buffer }>,
     callback: (error?: Error | null) => void,
   ): void {
     const buffers = chunks.map(({ chunk }) => chunk);
-    // The write is dispatched to the thread pool first, then the batch is hashed here meanwhile.
     // Until the callback the stream still counts these bytes as buffered (writableLength), so
     // `size` never counts them twice.
-    const writing = this.temp.write(buffers);
     let length = 0;
-    for (const buffer of buffers) {
-      this.hasher.update(buffer);
-      length += buffer.length;
-    }
-    writing.then(
+    for (const buffer of buffers) length += buffer.length;
+    this.temp.write(buffers).then(
       () => {
         this.writtenBytes += length;
         callback();
@@ -144,22 +166,12 @@ class DriverBlobWriter extends Writable implements BlobWriter {
     this._writev([{ chunk }], callback);
   }
 
-  private async finished(): Promise<void> {
+  /** Ends the writer (if needed) and waits until every accepted byte reached storage. */
+  private async allWritten(): Promise<void> {
     if (this.failure) throw this.failure;
     if (this.writableFinished) return;
-    await new Promise<void>((resolve, reject) => {
-      const onFinish = () => {
-        this.off('error', onError);
-        resolve();
-      };
-      const onError = (error: Error) => {
-        this.off('finish', onFinish);
-        reject(error);
-      };
-      this.once('finish', onFinish);
-      this.once('error', onError);
-      if (!this.writableEnded) this.end();
-    });
+    if (!this.writableEnded) this.end();
+    await finished(this as Writable);
   }
 
   async commit(
@@ -170,14 +182,20 @@ class DriverBlobWriter extends Writable implements BlobWriter {
     if (this.settled) throw new Error('blob writer already committed or cancelled');
     this.settled = true;
     try {
-      await this.finished();
       let actual: { digest: Digest; size: number };
       if (expectedDigest.algorithm === this.hasher.algorithm) {
+        // Every accepted byte is hashed already: verify now, before the disk has caught up.
+        if (!this.writableEnded) this.end();
+        // (A destroy's error event comes later; `errored` is set at once.)
+        const failure = this.failure ?? this.errored ?? undefined;
+        if (failure) throw failure;
         actual = { digest: this.hasher.digest(), size: this.hasher.size };
         assertContentMatches({ digest: expectedDigest, size: expectedSize }, actual);
         options.onVerified?.();
+        await this.allWritten();
         await this.temp.sync();
       } else {
+        await this.allWritten();
         // Hashing again reads the temp file, which must be synced (closed) first.
         await this.temp.sync();
         actual = await this.rehash(expectedDigest.algorithm);
@@ -187,6 +205,8 @@ class DriverBlobWriter extends Writable implements BlobWriter {
       await this.driver.move(this.temp, blobKey(expectedDigest));
       return { digest: expectedDigest, size: actual.size, lastAccessedAt: new Date() };
     } catch (error) {
+      // Writes still in flight end first (failed or not): the file goes away after them.
+      await this.allWritten().catch(() => undefined);
       await this.temp.discard();
       throw error;
     }
