@@ -245,7 +245,7 @@ async function main(): Promise<void> {
     const cacheProcess = start(
       process.execPath,
       [
-        '--initial-heap-size=32',
+        '--initial-heap-size=64',
         ...(process.env['BENCH_CACHE_NODE_ARGS'] ?? '').split(' ').filter(Boolean),
         join(root, 'apps', 'content-cache', 'bin', 'content-cache.mjs'),
         join(work, 'cache.yml'),

@@ -159,7 +159,7 @@ async function main(): Promise<void> {
     // The heap flag its launcher would add (bin/content-cache.mjs): one process per cache, as in
     // the container image.
     startProcess(cache.name, [
-      '--initial-heap-size=32',
+      '--initial-heap-size=64',
       join(root, 'apps', 'content-cache', 'bin', 'content-cache.mjs'),
       join(data, 'config', `${cache.name}.yml`),
     ]);

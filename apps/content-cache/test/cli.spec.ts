@@ -224,7 +224,7 @@ describe('content-cache /config.yml, with the reference configurations', () => {
     try {
       const lines = servers();
       expect(lines).toHaveLength(1);
-      expect(lines[0]).toContain('--initial-heap-size=32');
+      expect(lines[0]).toContain('--initial-heap-size=64');
       server = Number(lines[0]?.trim().split(' ')[0]);
       expect((await fetch(`http://127.0.0.1:${started.port}/health`)).status).toBe(200);
       started.child.kill('SIGKILL');

@@ -19,6 +19,12 @@ describe('createLogger', () => {
     );
   });
 
+  it('leaves out fields without a value (as JSON does)', () => {
+    const { logger, lines } = capture({ level: 'info', formatter: 'text', fields: {} });
+    logger.info('request', { status: 200, account: undefined, note: null });
+    expect(lines[0]).toMatch(/ msg=request status=200 note=null\n$/);
+  });
+
   it('writes JSON, and logstash JSON with @timestamp', () => {
     const json = capture({ level: 'info', formatter: 'json', fields: {} });
     json.logger.warn('upstream failed', { error: new Error('boom'), status: 502 });

@@ -31,7 +31,10 @@ export function createLogger(
     const time = new Date().toISOString();
     const entry = { ...config.fields, ...fields };
     if (config.formatter === 'text') {
-      const pairs = Object.entries(entry).map(([name, value]) => `${name}=${logfmtValue(value)}`);
+      // A field without a value is left out, as JSON leaves it out.
+      const pairs = Object.entries(entry)
+        .filter(([, value]) => value !== undefined)
+        .map(([name, value]) => `${name}=${logfmtValue(value)}`);
       write(
         `time=${time} level=${level} msg=${logfmtValue(message)}${pairs.length ? ` ${pairs.join(' ')}` : ''}\n`,
       );
