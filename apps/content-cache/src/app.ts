@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import type { OpenBlob } from '@dtr-cache/blob-store';
 import Koa, { type Context } from 'koa';
 import type { Logger } from '@dtr-cache/logging';
 import {
@@ -35,19 +35,26 @@ export interface CacheServices {
 }
 
 /**
- * Sends `body` as the response, counting the bytes written. A failing body (upstream died, bytes
- * did not verify) aborts the response rather than ending it; a client that goes away stops the
- * body. (A plain pipe: Koa's `stream.pipeline` costs an AbortController per response.)
+ * Sends the blob as the response, counting the bytes written. Bytes already in memory go out in
+ * one write with the headers. A failing body (upstream died, bytes did not verify) aborts the
+ * response rather than ending it; a client that goes away stops the body. (A plain pipe: Koa's
+ * `stream.pipeline` costs an AbortController per response.)
  */
-function sendBody(ctx: Context, body: Readable, onBytes: (count: number) => void): void {
+function sendBody(ctx: Context, blob: OpenBlob, onBytes: (count: number) => void): void {
   ctx.respond = false;
   const response = ctx.res;
+  const body = blob.stream;
   response.writeHead(ctx.status);
-  body.on('data', (chunk: Buffer) => onBytes(chunk.length));
-  body.once('error', () => response.destroy());
   response.once('close', () => {
     if (!body.readableEnded) body.destroy();
   });
+  if (blob.bytes) {
+    onBytes(blob.bytes.length);
+    response.end(blob.bytes);
+    return;
+  }
+  body.on('data', (chunk: Buffer) => onBytes(chunk.length));
+  body.once('error', () => response.destroy());
   body.pipe(response);
 }
 
@@ -126,7 +133,7 @@ async function serveBlob(
   result = blob.source ?? 'hit';
   ctx.status = range.kind === 'partial' ? 206 : 200;
   ctx.length = range.kind === 'partial' ? rangeLength(range.range) : blob.size;
-  sendBody(ctx, blob.stream, (count) => (bytes += count));
+  sendBody(ctx, blob, (count) => (bytes += count));
 }
 
 /** Builds the cache's Koa application; it never listens. */

@@ -2,10 +2,12 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   MemoryDriver,
+  MemoryTier,
   openBlobStore,
   type StorageDriver,
   type TempFile,
 } from '@dtr-cache/blob-store';
+import { DEFAULT_MEMORY_SIZE, MEMORY_TIER_MAX_BLOB_SIZE } from '@dtr-cache/config';
 import { createLogger, type Logger } from '@dtr-cache/logging';
 import { createApp } from '../src/app';
 import { CacheMetrics } from '../src/cache-metrics';
@@ -31,6 +33,8 @@ export async function startCache(options: {
   minKeyRefreshMs?: number;
   expiry?: ExpiryOptions;
   driver?: StorageDriver;
+  /** The memory tier's size (`memorysize`), as in main.ts; 0 turns it off. */
+  memorySize?: number;
 }): Promise<RunningCache> {
   const logs: Array<Record<string, unknown>> = [];
   const logger: Logger = createLogger({ level: 'debug', formatter: 'json', fields: {} }, (line) =>
@@ -50,7 +54,10 @@ export async function startCache(options: {
   });
   await keys.start();
   const metrics = new CacheMetrics();
-  const local = await openBlobStore(options.driver ?? new MemoryDriver());
+  const local = new MemoryTier(await openBlobStore(options.driver ?? new MemoryDriver()), {
+    maxBytes: options.memorySize ?? DEFAULT_MEMORY_SIZE,
+    maxBlobSize: MEMORY_TIER_MAX_BLOB_SIZE,
+  });
   const expiry = options.expiry ? await BlobExpiry.load(local, options.expiry, logger) : undefined;
   const cache = new CachingBlobStore(local, upstream, {
     finished: (_digest, outcome) => metrics.fills.inc({ outcome }),

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type IncomingMessage, request } from 'node:http';
+import type { MemoryTier } from '@dtr-cache/blob-store';
 import { Digest, generateGrantSigningKey } from '@dtr-cache/registry-protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningCache, startCache } from './cache-harness';
@@ -103,6 +104,27 @@ describe('serving', () => {
       .map((line) => line['cache']);
     expect(results).toEqual(['miss', 'hit']);
     expect(await cache.cache.local.stat(digest)).toMatchObject({ size: content.length });
+  });
+
+  it('serves a small blob pulled before from memory, with the same headers, bytes and ranges', async () => {
+    const content = randomBytes(300_000);
+    const digest = origin.add(content);
+    const tier = cache.cache.local as MemoryTier;
+    const pulls = [];
+    for (let pull = 0; pull < 3; pull += 1) pulls.push(await getBytes(await blobUrl(digest)));
+    expect(tier.bytes).toBeGreaterThanOrEqual(content.length);
+    for (const pull of pulls) {
+      expect(pull.status).toBe(200);
+      expect(pull.body.equals(content)).toBe(true);
+      expect(pull.headers.get('content-length')).toBe(String(content.length));
+      expect(pull.headers.get('docker-content-digest')).toBe(digest.toString());
+      expect(pull.headers.get('etag')).toBe(`"${digest.toString()}"`);
+    }
+    const part = await getBytes(await blobUrl(digest), { headers: { Range: 'bytes=1000-1999' } });
+    expect(part.status).toBe(206);
+    expect(part.headers.get('content-range')).toBe(`bytes 1000-1999/${content.length}`);
+    expect(part.body.equals(content.subarray(1000, 2000))).toBe(true);
+    expect(origin.blobGets(digest)).toBe(1);
   });
 
   it('makes one upstream request for 16 clients missing the same blob at once', async () => {

@@ -136,9 +136,12 @@ describe('expiry in the running cache', () => {
     const digest = origin.add(content);
     const url = async () =>
       `${cache.url}/v2/alice/app/blobs/${digest}?grant=${await origin.grant('alice/app', digest)}`;
-    expect((await fetch(await url()).then((response) => response.arrayBuffer())).byteLength).toBe(
-      content.length,
-    );
+    // The second pull reads the disk, the third is served from the memory tier: each ends its
+    // read (a read still counted would keep the blob forever).
+    for (let pull = 0; pull < 3; pull += 1) {
+      const bytes = await fetch(await url()).then((response) => response.arrayBuffer());
+      expect(bytes.byteLength).toBe(content.length);
+    }
     expect(await cache.expiry?.sweep(Date.now() + 30_000)).toMatchObject({ expired: 0 });
     expect(await cache.expiry?.sweep(Date.now() + 61_000)).toMatchObject({ expired: 1 });
     expect(await cache.cache.local.stat(digest)).toBeUndefined();

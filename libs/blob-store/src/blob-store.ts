@@ -26,6 +26,11 @@ export interface OpenBlob {
   /** The bytes served: the whole blob, or the requested range. */
   readonly range: ByteRange | undefined;
   readonly stream: Readable;
+  /**
+   * The same bytes as `stream`, when they are in memory already: a transport may send them in one
+   * write instead of reading the stream (it then destroys the stream, which releases it).
+   */
+  readonly bytes?: Buffer;
   /** Where the bytes come from, for logs and metrics (a cache: `hit`, `miss`, `coalesced`). */
   readonly source?: string;
 }

@@ -33,6 +33,8 @@ describe('MemoryTier', () => {
     for (let pull = 0; pull < 3; pull += 1) {
       const blob = await tier.open(digest);
       expect(blob.size).toBe(800);
+      // The bytes are offered as they are, for one write, besides the stream.
+      expect(blob.bytes).toEqual(content);
       expect(await readAll(blob.stream)).toEqual(content);
     }
     expect(below.opens).toBe(1);

@@ -102,7 +102,7 @@ export class MemoryTier implements BlobStore {
     if (range && (range.start < 0 || range.end < range.start || range.end >= bytes.length))
       throw rangeNotSatisfiable(bytes.length);
     const served = range ? bytes.subarray(range.start, range.end + 1) : bytes;
-    return { size: bytes.length, range, stream: streamOf(served) };
+    return { size: bytes.length, range, stream: streamOf(served), bytes: served };
   }
 
   private hold(key: string, bytes: Buffer): void {
