@@ -21,6 +21,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { freePort } from '@dtr-cache/test-support';
+import { cacheServerRuntime } from '../topology/topology';
 
 const run = promisify(execFile);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -57,7 +58,7 @@ function start(
 ): ChildProcess {
   const out = createWriteStream(logFile);
   const child = spawn(command, args, {
-    env: { ...process.env, ...env },
+    env: { ...env, ...process.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.pipe(out);
@@ -240,17 +241,19 @@ async function main(): Promise<void> {
       join(work, 'cache.yml'),
       `version: 0.1\nlog: { level: warn }\nstorage: { delete: { enabled: true }, filesystem: { rootdirectory: ${work}/cache } }\nhttp: { addr: "127.0.0.1:${cachePort}" }\nmiddleware:\n  registry:\n    - name: downstream\n      options:\n        blobttl: 24h\n        upstreams: [${upstream}]\n`,
     );
-    // The heap flag its launcher would add (bin/content-cache.mjs), passed here so that the
-    // process measured (RSS) is the server itself, as in the container image.
+    // The Node options and environment its launcher would add (bin/content-cache.mjs), passed
+    // here so that the process measured (RSS) is the server itself, as in the container image.
+    const runtime = cacheServerRuntime();
     const cacheProcess = start(
       process.execPath,
       [
-        '--initial-heap-size=64',
+        ...runtime.nodeOptions,
         ...(process.env['BENCH_CACHE_NODE_ARGS'] ?? '').split(' ').filter(Boolean),
         join(root, 'apps', 'content-cache', 'bin', 'content-cache.mjs'),
         join(work, 'cache.yml'),
       ],
       join(work, 'cache.log'),
+      runtime.env,
     );
     const cache = `http://127.0.0.1:${cachePort}`;
     await waitHttp(`${cache}/v2/`);

@@ -21,6 +21,7 @@ import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:
 import { join, resolve } from 'node:path';
 import {
   cacheConfigs,
+  cacheServerRuntime,
   cacheUrlOf,
   credentials,
   DEMO_CACHE,
@@ -93,10 +94,13 @@ function writeConfigs(adminPassword: string): void {
 const children = new Map<string, ChildProcess>();
 let stopping = false;
 
-function startProcess(name: string, args: string[]): void {
+function startProcess(name: string, args: string[], env: NodeJS.ProcessEnv = {}): void {
   mkdirSync(join(data, 'logs'), { recursive: true });
   const out = createWriteStream(join(data, 'logs', `${name}.log`), { flags: 'a' });
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...env, ...process.env },
+  });
   child.stdout.pipe(out);
   child.stderr.pipe(out);
   children.set(name, child);
@@ -155,14 +159,19 @@ async function main(): Promise<void> {
     join(data, 'config', 'dtr.yml'),
   ]);
   await waitReady('dtr', `${dtrUrl}/health`, cas, { cancelled: () => stopping });
+  // The Node options and environment its launcher would add (bin/content-cache.mjs): one process
+  // per cache, as in the container image.
+  const runtime = cacheServerRuntime();
   for (const cache of CACHES) {
-    // The heap flag its launcher would add (bin/content-cache.mjs): one process per cache, as in
-    // the container image.
-    startProcess(cache.name, [
-      '--initial-heap-size=64',
-      join(root, 'apps', 'content-cache', 'bin', 'content-cache.mjs'),
-      join(data, 'config', `${cache.name}.yml`),
-    ]);
+    startProcess(
+      cache.name,
+      [
+        ...runtime.nodeOptions,
+        join(root, 'apps', 'content-cache', 'bin', 'content-cache.mjs'),
+        join(data, 'config', `${cache.name}.yml`),
+      ],
+      runtime.env,
+    );
   }
   for (const cache of CACHES)
     await waitReady(cache.name, `${cacheUrlOf(cache)}/health`, cas, { cancelled: () => stopping });

@@ -64,6 +64,25 @@ function layout(hosts: {
   };
 }
 
+/** How the content-cache server process is started: Node options and environment. */
+export interface CacheServerRuntime {
+  readonly nodeOptions: string[];
+  readonly env: Record<string, string>;
+}
+
+/**
+ * The content cache's server runtime (`apps/content-cache/bin/server-runtime.json`, which its
+ * launcher applies): for starting the server process directly, as the container image does.
+ */
+export function cacheServerRuntime(): CacheServerRuntime {
+  return JSON.parse(
+    readFileSync(
+      join(workspaceRoot, 'apps', 'content-cache', 'bin', 'server-runtime.json'),
+      'utf8',
+    ),
+  ) as CacheServerRuntime;
+}
+
 /**
  * The addresses: DTR at DTR_HOST (default `first`), the caches at REGION_US_HOST,
  * SAN_FRANCISCO_HOST and LOS_ANGELES_HOST, each defaulting to DTR's address + 1…3 in the last

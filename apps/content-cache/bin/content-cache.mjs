@@ -2,31 +2,41 @@
 // Runs the content cache from its TypeScript sources: `content-cache /config.yml`.
 //
 // Memory. The cache's resident set is part of what it promises (the benchmark: under 200 MB while
-// 8 clients pull a 1 GiB miss), so two costs of running TypeScript are avoided:
-// - tsx compiles through module hooks, which keep a second V8 isolate (the hooks thread) alive
-//   for the whole run: 115 MB resident at idle against 86 MB without it. So the sources are
-//   bundled with esbuild at start (about 0.3 s, into a temporary file removed once loaded) and
-//   Node runs that one plain module. Source maps (without the sources' text) keep stack traces
-//   pointing at the .ts files.
-// - V8 sizes a new process's heap limits for small scripts. A cache streams gigabytes through
-//   short-lived Buffers whose memory only a full collection frees, so with those limits it ran a
-//   mark-compact every few tens of milliseconds (the benchmark's 64 KiB phase: 157 in 10 s; with a
-//   64 MB initial heap 14, and 58% more requests/s). With 32 MB, V8's memory reducer shrank the
-//   heap in every pause between pulls and the next pulls paid for it: 15 mark-compacts in 20
-//   serial 4 MiB misses, none with 64 MB, and a miss took 22 ms instead of 27 (the mean of three
-//   runs' medians). Peak RSS with 8 clients pulling a 1 GiB miss stayed at 174 MB.
-//   Heap flags are read only when Node starts, and NODE_OPTIONS refuses this one: started
-//   without it, this launcher starts Node once more with it and stands in for that process
-//   (signals in, exit code out). The container image, `npm start` and the benchmark pass the flag
-//   themselves: one process there.
+// 8 clients pull a 1 GiB miss), so the server runs its sources bundled, with the Node options
+// and environment that server-runtime.json names:
+// - Sources bundled at start. tsx compiles through module hooks, which keep a second V8 isolate
+//   (the hooks thread) alive for the whole run: 115 MB resident at idle against 86 MB without
+//   it. So the sources are bundled with esbuild (about 0.3 s, into a temporary file removed once
+//   loaded) and Node runs that one plain module. Source maps (without the sources' text) keep
+//   stack traces pointing at the .ts files.
+// - `--initial-heap-size=64`. V8 sizes a new process's heap limits for small scripts. A cache
+//   streams gigabytes through short-lived Buffers whose memory only a full collection frees, so
+//   with those limits it ran a mark-compact every few tens of milliseconds (the benchmark's
+//   64 KiB phase: 157 in 10 s; with a 64 MB initial heap 14, and 58% more requests/s). With
+//   32 MB, V8's memory reducer shrank the heap in every pause between pulls and the next pulls
+//   paid for it: 15 mark-compacts in 20 serial 4 MiB misses, none with 64 MB, and a miss took
+//   22 ms instead of 27 (the mean of three runs' medians).
+// - glibc malloc settings. Blob buffers are large and short-lived; glibc raises its mmap
+//   threshold after freeing one and then serves them from heaps it rarely gives back, so the
+//   resident set stayed where the busiest moment left it: 180 MB after 16 clients missed one
+//   256 MiB blob at once, and the 8 × 1 GiB peak at 180 MB. A fixed 128 KiB threshold returns
+//   such buffers on free, and two arenas bound the per-thread heaps: 120 MB after that phase,
+//   151 MB at the peak. The price: the 16 simultaneous misses took 3.1-3.3 s instead of
+//   2.6-3.0 s (fresh pages for each buffer).
+// Heap flags and malloc settings are read only when a process starts (NODE_OPTIONS refuses this
+// heap flag): started without the flag, this launcher starts Node once more with both and stands
+// in for that process (signals in, exit code out). The container image, `npm start` and the
+// benchmark start the server with them directly: one process there.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const HEAP_FLAG = '--initial-heap-size';
-const HEAP_MB = 64;
+/** The server's Node options and environment (also read by the topology and the benchmark). */
+const runtime = JSON.parse(readFileSync(new URL('./server-runtime.json', import.meta.url), 'utf8'));
 
 /** Bundles `src/main.ts` (with the workspace libraries and packages) into one ES module. */
 async function bundle(directory) {
@@ -72,12 +82,16 @@ if (process.execArgv.some((flag) => flag.startsWith(HEAP_FLAG))) {
   const child = spawn(
     process.execPath,
     [
-      `${HEAP_FLAG}=${HEAP_MB}`,
+      ...runtime.nodeOptions,
       ...process.execArgv,
       fileURLToPath(import.meta.url),
       ...process.argv.slice(2),
     ],
-    { stdio: ['inherit', 'inherit', 'inherit', 'ipc'] },
+    {
+      stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+      // An operator's own malloc settings win.
+      env: { ...runtime.env, ...process.env },
+    },
   );
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
     process.on(signal, () => child.kill(signal));

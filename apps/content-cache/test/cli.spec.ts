@@ -209,6 +209,24 @@ describe('content-cache /config.yml, with the reference configurations', () => {
     );
   });
 
+  it('starts the container image server as its launcher would (server-runtime.json)', async () => {
+    const runtime = JSON.parse(
+      await readFile(join(appRoot, 'bin', 'server-runtime.json'), 'utf8'),
+    ) as { nodeOptions: string[]; env: Record<string, string> };
+    const dockerfile = await readFile(join(appRoot, 'Dockerfile'), 'utf8');
+    const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1];
+    expect(JSON.parse(entrypoint ?? '[]')).toEqual([
+      'node',
+      ...runtime.nodeOptions,
+      '/app/apps/content-cache/bin/content-cache.mjs',
+    ]);
+    const env = [...dockerfile.matchAll(/^ENV (.*)$/gm)].flatMap((line) =>
+      (line[1] ?? '').split(' '),
+    );
+    for (const [name, value] of Object.entries(runtime.env))
+      expect(env).toContain(`${name}=${value}`);
+  });
+
   it('runs the server with the heap flag, which stops even when its launcher is killed', async () => {
     // The server runs its sources bundled into a temporary module, removed once loaded.
     const temporary = join(directory, 'tmp-heap-flag');
@@ -224,8 +242,14 @@ describe('content-cache /config.yml, with the reference configurations', () => {
     try {
       const lines = servers();
       expect(lines).toHaveLength(1);
-      expect(lines[0]).toContain('--initial-heap-size=64');
+      const runtime = JSON.parse(
+        readFileSync(join(appRoot, 'bin', 'server-runtime.json'), 'utf8'),
+      ) as { nodeOptions: string[]; env: Record<string, string> };
+      for (const option of runtime.nodeOptions) expect(lines[0]).toContain(option);
       server = Number(lines[0]?.trim().split(' ')[0]);
+      const environment = readFileSync(`/proc/${server}/environ`, 'utf8').split('\0');
+      for (const [name, value] of Object.entries(runtime.env))
+        expect(environment).toContain(`${name}=${value}`);
       expect((await fetch(`http://127.0.0.1:${started.port}/health`)).status).toBe(200);
       started.child.kill('SIGKILL');
       await expect
