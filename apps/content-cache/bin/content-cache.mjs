@@ -21,8 +21,8 @@
 //   resident set stayed where the busiest moment left it: 180 MB after 16 clients missed one
 //   256 MiB blob at once, and the 8 × 1 GiB peak at 180 MB. A fixed 128 KiB threshold returns
 //   such buffers on free, and two arenas bound the per-thread heaps: 120 MB after that phase,
-//   151 MB at the peak. The price: the 16 simultaneous misses took 3.1-3.3 s instead of
-//   2.6-3.0 s (fresh pages for each buffer).
+//   151 MB at the peak. Possibly a price: two runs of the 16 simultaneous misses just after took
+//   3.1-3.3 s against 2.6-3.0 s before (fresh pages for each buffer); full runs since, 3.0 s.
 // Heap flags and malloc settings are read only when a process starts (NODE_OPTIONS refuses this
 // heap flag): started without the flag, this launcher starts Node once more with both and stands
 // in for that process (signals in, exit code out). The container image, `npm start` and the
