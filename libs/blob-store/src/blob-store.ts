@@ -7,6 +7,7 @@ import {
   type DigestAlgorithm,
   DigestHasher,
   RegistryError,
+  isRangeWithin,
   rangeNotSatisfiable,
 } from '@dtr-cache/registry-protocol';
 import { BLOBS_PREFIX, blobKey, digestOfBlobKey } from './blob-layout';
@@ -263,9 +264,7 @@ export class DriverBlobStore implements BlobStore {
     const info = await this.driver.stat(key);
     if (!info)
       throw new RegistryError('BLOB_UNKNOWN', undefined, { detail: { digest: digest.toString() } });
-    if (range && (range.start < 0 || range.end < range.start || range.end >= info.size)) {
-      throw rangeNotSatisfiable(info.size);
-    }
+    if (!isRangeWithin(range, info.size)) throw rangeNotSatisfiable(info.size);
     try {
       const stream = await this.driver.read(
         key,

@@ -3,6 +3,7 @@ import {
   type ByteRange,
   type Digest,
   type DigestAlgorithm,
+  isRangeWithin,
   rangeNotSatisfiable,
 } from '@dtr-cache/registry-protocol';
 import type { BlobInfo, BlobStore, BlobWriter, OpenBlob } from './blob-store';
@@ -99,8 +100,7 @@ export class MemoryTier implements BlobStore {
       bytes = await readWhole(blob.stream, blob.size);
       if (this.deletes === deletes && this.deleting === 0) this.hold(key, bytes);
     }
-    if (range && (range.start < 0 || range.end < range.start || range.end >= bytes.length))
-      throw rangeNotSatisfiable(bytes.length);
+    if (!isRangeWithin(range, bytes.length)) throw rangeNotSatisfiable(bytes.length);
     const served = range ? bytes.subarray(range.start, range.end + 1) : bytes;
     return { size: bytes.length, range, stream: streamOf(served), bytes: served };
   }

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { formatContentRange, parseRangeHeader, rangeNotSatisfiable } from './byte-range';
+import {
+  formatContentRange,
+  isRangeWithin,
+  parseRangeHeader,
+  rangeNotSatisfiable,
+} from './byte-range';
 
 describe('parseRangeHeader', () => {
   it.each([
@@ -31,5 +36,19 @@ describe('parseRangeHeader', () => {
     expect(error.status).toBe(416);
     expect(error.code).toBe('RANGE_INVALID');
     expect(error.headers['Content-Range']).toBe('bytes */100');
+  });
+});
+
+describe('isRangeWithin', () => {
+  it.each([
+    [undefined, 100, true],
+    [{ start: 0, end: 99 }, 100, true],
+    [{ start: 99, end: 99 }, 100, true],
+    [{ start: 0, end: 100 }, 100, false],
+    [{ start: -1, end: 5 }, 100, false],
+    [{ start: 6, end: 5 }, 100, false],
+    [{ start: 0, end: 0 }, 0, false],
+  ])('%j in %i bytes: %s', (range, size, within) => {
+    expect(isRangeWithin(range, size)).toBe(within);
   });
 });

@@ -54,6 +54,11 @@ export function rangeNotSatisfiable(size: number): RegistryError {
   });
 }
 
+/** True if `range` (inclusive; none means the whole blob) lies within a blob of `size` bytes. */
+export function isRangeWithin(range: ByteRange | undefined, size: number): boolean {
+  return range === undefined || (range.start >= 0 && range.start <= range.end && range.end < size);
+}
+
 /** Number of bytes in an inclusive range. */
 export function rangeLength(range: ByteRange): number {
   return range.end - range.start + 1;

@@ -31,6 +31,7 @@ export {
 export { API_VERSION, Headers, etagOf } from './headers';
 export {
   formatContentRange,
+  isRangeWithin,
   parseRangeHeader,
   rangeLength,
   rangeNotSatisfiable,

@@ -6,6 +6,7 @@ import {
   type Digest,
   type DigestAlgorithm,
   RegistryError,
+  isRangeWithin,
   rangeNotSatisfiable,
 } from '@dtr-cache/registry-protocol';
 import type { UpstreamClient } from '../upstream/upstream-client';
@@ -110,8 +111,7 @@ export class CachingBlobStore {
       const stored = await this.openLocal(digest, range);
       if (stored) return { ...stored, source };
     }
-    if (range && (range.start < 0 || range.end < range.start || range.end >= fill.size))
-      throw rangeNotSatisfiable(fill.size);
+    if (!isRangeWithin(range, fill.size)) throw rangeNotSatisfiable(fill.size);
     return { size: fill.size, range, stream: fill.reader(range), source };
   }
 
@@ -152,7 +152,7 @@ export class CachingBlobStore {
     context: FillContext,
   ): Promise<OpenBlob> {
     const upstream = await this.upstream.getBlob(context.repository, digest, context.grant);
-    if (range && (range.start < 0 || range.end < range.start || range.end >= upstream.size)) {
+    if (!isRangeWithin(range, upstream.size)) {
       upstream.stream.destroy();
       throw rangeNotSatisfiable(upstream.size);
     }
