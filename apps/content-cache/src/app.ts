@@ -158,10 +158,7 @@ export function createApp(services: CacheServices): Koa {
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return next();
     if (ctx.path === BLOB_GRANT_KEYS_PATH) {
       // Relaying an empty set would pass for "no key is valid" downstream: say "not yet".
-      if (!services.keys.ready)
-        throw new RegistryError('UNAVAILABLE', 'the cache has no grant keys from upstream yet', {
-          headers: { 'Retry-After': '1' },
-        });
+      services.keys.assertReady();
       ctx.set('Cache-Control', 'max-age=30');
       ctx.body = services.keys.keySet();
       return;

@@ -28,8 +28,7 @@ export class UpstreamKeys {
   private readonly verifier = new BlobGrantVerifier({ keys: [] });
   private keys: GrantKeySet = { keys: [] };
   private lastRefresh = 0;
-  /** Whether the last refresh reached the upstream (a failed one may be retried sooner). */
-  private lastRefreshSucceeded = false;
+  /** Refreshes failed since the last one that succeeded (a failed one may be retried sooner). */
   private failuresInARow = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private refreshing: Promise<boolean> | undefined;
@@ -54,6 +53,17 @@ export class UpstreamKeys {
     return this.keys.keys.length > 0;
   }
 
+  /**
+   * For what needs the keys (verifying, relaying them).
+   * @throws RegistryError `UNAVAILABLE` (503, retry in a second) while no key is held.
+   */
+  assertReady(): void {
+    if (!this.ready)
+      throw new RegistryError('UNAVAILABLE', 'the cache has no grant keys from upstream yet', {
+        headers: { 'Retry-After': '1' },
+      });
+  }
+
   /** Fetches the keys now (one fetch at a time); false if the upstream could not be asked. */
   refresh(): Promise<boolean> {
     this.refreshing ??= (async () => {
@@ -69,7 +79,6 @@ export class UpstreamKeys {
             failures: this.failuresInARow,
           });
         this.logger.debug('grant keys refreshed', { keys: keys.length });
-        this.lastRefreshSucceeded = true;
         this.failuresInARow = 0;
         return true;
       } catch (error) {
@@ -79,7 +88,6 @@ export class UpstreamKeys {
             failures: this.failuresInARow + 1,
           });
         this.failuresInARow += 1;
-        this.lastRefreshSucceeded = false;
         return false;
       } finally {
         this.refreshing = undefined;
@@ -123,15 +131,13 @@ export class UpstreamKeys {
       const unknownKey = error instanceof BlobGrantError && error.reason === 'unknown-key';
       if (!unknownKey) throw error;
       // After a failed refresh, an unknown key may ask again sooner (still rate-limited).
-      const interval = this.lastRefreshSucceeded
-        ? this.options.minRefreshIntervalMs
-        : Math.min(this.options.minRefreshIntervalMs, FAILED_REFRESH_RETRY_MS);
+      const interval =
+        this.failuresInARow === 0
+          ? this.options.minRefreshIntervalMs
+          : Math.min(this.options.minRefreshIntervalMs, FAILED_REFRESH_RETRY_MS);
       const mayRefresh = Date.now() - this.lastRefresh >= interval;
       if (mayRefresh) await this.refresh();
-      if (!this.ready)
-        throw new RegistryError('UNAVAILABLE', 'the cache has no grant keys from upstream yet', {
-          headers: { 'Retry-After': '1' },
-        });
+      this.assertReady();
       if (!mayRefresh) throw error;
       return this.verifier.verify(token, expected);
     }
