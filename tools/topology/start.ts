@@ -13,8 +13,9 @@
  * start reuses the data (and the generated passwords in `<data>/credentials.json`).
  *
  * DTR_HOST moves DTR (the caches follow on the next three addresses, unless REGION_US_HOST,
- * SAN_FRANCISCO_HOST or LOS_ANGELES_HOST say otherwise); tests run topologies side by side. For tests only, TOPOLOGY_BLOBTTL replaces the
- * reference files' `blobttl: 24h`; DTR's own keys take DTR_API_* overrides as usual.
+ * SAN_FRANCISCO_HOST or LOS_ANGELES_HOST say otherwise); tests run topologies side by side. For
+ * tests only, TOPOLOGY_BLOBTTL replaces the reference files' `blobttl: 24h`; DTR's own keys take
+ * DTR_API_* overrides as usual.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';

@@ -60,6 +60,14 @@ function run(args: string[], program = bin): Promise<{ code: number | null; outp
   });
 }
 
+/** The server's Node options and environment, as the launcher applies them. */
+function serverRuntime(): { nodeOptions: string[]; env: Record<string, string> } {
+  return JSON.parse(readFileSync(join(appRoot, 'bin', 'server-runtime.json'), 'utf8')) as {
+    nodeOptions: string[];
+    env: Record<string, string>;
+  };
+}
+
 /** True while `pid` runs (a zombie, exited but not yet reaped, does not count). */
 function isRunning(pid: number): boolean {
   try {
@@ -210,9 +218,7 @@ describe('content-cache /config.yml, with the reference configurations', () => {
   });
 
   it('starts the container image server as its launcher would (server-runtime.json)', async () => {
-    const runtime = JSON.parse(
-      await readFile(join(appRoot, 'bin', 'server-runtime.json'), 'utf8'),
-    ) as { nodeOptions: string[]; env: Record<string, string> };
+    const runtime = serverRuntime();
     const dockerfile = await readFile(join(appRoot, 'Dockerfile'), 'utf8');
     const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1];
     expect(JSON.parse(entrypoint ?? '[]')).toEqual([
@@ -242,9 +248,7 @@ describe('content-cache /config.yml, with the reference configurations', () => {
     try {
       const lines = servers();
       expect(lines).toHaveLength(1);
-      const runtime = JSON.parse(
-        readFileSync(join(appRoot, 'bin', 'server-runtime.json'), 'utf8'),
-      ) as { nodeOptions: string[]; env: Record<string, string> };
+      const runtime = serverRuntime();
       for (const option of runtime.nodeOptions) expect(lines[0]).toContain(option);
       server = Number(lines[0]?.trim().split(' ')[0]);
       const environment = readFileSync(`/proc/${server}/environ`, 'utf8').split('\0');

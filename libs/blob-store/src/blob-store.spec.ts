@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Digest } from '@dtr-cache/registry-protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { expectSameBytes, readAll, store } from './test-support';
+import { expectSameBytes, interceptTempWrites, readAll, store } from './test-support';
 import { blobKey, digestOfBlobKey } from './blob-layout';
 import { type BlobStore, DriverBlobStore, openBlobStore } from './blob-store';
 import { FilesystemDriver } from './filesystem-driver';
@@ -162,17 +162,9 @@ describe.each(drivers)('BlobStore on %s', (_name, makeDriver) => {
     const gated = await makeDriver();
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
-    const driver = Object.assign(Object.create(gated.driver) as StorageDriver, {
-      createTemp: async () => {
-        const temp = await gated.driver.createTemp();
-        const write = temp.write.bind(temp);
-        return Object.assign(temp, {
-          write: async (chunks: readonly Buffer[]) => {
-            await gate;
-            await write(chunks);
-          },
-        });
-      },
+    const driver = interceptTempWrites(gated.driver, async (_chunks, write) => {
+      await gate;
+      await write();
     });
     try {
       const gatedBlobs = new DriverBlobStore(driver);
@@ -266,22 +258,15 @@ describe('BlobStore on the filesystem', () => {
   });
 
   it('keeps nothing when the disk fills up mid-write', async () => {
-    class FullDiskDriver extends FilesystemDriver {
-      override async createTemp() {
-        const temp = await super.createTemp();
-        let written = 0;
-        const write = temp.write.bind(temp);
-        return Object.assign(temp, {
-          write: async (chunks: readonly Buffer[]) => {
-            written += chunks.reduce((sum, chunk) => sum + chunk.length, 0);
-            if (written > 50_000)
-              throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
-            await write(chunks);
-          },
-        });
-      }
-    }
-    const blobs = new DriverBlobStore(new FullDiskDriver(root));
+    let written = 0;
+    const blobs = new DriverBlobStore(
+      interceptTempWrites(new FilesystemDriver(root), async (chunks, write) => {
+        written += chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+        if (written > 50_000)
+          throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+        await write();
+      }),
+    );
     const content = randomBytes(200_000);
     const writer = await blobs.create();
     await expect(

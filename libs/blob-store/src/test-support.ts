@@ -3,6 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { Digest } from '@dtr-cache/registry-protocol';
 import { expect } from 'vitest';
 import type { BlobStore } from './blob-store';
+import type { StorageDriver } from './storage-driver';
 
 /** Stores `content` as a blob through a writer; returns its digest. */
 export async function store(blobs: BlobStore, content: Buffer): Promise<Digest> {
@@ -11,6 +12,26 @@ export async function store(blobs: BlobStore, content: Buffer): Promise<Digest> 
   const digest = Digest.of(content);
   await writer.commit(digest, content.length);
   return digest;
+}
+
+/**
+ * Routes every write to `driver`'s temp files through `onWrite` (which calls `write` to let it
+ * happen), for tests of a slow or full disk. Changes and returns `driver`.
+ */
+export function interceptTempWrites<Driver extends StorageDriver>(
+  driver: Driver,
+  onWrite: (chunks: readonly Buffer[], write: () => Promise<void>) => Promise<void>,
+): Driver {
+  const createTemp = driver.createTemp.bind(driver);
+  return Object.assign(driver, {
+    createTemp: async () => {
+      const temp = await createTemp();
+      const write = temp.write.bind(temp);
+      return Object.assign(temp, {
+        write: (chunks: readonly Buffer[]) => onWrite(chunks, () => write(chunks)),
+      });
+    },
+  });
 }
 
 /** Collects a stream (test content is small enough to hold). */
