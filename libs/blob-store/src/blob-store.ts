@@ -100,7 +100,6 @@ const WRITER_BUFFER = 4 * 1024 * 1024;
 
 class DriverBlobWriter extends Writable implements BlobWriter {
   private readonly hasher: DigestHasher;
-  private failure: Error | undefined;
   private settled = false;
   private writtenBytes = 0;
 
@@ -111,9 +110,9 @@ class DriverBlobWriter extends Writable implements BlobWriter {
   ) {
     super({ highWaterMark: WRITER_BUFFER });
     this.hasher = new DigestHasher(algorithm);
-    this.on('error', (error) => {
-      this.failure ??= error;
-    });
+    // A failed write is reported by `commit` (the stream keeps it in `errored`); without a
+    // listener the error event would be thrown.
+    this.on('error', () => undefined);
   }
 
   /** Bytes accepted: written, plus those being written or still buffered in the stream. */
@@ -174,7 +173,7 @@ class DriverBlobWriter extends Writable implements BlobWriter {
 
   /** Ends the writer (if needed) and waits until every accepted byte reached storage. */
   private async allWritten(): Promise<void> {
-    if (this.failure) throw this.failure;
+    if (this.errored) throw this.errored;
     if (this.writableFinished) return;
     if (!this.writableEnded) this.end();
     await finished(this as Writable);
@@ -192,9 +191,7 @@ class DriverBlobWriter extends Writable implements BlobWriter {
       if (expectedDigest.algorithm === this.hasher.algorithm) {
         // Every accepted byte is hashed already: verify now, before the disk has caught up.
         if (!this.writableEnded) this.end();
-        // (A destroy's error event comes later; `errored` is set at once.)
-        const failure = this.failure ?? this.errored ?? undefined;
-        if (failure) throw failure;
+        if (this.errored) throw this.errored;
         actual = { digest: this.hasher.digest(), size: this.hasher.size };
         assertContentMatches({ digest: expectedDigest, size: expectedSize }, actual);
         options.onVerified?.();
