@@ -362,8 +362,10 @@ async function main(): Promise<void> {
     // The warm and small-blob measures swing between runs on this shared 2-core machine (warm
     // 8 clients: 1.2 to 2.9 GB/s for the same code). Each is taken ROUNDS times, the servers taking
     // turns within a round, and the median is reported (every round is in the JSON).
-    const median = (values: number[]) =>
-      [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
+    /** The middle item by `value` (the median one). */
+    const middle = <Item>(items: Item[], value: (item: Item) => number): Item =>
+      [...items].sort((a, b) => value(a) - value(b))[Math.floor(items.length / 2)] as Item;
+    const median = (values: number[]) => middle(values, (value) => value);
 
     if (runs('warm')) {
       log(`warm throughput, 1 and 8 clients (${ROUNDS} rounds)`);
@@ -416,8 +418,10 @@ async function main(): Promise<void> {
       const smallLoad: Record<string, unknown> = {};
       for (const [server, measured] of Object.entries(rounds)) {
         // The median round by requests/s, with its own latencies.
-        const byRate = [...measured].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond);
-        smallLoad[server] = { ...byRate[Math.floor(byRate.length / 2)], rounds: measured };
+        smallLoad[server] = {
+          ...middle(measured, (round) => round.requestsPerSecond),
+          rounds: measured,
+        };
       }
       results['smallBlobs'] = smallLoad;
       phaseDone('small');
