@@ -36,9 +36,11 @@ export interface CacheServices {
 
 /**
  * Sends the blob as the response, counting the bytes written. Bytes already in memory go out in
- * one write with the headers. A failing body (upstream died, bytes did not verify) aborts the
- * response rather than ending it; a client that goes away stops the body. (A plain pipe: Koa's
- * `stream.pipeline` costs an AbortController per response.)
+ * one write with the headers. A streamed chunk is handed back to the store (`recycle`) once its
+ * write completed, so the next read reuses its memory. A failing body (upstream died, bytes did
+ * not verify) aborts the response rather than ending it; a client that goes away stops the body.
+ * (Not Koa's `stream.pipeline`: it costs an AbortController per response, and gives no word of a
+ * chunk's write completing.)
  */
 function sendBody(ctx: Context, blob: OpenBlob, onBytes: (count: number) => void): void {
   ctx.respond = false;
@@ -60,9 +62,20 @@ function sendBody(ctx: Context, blob: OpenBlob, onBytes: (count: number) => void
     });
     return;
   }
-  body.on('data', (chunk: Buffer) => onBytes(chunk.length));
+  const recycle = blob.recycle;
+  body.on('data', (chunk: Buffer) => {
+    onBytes(chunk.length);
+    // A write that failed may still be referenced by the socket: only a completed one is reused.
+    const written = recycle
+      ? (error?: Error | null) => {
+          if (!error) recycle(chunk);
+        }
+      : undefined;
+    if (!response.write(chunk, written)) body.pause();
+  });
+  response.on('drain', () => body.resume());
+  body.once('end', () => response.end());
   body.once('error', () => response.destroy());
-  body.pipe(response);
 }
 
 /**

@@ -11,7 +11,7 @@ import {
   rangeNotSatisfiable,
 } from '@dtr-cache/registry-protocol';
 import { BLOBS_PREFIX, blobKey, digestOfBlobKey } from './blob-layout';
-import { FileNotFoundError, type StorageDriver, type TempFile } from './storage-driver';
+import { FileNotFoundError, recyclerOf, type StorageDriver, type TempFile } from './storage-driver';
 
 /** A stored blob. */
 export interface BlobInfo {
@@ -34,6 +34,13 @@ export interface OpenBlob {
   readonly bytes?: Buffer;
   /** Where the bytes come from, for logs and metrics (a cache: `hit`, `miss`, `coalesced`). */
   readonly source?: string;
+  /**
+   * Takes back a chunk read from `stream` once nothing references it any more (its write to the
+   * client completed), so the store reads later bytes into the same memory. Optional on both sides:
+   * a store may not offer it, and a chunk not handed back is garbage-collected as usual. A chunk
+   * must not be used after it is handed back.
+   */
+  readonly recycle?: (chunk: Buffer) => void;
 }
 
 /**
@@ -269,7 +276,7 @@ export class DriverBlobStore implements BlobStore {
           ? { offset: range.start, length: range.end - range.start + 1 }
           : { offset: 0, length: info.size },
       );
-      return { size: info.size, range, stream };
+      return { size: info.size, range, stream, recycle: recyclerOf(stream) };
     } catch (error) {
       if (error instanceof FileNotFoundError) {
         throw new RegistryError('BLOB_UNKNOWN', undefined, {

@@ -1,5 +1,5 @@
 export { assertValidKey, FileNotFoundError } from './storage-driver';
-export type { FileInfo, StorageDriver, TempFile } from './storage-driver';
+export type { FileInfo, RecyclingReadable, StorageDriver, TempFile } from './storage-driver';
 export { FilesystemDriver } from './filesystem-driver';
 export { MemoryDriver } from './memory-driver';
 export { BLOBS_PREFIX, blobKey, digestOfBlobKey } from './blob-layout';

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readdirSync, readlinkSync } from 'node:fs';
 import { mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -68,6 +69,31 @@ describe('OpenFileCache', () => {
     expect((await readAll(second)).equals(content)).toBe(true);
     expect((await readAll(await cache.read(path, 0))).equals(content)).toBe(true);
     expect(openDescriptors(directory)).toBe(1);
+  });
+
+  it('reads later chunks into the memory of chunks handed back, and only of those', async () => {
+    const content = randomBytes(5 * 1024 * 1024 + 123);
+    const path = join(directory, 'big');
+    await writeFile(path, content);
+
+    const recycling = await cache.read(path, 0);
+    const copies: Buffer[] = [];
+    const memories = new Set<ArrayBufferLike>();
+    for await (const chunk of recycling) {
+      copies.push(Buffer.from(chunk as Buffer));
+      memories.add((chunk as Buffer).buffer);
+      recycling.recycle(chunk as Buffer);
+    }
+    expect(Buffer.concat(copies).equals(content)).toBe(true);
+    // Six chunks: the short last one in memory of its own, the five others in at most two
+    // buffers (the one being read ahead, and the one handed back).
+    expect(copies.length).toBe(6);
+    expect(memories.size).toBeLessThanOrEqual(3);
+
+    const kept: Buffer[] = [];
+    for await (const chunk of await cache.read(path, 0)) kept.push(chunk as Buffer);
+    expect(Buffer.concat(kept).equals(content)).toBe(true);
+    expect(new Set(kept.map((chunk) => chunk.buffer)).size).toBe(kept.length);
   });
 
   it('evicts the least recently read file beyond its capacity', async () => {

@@ -1,5 +1,7 @@
 import { type FileHandle, open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
+import { BufferPool } from './buffer-pool';
+import type { RecyclingReadable } from './storage-driver';
 
 /** Options of an {@link OpenFileCache}. */
 export interface OpenFileCacheOptions {
@@ -42,10 +44,15 @@ export class OpenFileCache {
   /** Paths invalidated while being opened: that open must not enter the cache. */
   private readonly doomed = new Set<string>();
   private readonly timer: NodeJS.Timeout | undefined;
+  /** Read buffers, reused once the consumer has written their bytes out (see `recycle`). */
+  private readonly buffers = new BufferPool({ bufferSize: READ_CHUNK, maxFree: MAX_FREE_BUFFERS });
 
   constructor(private readonly options: OpenFileCacheOptions) {
     if (options.capacity > 0) {
-      this.timer = setInterval(() => this.retireStale(Date.now()), options.validMs);
+      this.timer = setInterval(() => {
+        this.retireStale(Date.now());
+        this.buffers.trim();
+      }, options.validMs);
       this.timer.unref();
     }
   }
@@ -67,10 +74,12 @@ export class OpenFileCache {
    * is not open yet. Bytes past the end of the file are not read.
    * @throws the `open` error (ENOENT for a missing file).
    */
-  async read(path: string, offset: number, length?: number): Promise<Readable> {
+  async read(path: string, offset: number, length?: number): Promise<RecyclingReadable> {
     const file = await this.acquire(path);
     const end = Math.min(file.size, length === undefined ? file.size : offset + length);
-    return new PositionalReadStream(file.handle, offset, end, () => this.release(file));
+    return new PositionalReadStream(file.handle, offset, end, this.buffers, () =>
+      this.release(file),
+    );
   }
 
   /**
@@ -174,22 +183,32 @@ export class OpenFileCache {
 
 /** Largest chunk read at once. */
 const READ_CHUNK = 1024 * 1024;
+/** Reads shorter than this get a buffer of their own size, not one of the pool's. */
+const POOLED_READ_MIN = READ_CHUNK / 4;
+/** Read buffers kept for reuse: enough for a few clients' chunks in flight each. */
+const MAX_FREE_BUFFERS = 16;
 
 /**
  * Reads `[position, end)` of a shared file handle with positional reads. Unlike `fs.ReadStream`, it
  * never closes the handle (destroying an `fs.ReadStream` closes its descriptor even with
- * `autoClose: false`); `done` runs once, after the last read has returned.
+ * `autoClose: false`); `done` runs once, after the last read has returned. Large chunks are read
+ * into the pool's buffers, which a consumer hands back with `recycle`.
  */
-class PositionalReadStream extends Readable {
+class PositionalReadStream extends Readable implements RecyclingReadable {
   private pending: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly handle: FileHandle,
     private position: number,
     private readonly end: number,
+    private readonly buffers: BufferPool,
     private readonly done: () => void,
   ) {
     super({ highWaterMark: Math.max(Math.min(READ_CHUNK, end - position), 1) });
+  }
+
+  recycle(chunk: Buffer): void {
+    this.buffers.give(chunk);
   }
 
   override _read(): void {
@@ -198,19 +217,23 @@ class PositionalReadStream extends Readable {
       this.push(null);
       return;
     }
-    const buffer = Buffer.allocUnsafe(length);
+    const buffer = length >= POOLED_READ_MIN ? this.buffers.take() : Buffer.allocUnsafe(length);
     this.pending = this.handle.read(buffer, 0, length, this.position).then(
       ({ bytesRead }) => {
-        if (this.destroyed) return;
-        if (bytesRead === 0) {
-          this.destroy(new Error('the file is shorter than it was when opened'));
+        if (this.destroyed || bytesRead === 0) {
+          this.buffers.give(buffer);
+          if (!this.destroyed)
+            this.destroy(new Error('the file is shorter than it was when opened'));
           return;
         }
         this.position += bytesRead;
-        this.push(bytesRead < length ? buffer.subarray(0, bytesRead) : buffer);
+        this.push(bytesRead < buffer.length ? buffer.subarray(0, bytesRead) : buffer);
         if (this.position >= this.end) this.push(null);
       },
-      (error: Error) => this.destroy(error),
+      (error: Error) => {
+        this.buffers.give(buffer);
+        this.destroy(error);
+      },
     );
   }
 

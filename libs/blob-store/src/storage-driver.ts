@@ -32,6 +32,23 @@ export interface TempFile {
   discard(): Promise<void>;
 }
 
+/**
+ * A read stream that takes its chunks back for reuse. A consumer that knows when a chunk is no
+ * longer referenced (its socket write completed) hands it to `recycle`, and the stream reads later
+ * bytes into the same memory. Handing chunks back is optional: one not handed back is
+ * garbage-collected as usual.
+ */
+export interface RecyclingReadable extends Readable {
+  /** Takes back a chunk this stream emitted; the caller must not touch it afterwards. */
+  recycle(chunk: Buffer): void;
+}
+
+/** The stream's `recycle`, bound, if it is a {@link RecyclingReadable}. */
+export function recyclerOf(stream: Readable): ((chunk: Buffer) => void) | undefined {
+  const recycle = (stream as Partial<RecyclingReadable>).recycle;
+  return typeof recycle === 'function' ? recycle.bind(stream) : undefined;
+}
+
 /** Thrown by drivers for a key that does not exist. */
 export class FileNotFoundError extends Error {
   readonly code = 'ENOENT';
@@ -68,7 +85,7 @@ export interface StorageDriver {
   /**
    * Opens a file for reading `length` bytes from `offset` (default: to the end). The file is open
    * when the promise resolves, so a later `delete` does not cut the stream short. Streams; never
-   * buffers the whole file.
+   * buffers the whole file. The stream may be a {@link RecyclingReadable}.
    * @throws FileNotFoundError if the file does not exist.
    */
   read(key: string, range?: { offset: number; length?: number }): Promise<Readable>;

@@ -1,0 +1,109 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FilesystemDriver, type RecyclingReadable } from '@dtr-cache/blob-store';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningCache, startCache } from './cache-harness';
+import { StandInOrigin } from './stand-in-origin';
+
+const repository = 'alice/app';
+let origin: StandInOrigin;
+let cache: RunningCache;
+let folder: string;
+/** Chunks the app handed back to the disk reads, to be read into again. */
+let recycled = 0;
+
+/** A filesystem driver counting the chunks handed back to its read streams. */
+class CountingDriver extends FilesystemDriver {
+  override async read(
+    key: string,
+    range?: { offset: number; length?: number },
+  ): Promise<RecyclingReadable> {
+    const stream = (await super.read(key, range)) as RecyclingReadable;
+    const recycle = stream.recycle.bind(stream);
+    stream.recycle = (chunk) => {
+      recycled += 1;
+      recycle(chunk);
+    };
+    return stream;
+  }
+}
+
+beforeAll(async () => {
+  folder = await mkdtemp(join(tmpdir(), 'disk-hits-'));
+  origin = await StandInOrigin.start();
+  cache = await startCache({ upstreams: [origin.url], driver: new CountingDriver(folder) });
+});
+afterAll(async () => {
+  await cache.close();
+  await origin.close();
+  await rm(folder, { recursive: true, force: true });
+});
+
+/** GETs `url`; a slow client pauses after every chunk it receives. Resolves with the body's sha256. */
+function pull(
+  url: string,
+  options: { slow?: boolean; range?: string } = {},
+): Promise<{ status: number; sha256: string; length: number }> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = options.range ? { Range: options.range } : {};
+    request(url, { headers }, (response) => {
+      const hash = createHash('sha256');
+      let length = 0;
+      response.on('data', (chunk: Buffer) => {
+        hash.update(chunk);
+        length += chunk.length;
+        if (options.slow) {
+          response.pause();
+          setTimeout(() => response.resume(), 2);
+        }
+      });
+      response.once('end', () =>
+        resolve({ status: response.statusCode ?? 0, sha256: hash.digest('hex'), length }),
+      );
+      response.once('error', reject);
+    })
+      .once('error', reject)
+      .end();
+  });
+}
+
+describe('hits from disk', () => {
+  it('reuses read memory only once a client has been sent its bytes: fast, slow and range pulls at once all get the right bytes', async () => {
+    const content = randomBytes(6 * 1024 * 1024 + 4321);
+    const digest = origin.add(content);
+    const url = `${cache.url}/v2/${repository}/blobs/${digest}?grant=${await origin.grant(repository, digest)}`;
+    expect((await pull(url)).length).toBe(content.length);
+    expect(origin.blobGets(digest)).toBe(1);
+    // The first body ends once verified; the blob is on disk once the fill has committed it.
+    for (let attempt = 0; attempt < 100 && !(await cache.cache.local.stat(digest)); attempt += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    recycled = 0;
+
+    const whole = createHash('sha256').update(content).digest('hex');
+    const part = createHash('sha256').update(content.subarray(1_000_000, 5_000_000)).digest('hex');
+    const pulls = await Promise.all([
+      ...Array.from({ length: 3 }, () => pull(url, { slow: true })),
+      ...Array.from({ length: 3 }, () => pull(url)),
+      pull(url, { slow: true, range: 'bytes=1000000-4999999' }),
+      pull(url, { range: 'bytes=1000000-4999999' }),
+    ]);
+    expect(pulls.map((result) => result.status)).toEqual([200, 200, 200, 200, 200, 200, 206, 206]);
+    expect(pulls.map((result) => result.sha256)).toEqual([
+      ...Array.from({ length: 6 }, () => whole),
+      part,
+      part,
+    ]);
+    expect(origin.blobGets(digest)).toBe(1);
+    expect(
+      cache.logs
+        .filter((line) => line['digest'] === digest.toString())
+        .map((line) => line['cache']),
+    ).toEqual(['miss', ...Array.from({ length: 8 }, () => 'hit')]);
+    // Each whole pull reads six large chunks, each range pull four: most are handed back.
+    expect(recycled).toBeGreaterThan(30);
+  });
+});

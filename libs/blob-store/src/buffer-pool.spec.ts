@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { BufferPool } from './buffer-pool';
+
+describe('BufferPool', () => {
+  it('hands a returned buffer out again, whole, even when a part of it was returned', () => {
+    const pool = new BufferPool({ bufferSize: 1024, maxFree: 4 });
+    const buffer = pool.take();
+    expect(buffer.length).toBe(1024);
+    pool.give(buffer.subarray(0, 10));
+    expect(pool.freeCount).toBe(1);
+    const again = pool.take();
+    expect(again.buffer).toBe(buffer.buffer);
+    expect(again.length).toBe(1024);
+  });
+
+  it('ignores a second return and buffers it did not hand out', () => {
+    const pool = new BufferPool({ bufferSize: 1024, maxFree: 4 });
+    const buffer = pool.take();
+    pool.give(buffer);
+    pool.give(buffer);
+    pool.give(Buffer.allocUnsafeSlow(1024));
+    expect(pool.freeCount).toBe(1);
+    // Were the second return kept, one buffer would now be in two hands.
+    expect(pool.take().buffer).not.toBe(pool.take().buffer);
+  });
+
+  it('keeps at most maxFree buffers', () => {
+    const pool = new BufferPool({ bufferSize: 16, maxFree: 2 });
+    const taken = [pool.take(), pool.take(), pool.take()];
+    for (const buffer of taken) pool.give(buffer);
+    expect(pool.freeCount).toBe(2);
+  });
+
+  it('trim lets the free buffers go only after a period without a take', () => {
+    const pool = new BufferPool({ bufferSize: 16, maxFree: 2 });
+    pool.give(pool.take());
+    pool.trim();
+    expect(pool.freeCount).toBe(1);
+    pool.trim();
+    expect(pool.freeCount).toBe(0);
+  });
+});
