@@ -75,6 +75,33 @@ describe('registryErrorMiddleware', () => {
     expect(response.headers.get('www-authenticate')).toBe(challenge);
   });
 
+  it('drops the headers of the content the failed request was about to get, keeping the others', async () => {
+    const app = new Koa();
+    app.silent = true;
+    app.use(registryErrorMiddleware());
+    app.use((ctx) => {
+      ctx.set('X-Everywhere', 'yes');
+      ctx.set('Docker-Content-Digest', 'sha256:x');
+      ctx.set('ETag', '"sha256:x"');
+      ctx.set('Cache-Control', 'max-age=31536000');
+      ctx.set('Accept-Ranges', 'bytes');
+      ctx.set('Content-Range', 'bytes 0-1/2');
+      throw new RegistryError('RANGE_INVALID');
+    });
+    const response = await fetch(await serve(app));
+    expect(response.status).toBe(416);
+    expect(response.headers.get('x-everywhere')).toBe('yes');
+    for (const name of [
+      'docker-content-digest',
+      'etag',
+      'cache-control',
+      'accept-ranges',
+      'content-range',
+    ]) {
+      expect(response.headers.get(name), name).toBeNull();
+    }
+  });
+
   it('hides unexpected errors behind UNKNOWN and reports them', async () => {
     const onUnexpectedError = vi.fn();
     const url = await serve(

@@ -1,5 +1,6 @@
 import type { Context, Middleware } from 'koa';
 import { ERROR_CODES, type ErrorCode } from './error-codes';
+import { Headers } from './headers';
 import { errorEnvelope, RegistryError } from './registry-error';
 
 /** Options of {@link registryErrorMiddleware}. */
@@ -47,7 +48,23 @@ export function toRegistryError(error: unknown): RegistryError {
   return new RegistryError('UNKNOWN', undefined, { cause: error });
 }
 
+/**
+ * Headers describing the content a failed request was about to send: an error response must not
+ * carry them (a `Cache-Control: max-age` on a 404 would let a cache keep the error for a year).
+ */
+const REPRESENTATION_HEADERS = [
+  Headers.contentDigest,
+  Headers.etag,
+  Headers.acceptRanges,
+  Headers.contentRange,
+  Headers.location,
+  'Cache-Control',
+  'Last-Modified',
+  'Content-Disposition',
+];
+
 function render(ctx: Context, error: RegistryError, extraHeaders: Record<string, string>): void {
+  for (const name of REPRESENTATION_HEADERS) ctx.remove(name);
   ctx.status = error.status;
   ctx.set({ ...extraHeaders, ...error.headers });
   ctx.type = 'application/json; charset=utf-8';
@@ -57,7 +74,9 @@ function render(ctx: Context, error: RegistryError, extraHeaders: Record<string,
 
 /**
  * The one Koa middleware that renders every error as the registry's JSON error envelope,
- * `{"errors":[{code,message,detail}]}`, with the status of the code and no body on HEAD.
+ * `{"errors":[{code,message,detail}]}`, with the status of the code and no body on HEAD. Headers
+ * set for every response (API version, `http.headers`) are kept; those of the content the request
+ * was about to get (digest, ETag, caching, range) are removed.
  * A request no route answered renders as `NOT_FOUND`. Errors raised after the response headers
  * were sent cannot be rendered: the connection is destroyed so the client sees an aborted body,
  * never a complete-looking one.
