@@ -20,7 +20,11 @@ class MemoryTempFile implements TempFile {
   synced = false;
   discarded = false;
 
-  constructor(readonly key: string) {}
+  /** @param leave takes the file out of its driver's temporary area (on discard). */
+  constructor(
+    readonly key: string,
+    private readonly leave: (temp: MemoryTempFile) => void,
+  ) {}
 
   async write(chunks: readonly Buffer[]): Promise<void> {
     if (this.synced || this.discarded) throw new Error(`temp file ${this.key} is closed`);
@@ -63,6 +67,7 @@ class MemoryTempFile implements TempFile {
   async discard(): Promise<void> {
     this.discarded = true;
     this.chunks = [];
+    this.leave(this);
   }
 }
 
@@ -102,7 +107,7 @@ export class MemoryDriver implements StorageDriver {
   }
 
   async createTemp(): Promise<TempFile> {
-    const temp = new MemoryTempFile(`tmp/${randomUUID()}.part`);
+    const temp = new MemoryTempFile(`tmp/${randomUUID()}.part`, (left) => this.temps.delete(left));
     this.temps.add(temp);
     return temp;
   }
@@ -140,9 +145,8 @@ export class MemoryDriver implements StorageDriver {
   }
 
   async removeTempFiles(): Promise<number> {
-    const count = this.temps.size;
-    for (const temp of this.temps) await temp.discard();
-    this.temps.clear();
-    return count;
+    const temps = [...this.temps];
+    for (const temp of temps) await temp.discard();
+    return temps.length;
   }
 }

@@ -175,6 +175,16 @@ export function describeStorageDriverConformance(
       await expect(driver.move(second, 'f')).rejects.toBeInstanceOf(FileNotFoundError);
     });
 
+    it('leaves nothing in the temporary area for a discarded or moved temp file', async () => {
+      const discarded = await driver.createTemp();
+      await discarded.write([Buffer.from('partial')]);
+      await discarded.discard();
+      const moved = await driver.createTemp();
+      await moved.sync();
+      await driver.move(moved, 'kept');
+      expect(await driver.removeTempFiles()).toBe(0);
+    });
+
     it.each(['', '/abs', '../escape', 'a/../../b', 'a//b', 'a/./b', 'a\\b', 'a/b/', 'nul\0'])(
       'refuses the key %j',
       async (key) => {
