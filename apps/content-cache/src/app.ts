@@ -111,7 +111,7 @@ async function serveBlob(
     }
   });
 
-  const grant = grantFromQuery(ctx.query);
+  const grant = grantFromQuery(ctx.querystring);
   try {
     await services.keys.verify(grant, { repository, digest });
   } catch (error) {

@@ -22,14 +22,29 @@ export function signedBlobUrl(
   );
 }
 
-/** The grant of a request's query, or undefined. Repeated parameters are refused (undefined). */
-export function grantFromQuery(
-  query: URLSearchParams | Record<string, unknown>,
-): string | undefined {
-  const values =
-    query instanceof URLSearchParams
-      ? query.getAll(GRANT_QUERY_PARAMETER)
-      : [query[GRANT_QUERY_PARAMETER]].flat().filter((value) => value !== undefined);
-  if (values.length !== 1 || typeof values[0] !== 'string') return undefined;
-  return values[0];
+/**
+ * The grant of a request's query — the raw query string (without `?`) or parsed parameters — or
+ * undefined. Repeated parameters are refused (undefined). A raw query is read as
+ * `URLSearchParams` reads it; one without escapes (`%`, `+`) is scanned without parsing the rest,
+ * since a content cache reads one on every blob request.
+ */
+export function grantFromQuery(query: string | URLSearchParams): string | undefined {
+  if (typeof query === 'string' && !/[%+]/.test(query)) return plainGrantOf(query);
+  const values = (typeof query === 'string' ? new URLSearchParams(query) : query).getAll(
+    GRANT_QUERY_PARAMETER,
+  );
+  return values.length === 1 ? values[0] : undefined;
+}
+
+/** {@link grantFromQuery} of a raw query without escapes: a parameter's text is its value. */
+function plainGrantOf(query: string): string | undefined {
+  let grant: string | undefined;
+  for (const parameter of query.split('&')) {
+    const equals = parameter.indexOf('=');
+    const name = equals === -1 ? parameter : parameter.slice(0, equals);
+    if (name !== GRANT_QUERY_PARAMETER) continue;
+    if (grant !== undefined) return undefined;
+    grant = equals === -1 ? '' : parameter.slice(equals + 1);
+  }
+  return grant;
 }

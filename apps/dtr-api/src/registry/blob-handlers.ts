@@ -63,7 +63,7 @@ export async function getBlob(
   name: string,
   digest: Digest,
 ): Promise<void> {
-  const grant = grantFromQuery(ctx.query);
+  const grant = grantFromQuery(ctx.querystring);
   let repository: Repository | undefined;
   if (grant !== undefined) {
     await services.grantKeys.verifier.verify(grant, { repository: name, digest });
