@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type IncomingMessage, request } from 'node:http';
-import type { MemoryTier } from '@dtr-cache/blob-store';
+import { MemoryDriver, type MemoryTier } from '@dtr-cache/blob-store';
 import { Digest, generateGrantSigningKey } from '@dtr-cache/registry-protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningCache, startCache } from './cache-harness';
@@ -250,13 +250,24 @@ describe('failures keep nothing and abort every client', () => {
     expect(await cache.cache.local.stat(digest)).toBeUndefined();
   });
 
-  it('an upstream refusing or not knowing the blob passes the answer on', async () => {
-    const unknown = Digest.of('nowhere at all');
-    const response = await fetch(await blobUrl(unknown));
-    expect(response.status).toBe(404);
-    expect(((await response.json()) as { errors: Array<{ code: string }> }).errors[0]?.code).toBe(
-      'BLOB_UNKNOWN',
-    );
+  it('an upstream not knowing the blob passes the answer on; neither that nor a refusal keeps a file', async () => {
+    // Its own cache, to count the temp files (created while the upstream request is under way).
+    const driver = new MemoryDriver();
+    const own = await startCache({ upstreams: [origin.url], driver });
+    try {
+      const unknown = Digest.of('nowhere at all');
+      const response = await fetch(await blobUrl(unknown, own.url));
+      expect(response.status).toBe(404);
+      expect(((await response.json()) as { errors: Array<{ code: string }> }).errors[0]?.code).toBe(
+        'BLOB_UNKNOWN',
+      );
+      // A refusal without an error envelope says nothing a client could act on: unavailable.
+      const refused = origin.add(randomBytes(100), { kind: 'status', status: 403 });
+      expect((await fetch(await blobUrl(refused, own.url))).status).toBe(503);
+      expect(await driver.removeTempFiles()).toBe(0);
+    } finally {
+      await own.close();
+    }
   });
 });
 

@@ -75,17 +75,22 @@ export class BlobFill {
   static async start(
     local: BlobStore,
     digest: Digest,
-    upstream: UpstreamBlob,
+    upstream: Promise<UpstreamBlob>,
     passThrough: PassThrough,
   ): Promise<BlobFill> {
-    let writer: BlobWriter;
-    try {
-      writer = await local.create({ algorithm: digest.algorithm });
-    } catch (error) {
-      upstream.stream.destroy();
-      throw error;
+    // The local file is created while the upstream request is under way (not after its answer):
+    // a miss's first byte waits for one of them, not for both in turn.
+    const [writer, answer] = await Promise.allSettled([
+      local.create({ algorithm: digest.algorithm }),
+      upstream,
+    ]);
+    if (writer.status === 'rejected' || answer.status === 'rejected') {
+      if (writer.status === 'fulfilled') await writer.value.cancel();
+      if (answer.status === 'fulfilled') answer.value.stream.destroy();
+      // The upstream's refusal (a 401, a 404) says more than a local error.
+      throw answer.status === 'rejected' ? answer.reason : (writer as PromiseRejectedResult).reason;
     }
-    return new BlobFill(digest, upstream.size, writer, upstream, passThrough);
+    return new BlobFill(digest, answer.value.size, writer.value, answer.value, passThrough);
   }
 
   /** True once the blob is verified and stored (serve it from the local store from then on). */

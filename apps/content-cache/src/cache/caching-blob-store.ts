@@ -166,11 +166,10 @@ export class CachingBlobStore {
   private async startFill(digest: Digest, context: FillContext): Promise<BlobFill> {
     const key = digest.toString();
     try {
-      const upstream = await this.upstream.getBlob(context.repository, digest, context.grant);
       const fill = await BlobFill.start(
         this.local,
         digest,
-        upstream,
+        this.upstream.getBlob(context.repository, digest, context.grant),
         async (range) => (await this.passThrough(digest, range, context)).stream,
       );
       this.observer.started?.(digest);
