@@ -45,6 +45,13 @@ function fetchAborts(url: string): Promise<boolean> {
     );
 }
 
+/** An error answer carries none of a blob's headers (a year's Cache-Control would keep it). */
+function expectNoBlobHeaders(headers: Headers): void {
+  for (const name of ['cache-control', 'etag', 'docker-content-digest', 'accept-ranges']) {
+    expect(headers.get(name), name).toBeNull();
+  }
+}
+
 describe('grants', () => {
   it('refuses every request without a valid grant for exactly that repository and digest, hit or miss alike', async () => {
     const content = randomBytes(1000);
@@ -201,7 +208,20 @@ describe('serving', () => {
     expect(hitRange.body.equals(content.subarray(-10))).toBe(true);
     const beyond = await fetch(url, { headers: { Range: `bytes=${content.length}-` } });
     expect(beyond.status).toBe(416);
+    expect(beyond.headers.get('content-range')).toBe(`bytes */${content.length}`);
+    expectNoBlobHeaders(beyond.headers);
     expect(origin.blobGets(digest)).toBe(1);
+  });
+
+  it('answers If-None-Match with the digest with 304 and the headers a 200 would cache by', async () => {
+    const content = randomBytes(1000);
+    const digest = origin.add(content);
+    const url = await blobUrl(digest);
+    expect((await getBytes(url)).status).toBe(200);
+    const notModified = await fetch(url, { headers: { 'If-None-Match': `"${digest}"` } });
+    expect(notModified.status).toBe(304);
+    expect(notModified.headers.get('etag')).toBe(`"${digest}"`);
+    expect(notModified.headers.get('cache-control')).toBe('max-age=31536000');
   });
 
   it('answers HEAD on a miss from upstream, without filling', async () => {
@@ -218,7 +238,9 @@ describe('serving', () => {
     expect(origin.blobGets(digest)).toBe(0);
     expect(await cache.cache.local.stat(digest)).toBeUndefined();
     const unknown = Digest.of('not anywhere');
-    expect((await fetch(await blobUrl(unknown), { method: 'HEAD' })).status).toBe(404);
+    const notFound = await fetch(await blobUrl(unknown), { method: 'HEAD' });
+    expect(notFound.status).toBe(404);
+    expectNoBlobHeaders(notFound.headers);
   });
 });
 

@@ -29,7 +29,9 @@ export interface OpenBlob {
   readonly stream: Readable;
   /**
    * The same bytes as `stream`, when they are in memory already: a transport may send them in one
-   * write instead of reading the stream (it then destroys the stream, which releases it).
+   * write instead of reading the stream. The stream of such a blob holds nothing to release (a
+   * store may make it only when asked for), and the bytes stay valid whatever later happens to
+   * the stored blob.
    */
   readonly bytes?: Buffer;
   /** Where the bytes come from, for logs and metrics (a cache: `hit`, `miss`, `coalesced`). */

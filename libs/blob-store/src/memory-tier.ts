@@ -31,6 +31,24 @@ function streamOf(bytes: Buffer): Readable {
   });
 }
 
+/**
+ * A blob served from memory. Its stream is made only if asked for: a transport sending `bytes` in
+ * one write never does.
+ */
+class HeldBlob implements OpenBlob {
+  private made: Readable | undefined;
+
+  constructor(
+    readonly size: number,
+    readonly range: ByteRange | undefined,
+    readonly bytes: Buffer,
+  ) {}
+
+  get stream(): Readable {
+    return (this.made ??= streamOf(this.bytes));
+  }
+}
+
 /** Reads a whole (small) stream, checking that it has exactly `size` bytes. */
 async function readWhole(stream: Readable, size: number): Promise<Buffer> {
   const bytes = Buffer.allocUnsafe(size);
@@ -102,7 +120,7 @@ export class MemoryTier implements BlobStore {
     }
     if (!isRangeWithin(range, bytes.length)) throw rangeNotSatisfiable(bytes.length);
     const served = range ? bytes.subarray(range.start, range.end + 1) : bytes;
-    return { size: bytes.length, range, stream: streamOf(served), bytes: served };
+    return new HeldBlob(bytes.length, range, served);
   }
 
   private hold(key: string, bytes: Buffer): void {

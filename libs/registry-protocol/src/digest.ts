@@ -20,6 +20,8 @@ export class Digest {
   private constructor(
     readonly algorithm: DigestAlgorithm,
     readonly hex: string,
+    /** `algorithm:hex`, kept: a digest's text is a map key on every blob request. */
+    private readonly text: string,
   ) {}
 
   /**
@@ -43,7 +45,7 @@ export class Digest {
         },
       });
     }
-    return new Digest(algorithm, hex);
+    return new Digest(algorithm, hex, text);
   }
 
   /** Like {@link Digest.parse} but returns undefined instead of throwing. */
@@ -70,7 +72,7 @@ export class Digest {
   }
 
   toString(): string {
-    return `${this.algorithm}:${this.hex}`;
+    return this.text;
   }
 
   toJSON(): string {

@@ -62,18 +62,11 @@ export class CachingBlobStore {
 
   /** A BlobStore whose misses are filled from upstream with `context`. */
   view(context: FillContext): BlobStore {
-    return {
-      stat: (digest) => this.stat(digest, context),
-      open: (digest, range) => this.open(digest, range, context),
-      create: (options?: { algorithm?: DigestAlgorithm }): Promise<BlobWriter> =>
-        this.local.create(options),
-      delete: (digest) => this.local.delete(digest),
-      touch: (digest, at) => this.local.touch(digest, at),
-      list: () => this.local.list(),
-    };
+    return new CacheView(this, context);
   }
 
-  private async stat(digest: Digest, context: FillContext): Promise<BlobInfo | undefined> {
+  /** {@link view}'s `stat`: local, else the fill's size, else the upstream's answer to a HEAD. */
+  async statFor(digest: Digest, context: FillContext): Promise<BlobInfo | undefined> {
     const local = await this.local.stat(digest);
     if (local) return local;
     const filling = this.fills.get(digest.toString());
@@ -90,7 +83,8 @@ export class CachingBlobStore {
     }
   }
 
-  private async open(
+  /** {@link view}'s `open`: a hit, or the fill (started or joined) of a miss. */
+  async openFor(
     digest: Digest,
     range: ByteRange | undefined,
     context: FillContext,
@@ -109,7 +103,7 @@ export class CachingBlobStore {
     const fill = await filling;
     if (fill.committed) {
       const stored = await this.openLocal(digest, range);
-      if (stored) return { ...stored, source };
+      if (stored) return new SourcedBlob(stored, source);
     }
     if (!isRangeWithin(range, fill.size)) throw rangeNotSatisfiable(fill.size);
     return { size: fill.size, range, stream: fill.reader(range), source };
@@ -123,8 +117,10 @@ export class CachingBlobStore {
       const blob = await this.local.open(digest, range);
       this.touch(digest);
       const done = this.observer.reading?.(digest, blob.size);
-      if (done) blob.stream.once('close', done);
-      return { ...blob, source: 'hit' };
+      // Bytes in memory stay valid whatever happens to the file: the pull counts, no read is held.
+      if (blob.bytes) done?.();
+      else if (done) blob.stream.once('close', done);
+      return new SourcedBlob(blob, 'hit');
     } catch (error) {
       if (error instanceof RegistryError && error.code === 'BLOB_UNKNOWN') return undefined;
       throw error;
@@ -189,6 +185,60 @@ export class CachingBlobStore {
       this.fills.delete(key);
       throw error;
     }
+  }
+}
+
+/**
+ * An open blob with its `source` set. Not a spread of it: that would call a lazy `stream` getter
+ * (a memory hit's), making the stream that a one-write response never reads.
+ */
+class SourcedBlob implements OpenBlob {
+  constructor(
+    private readonly blob: OpenBlob,
+    readonly source: string,
+  ) {}
+
+  get size(): number {
+    return this.blob.size;
+  }
+  get range(): ByteRange | undefined {
+    return this.blob.range;
+  }
+  get stream(): Readable {
+    return this.blob.stream;
+  }
+  get bytes(): Buffer | undefined {
+    return this.blob.bytes;
+  }
+  get recycle(): ((chunk: Buffer) => void) | undefined {
+    return this.blob.recycle;
+  }
+}
+
+/** A {@link BlobStore} over the cache for one request: misses fill with its context. */
+class CacheView implements BlobStore {
+  constructor(
+    private readonly cache: CachingBlobStore,
+    private readonly context: FillContext,
+  ) {}
+
+  stat(digest: Digest): Promise<BlobInfo | undefined> {
+    return this.cache.statFor(digest, this.context);
+  }
+  open(digest: Digest, range?: ByteRange): Promise<OpenBlob> {
+    return this.cache.openFor(digest, range, this.context);
+  }
+  create(options?: { algorithm?: DigestAlgorithm }): Promise<BlobWriter> {
+    return this.cache.local.create(options);
+  }
+  delete(digest: Digest): Promise<boolean> {
+    return this.cache.local.delete(digest);
+  }
+  touch(digest: Digest, at?: Date): Promise<boolean> {
+    return this.cache.local.touch(digest, at);
+  }
+  list(): AsyncIterable<BlobInfo> {
+    return this.cache.local.list();
   }
 }
 
