@@ -134,7 +134,7 @@ async function main(): Promise<void> {
       logger,
       headers: registry.http.headers,
       accessLog: !registry.log.accessLogDisabled,
-    }).callback(),
+    }),
   );
 
   stopOnSignals(server, {

@@ -35,6 +35,8 @@ export async function startCache(options: {
   driver?: StorageDriver;
   /** The memory tier's size (`memorysize`), as in main.ts; 0 turns it off. */
   memorySize?: number;
+  /** `http.headers`. */
+  headers?: Record<string, string[]>;
 }): Promise<RunningCache> {
   const logs: Array<Record<string, unknown>> = [];
   const logger: Logger = createLogger({ level: 'debug', formatter: 'json', fields: {} }, (line) =>
@@ -70,7 +72,7 @@ export async function startCache(options: {
       : {}),
   });
   const server: Server = createServer(
-    createApp({ cache, keys, metrics, logger, headers: {}, accessLog: true }).callback(),
+    createApp({ cache, keys, metrics, logger, headers: options.headers ?? {}, accessLog: true }),
   );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {

@@ -310,4 +310,49 @@ describe('the registry surface', () => {
       keys: [origin.key.publicKey],
     });
   });
+
+  it('puts http.headers and the API version on blob answers and errors alike, in any request-target form', async () => {
+    const own = await startCache({
+      upstreams: [origin.url],
+      headers: { 'X-Served-By': ['cache-1'], 'X-Extra': ['a', 'b'] },
+    });
+    try {
+      const content = randomBytes(1000);
+      const digest = origin.add(content);
+      const url = await blobUrl(digest, own.url);
+      const answers = [
+        await fetch(url),
+        await fetch(url, { method: 'HEAD' }),
+        await fetch(url, { headers: { 'If-None-Match': `"${digest}"` } }),
+        await fetch(url.replace(/grant=.*/, 'grant=forged')),
+        await fetch(`${own.url}/v2/`),
+      ];
+      expect(answers.map((answer) => answer.status)).toEqual([200, 200, 304, 401, 200]);
+      for (const answer of answers) {
+        expect(answer.headers.get('x-served-by')).toBe('cache-1');
+        expect(answer.headers.get('x-extra')).toBe('a, b');
+        expect(answer.headers.get('docker-distribution-api-version')).toBe('registry/2.0');
+      }
+      expect(
+        ((await answers[3]?.json()) as { errors: Array<{ code: string }> }).errors[0]?.code,
+      ).toBe('UNAUTHORIZED');
+      // Absolute-form, as a client talking to a proxy sends it (RFC 9112, 3.2.2).
+      const target = new URL(url);
+      const absolute = await new Promise<{ status?: number; body: Buffer }>((resolve, reject) => {
+        request({ host: target.hostname, port: target.port, path: target.href }, (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('end', () =>
+            resolve({ status: response.statusCode, body: Buffer.concat(chunks) }),
+          );
+        })
+          .once('error', reject)
+          .end();
+      });
+      expect(absolute.status).toBe(200);
+      expect(absolute.body.equals(content)).toBe(true);
+    } finally {
+      await own.close();
+    }
+  });
 });
