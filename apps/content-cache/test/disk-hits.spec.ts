@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FilesystemDriver, type RecyclingReadable } from '@dtr-cache/blob-store';
+import { FilesystemDriver, type RecyclingReadable, type TempFile } from '@dtr-cache/blob-store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningCache, startCache } from './cache-harness';
 import { StandInOrigin } from './stand-in-origin';
@@ -15,8 +15,21 @@ let folder: string;
 /** Chunks the app handed back to the disk reads, to be read into again. */
 let recycled = 0;
 
-/** A filesystem driver counting the chunks handed back to its read streams. */
+/** Chunks handed back to the temp files' read-backs (clients behind a fill). */
+let recycledBehindFill = 0;
+
+/** A filesystem driver counting the chunks handed back to its read streams and temp files. */
 class CountingDriver extends FilesystemDriver {
+  override async createTemp(): Promise<TempFile> {
+    const temp = await super.createTemp();
+    const recycle = temp.recycle?.bind(temp);
+    temp.recycle = (chunk) => {
+      recycledBehindFill += 1;
+      recycle?.(chunk);
+    };
+    return temp;
+  }
+
   override async read(
     key: string,
     range?: { offset: number; length?: number },
@@ -105,5 +118,21 @@ describe('hits from disk', () => {
     ).toEqual(['miss', ...Array.from({ length: 8 }, () => 'hit')]);
     // Each whole pull reads six large chunks, each range pull four: most are handed back.
     expect(recycled).toBeGreaterThan(30);
+  });
+
+  it('clients far behind a fill read it back from the file into reused memory, and all get the right bytes', async () => {
+    // Larger than the fill's in-memory hand-off window (8 MiB): slow clients fall behind it.
+    const content = randomBytes(14 * 1024 * 1024 + 99);
+    const digest = origin.add(content);
+    const url = `${cache.url}/v2/${repository}/blobs/${digest}?grant=${await origin.grant(repository, digest)}`;
+    recycledBehindFill = 0;
+    const whole = createHash('sha256').update(content).digest('hex');
+    const pulls = await Promise.all([
+      ...Array.from({ length: 3 }, () => pull(url, { slow: true })),
+      ...Array.from({ length: 2 }, () => pull(url)),
+    ]);
+    expect(pulls.map((result) => result.sha256)).toEqual(Array.from({ length: 5 }, () => whole));
+    expect(origin.blobGets(digest)).toBe(1);
+    expect(recycledBehindFill).toBeGreaterThan(0);
   });
 });

@@ -75,6 +75,11 @@ export interface BlobWriter extends Writable {
    * (to serve a blob while it is being filled), until `releaseReader` or `cancel`.
    */
   readWritten(offset: number, length: number): Promise<Buffer>;
+  /**
+   * Takes back a chunk `readWritten` returned (or any other: one it did not lend is ignored) once
+   * nothing references it, to read into its memory again; see {@link OpenBlob.recycle}.
+   */
+  recycle(chunk: Buffer): void;
   /** Releases what `readWritten` holds open. */
   releaseReader(): Promise<void>;
 }
@@ -237,6 +242,10 @@ class DriverBlobWriter extends Writable implements BlobWriter {
 
   readWritten(offset: number, length: number): Promise<Buffer> {
     return this.temp.readAt(offset, Math.max(0, Math.min(length, this.writtenBytes - offset)));
+  }
+
+  recycle(chunk: Buffer): void {
+    this.temp.recycle?.(chunk);
   }
 
   releaseReader(): Promise<void> {

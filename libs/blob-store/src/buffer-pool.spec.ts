@@ -24,6 +24,18 @@ describe('BufferPool', () => {
     expect(pool.take().buffer).not.toBe(pool.take().buffer);
   });
 
+  it('gives a large read a pooled buffer and a small one a buffer of its own size', () => {
+    const pool = new BufferPool({ bufferSize: 1024, maxFree: 4 });
+    const large = pool.bufferFor(600);
+    expect(large.length).toBe(1024);
+    pool.give(large);
+    expect(pool.freeCount).toBe(1);
+    const small = pool.bufferFor(100);
+    expect(small.length).toBe(100);
+    pool.give(small);
+    expect(pool.freeCount).toBe(1);
+  });
+
   it('keeps at most maxFree buffers', () => {
     const pool = new BufferPool({ bufferSize: 16, maxFree: 2 });
     const taken = [pool.take(), pool.take(), pool.take()];

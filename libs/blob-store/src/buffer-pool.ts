@@ -26,6 +26,14 @@ export class BufferPool {
     return this.free.length;
   }
 
+  /**
+   * A buffer for a read of `length` bytes (at most `bufferSize`): one of the pool's for a large
+   * read, else one of its own size (a small read would tie up a large buffer). Contents unspecified.
+   */
+  bufferFor(length: number): Buffer {
+    return length >= this.options.bufferSize / 4 ? this.take() : Buffer.allocUnsafe(length);
+  }
+
   /** A buffer of `bufferSize` bytes, with unspecified contents: reused if one is free. */
   take(): Buffer {
     this.takenSinceTrim = true;

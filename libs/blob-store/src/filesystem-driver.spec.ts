@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { FilesystemDriver } from './filesystem-driver';
 import { describeStorageDriverConformance } from './storage-driver-conformance';
 
@@ -22,4 +24,30 @@ describeStorageDriverConformance('filesystem', async () => {
       await rm(root, { recursive: true, force: true });
     },
   };
+});
+
+describe('FilesystemDriver temp files', () => {
+  it('reads back into the memory of chunks handed back, and of those only', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'blob-store-'));
+    const driver = new FilesystemDriver(root);
+    try {
+      const content = randomBytes(3 * 1024 * 1024);
+      const temp = await driver.createTemp();
+      await temp.write([content]);
+      const chunkSize = 1024 * 1024;
+      const first = await temp.readAt(0, chunkSize);
+      expect(first.equals(content.subarray(0, chunkSize))).toBe(true);
+      temp.recycle?.(first);
+      const second = await temp.readAt(chunkSize, chunkSize);
+      expect(second.buffer).toBe(first.buffer);
+      expect(second.equals(content.subarray(chunkSize, 2 * chunkSize))).toBe(true);
+      const third = await temp.readAt(2 * chunkSize, chunkSize);
+      expect(third.buffer).not.toBe(second.buffer);
+      expect(third.equals(content.subarray(2 * chunkSize))).toBe(true);
+      await temp.discard();
+    } finally {
+      await driver.close();
+      await rm(root, { recursive: true, force: true });
+    }
+  });
 });

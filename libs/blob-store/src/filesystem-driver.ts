@@ -13,7 +13,8 @@ import {
 } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
-import { OpenFileCache, type OpenFileCacheOptions } from './open-file-cache';
+import { BufferPool } from './buffer-pool';
+import { OpenFileCache, type OpenFileCacheOptions, READ_CHUNK } from './open-file-cache';
 import {
   assertValidKey,
   type FileInfo,
@@ -45,6 +46,7 @@ class FilesystemTempFile implements TempFile {
     readonly key: string,
     readonly path: string,
     private readonly handle: FileHandle,
+    private readonly buffers: BufferPool,
   ) {}
 
   async write(chunks: readonly Buffer[]): Promise<void> {
@@ -75,9 +77,18 @@ class FilesystemTempFile implements TempFile {
   async readAt(offset: number, length: number): Promise<Buffer> {
     this.reader ??= this.openReader();
     const handle = await this.reader;
-    const buffer = Buffer.allocUnsafe(length);
-    const { bytesRead } = await handle.read(buffer, 0, length, offset);
-    return buffer.subarray(0, bytesRead);
+    const buffer = this.buffers.bufferFor(length);
+    try {
+      const { bytesRead } = await handle.read(buffer, 0, length, offset);
+      return buffer.subarray(0, bytesRead);
+    } catch (error) {
+      this.buffers.give(buffer);
+      throw error;
+    }
+  }
+
+  recycle(chunk: Buffer): void {
+    this.buffers.give(chunk);
   }
 
   /** Opens the file for reading where it is: a read first asked for after `move` still works. */
@@ -127,6 +138,11 @@ function skipWritten(chunks: readonly Buffer[], bytesWritten: number): Buffer[] 
 export class FilesystemDriver implements StorageDriver {
   readonly name = 'filesystem';
   private readonly openFiles: OpenFileCache;
+  /**
+   * Read buffers of published files and of temp files being filled, reused once a consumer has
+   * written their bytes out: enough free for a few clients' chunks in flight each.
+   */
+  private readonly buffers = new BufferPool({ bufferSize: READ_CHUNK, maxFree: 16 });
 
   /**
    * @param options.openFiles recently read files kept open (default 256 files, trusted for 30 s);
@@ -136,7 +152,10 @@ export class FilesystemDriver implements StorageDriver {
     readonly rootDirectory: string,
     options: { openFiles?: OpenFileCacheOptions } = {},
   ) {
-    this.openFiles = new OpenFileCache(options.openFiles ?? { capacity: 256, validMs: 30_000 });
+    this.openFiles = new OpenFileCache(
+      options.openFiles ?? { capacity: 256, validMs: 30_000 },
+      this.buffers,
+    );
   }
 
   /** Closes the files kept open (reads in progress finish first). */
@@ -179,7 +198,7 @@ export class FilesystemDriver implements StorageDriver {
     const path = this.pathOf(key);
     await mkdir(dirname(path), { recursive: true });
     const handle = await open(path, 'wx', 0o644);
-    return new FilesystemTempFile(key, path, handle);
+    return new FilesystemTempFile(key, path, handle, this.buffers);
   }
 
   async move(temp: TempFile, key: string): Promise<void> {

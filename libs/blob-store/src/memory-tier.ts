@@ -49,8 +49,11 @@ class HeldBlob implements OpenBlob {
   }
 }
 
-/** Reads a whole (small) stream, checking that it has exactly `size` bytes. */
-async function readWhole(stream: Readable, size: number): Promise<Buffer> {
+/**
+ * Reads a whole (small) blob into one buffer, checking that it has exactly its recorded size; each
+ * chunk is handed back to the store once copied.
+ */
+async function readWhole({ stream, size, recycle }: OpenBlob): Promise<Buffer> {
   const bytes = Buffer.allocUnsafe(size);
   let length = 0;
   for await (const chunk of stream) {
@@ -61,6 +64,7 @@ async function readWhole(stream: Readable, size: number): Promise<Buffer> {
     }
     buffer.copy(bytes, length);
     length += buffer.length;
+    recycle?.(buffer);
   }
   if (length !== size) throw new Error('a stored blob is shorter than its recorded size');
   return bytes;
@@ -115,7 +119,7 @@ export class MemoryTier implements BlobStore {
       const blob = await this.store.open(digest, range);
       if (range || blob.size > this.options.maxBlobSize || blob.size > this.options.maxBytes)
         return blob;
-      bytes = await readWhole(blob.stream, blob.size);
+      bytes = await readWhole(blob);
       if (this.deletes === deletes && this.deleting === 0) this.hold(key, bytes);
     }
     if (!isRangeWithin(range, bytes.length)) throw rangeNotSatisfiable(bytes.length);

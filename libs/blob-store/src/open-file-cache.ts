@@ -3,6 +3,9 @@ import { Readable } from 'node:stream';
 import { BufferPool } from './buffer-pool';
 import type { RecyclingReadable } from './storage-driver';
 
+/** Largest chunk read at once: the size of a read buffer. */
+export const READ_CHUNK = 1024 * 1024;
+
 /** Options of an {@link OpenFileCache}. */
 export interface OpenFileCacheOptions {
   /** How many files are kept open at most (0 disables the cache). */
@@ -44,10 +47,14 @@ export class OpenFileCache {
   /** Paths invalidated while being opened: that open must not enter the cache. */
   private readonly doomed = new Set<string>();
   private readonly timer: NodeJS.Timeout | undefined;
-  /** Read buffers, reused once the consumer has written their bytes out (see `recycle`). */
-  private readonly buffers = new BufferPool({ bufferSize: READ_CHUNK, maxFree: MAX_FREE_BUFFERS });
-
-  constructor(private readonly options: OpenFileCacheOptions) {
+  /**
+   * @param buffers read buffers (of at least {@link READ_CHUNK} bytes), reused once the consumer
+   *   has written their bytes out (see `recycle`); trimmed on this cache's timer.
+   */
+  constructor(
+    private readonly options: OpenFileCacheOptions,
+    private readonly buffers = new BufferPool({ bufferSize: READ_CHUNK, maxFree: 16 }),
+  ) {
     if (options.capacity > 0) {
       this.timer = setInterval(() => {
         this.retireStale(Date.now());
@@ -181,13 +188,6 @@ export class OpenFileCache {
   }
 }
 
-/** Largest chunk read at once. */
-const READ_CHUNK = 1024 * 1024;
-/** Reads shorter than this get a buffer of their own size, not one of the pool's. */
-const POOLED_READ_MIN = READ_CHUNK / 4;
-/** Read buffers kept for reuse: enough for a few clients' chunks in flight each. */
-const MAX_FREE_BUFFERS = 16;
-
 /**
  * Reads `[position, end)` of a shared file handle with positional reads. Unlike `fs.ReadStream`, it
  * never closes the handle (destroying an `fs.ReadStream` closes its descriptor even with
@@ -217,7 +217,7 @@ class PositionalReadStream extends Readable implements RecyclingReadable {
       this.push(null);
       return;
     }
-    const buffer = length >= POOLED_READ_MIN ? this.buffers.take() : Buffer.allocUnsafe(length);
+    const buffer = this.buffers.bufferFor(length);
     this.pending = this.handle.read(buffer, 0, length, this.position).then(
       ({ bytesRead }) => {
         if (this.destroyed || bytesRead === 0) {

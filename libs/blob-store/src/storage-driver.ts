@@ -26,6 +26,11 @@ export interface TempFile {
    * after the file was moved in place (through its own handle), until `closeReader` or `discard`.
    */
   readAt(offset: number, length: number): Promise<Buffer>;
+  /**
+   * Takes back a chunk `readAt` returned, once nothing references it any more, to read into its
+   * memory again. Optional, as for a {@link RecyclingReadable}.
+   */
+  recycle?(chunk: Buffer): void;
   /** Releases what `readAt` holds open; safe to call more than once. */
   closeReader(): Promise<void>;
   /** Closes and removes the file; safe to call more than once, and after a failed write. */

@@ -189,6 +189,12 @@ export class BlobFill {
     if (this.finished && this.readers === 0) await this.writer.releaseReader();
   }
 
+  /**
+   * Takes back a chunk a {@link reader} emitted, once its write to the client completed: a chunk
+   * read back from the file is read into again; one from the upstream is left alone.
+   */
+  readonly recycle = (chunk: Buffer): void => this.writer.recycle(chunk);
+
   /** A client's stream of the blob (or of `range`), tailing the fill; it ends only once verified. */
   reader(range?: ByteRange): Readable {
     this.readers += 1;

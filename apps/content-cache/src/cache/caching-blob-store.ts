@@ -106,7 +106,7 @@ export class CachingBlobStore {
       if (stored) return new SourcedBlob(stored, source);
     }
     if (!isRangeWithin(range, fill.size)) throw rangeNotSatisfiable(fill.size);
-    return { size: fill.size, range, stream: fill.reader(range), source };
+    return { size: fill.size, range, stream: fill.reader(range), source, recycle: fill.recycle };
   }
 
   private async openLocal(
