@@ -134,6 +134,9 @@ function blobHeaders(
   return answer;
 }
 
+/** Bytes a response may have waiting for its socket before its body is paused. */
+const SEND_BUFFER = 1024 * 1024;
+
 /**
  * Sends the blob as the body of a response whose head is written, counting the bytes. Bytes
  * already in memory go out in one write. A streamed chunk is handed back to the store (`recycle`)
@@ -164,15 +167,27 @@ function sendBody(
     if (!body.readableEnded) body.destroy();
   });
   const recycle = blob.recycle;
+  // Chunks that arrive together (a fill's 64 KiB upstream chunks, read ahead) go out together:
+  // corked until the next tick, and not paused for until SEND_BUFFER bytes wait for the socket.
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    response.uncork();
+  };
   body.on('data', (chunk: Buffer) => {
     onBytes(chunk.length);
+    if (!corked) {
+      corked = true;
+      response.cork();
+      process.nextTick(uncork);
+    }
     // A write that failed may still be referenced by the socket: only a completed one is reused.
     const written = recycle
       ? (error?: Error | null) => {
           if (!error) recycle(chunk);
         }
       : undefined;
-    if (!response.write(chunk, written)) body.pause();
+    if (!response.write(chunk, written) && response.writableLength >= SEND_BUFFER) body.pause();
   });
   response.on('drain', () => body.resume());
   body.once('end', () => response.end());
