@@ -25,3 +25,23 @@ export const API_VERSION = 'registry/2.0';
 export function etagOf(digest: { toString(): string }): string {
   return `"${digest.toString()}"`;
 }
+
+/**
+ * The headers of a blob answer (a 200, 206 or 304 carrying or describing the blob), as a flat
+ * name/value list: its digest, its ETag, byte ranges, and that it may be cached for good (content
+ * addressed: the bytes of a digest never change). Never on an error, which a cache must not keep.
+ */
+export function blobAnswerHeaders(digest: { toString(): string }): string[] {
+  return [
+    Headers.contentDigest,
+    digest.toString(),
+    Headers.etag,
+    etagOf(digest),
+    Headers.acceptRanges,
+    'bytes',
+    'Cache-Control',
+    'max-age=31536000',
+    Headers.contentType,
+    'application/octet-stream',
+  ];
+}

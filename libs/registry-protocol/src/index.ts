@@ -28,7 +28,7 @@ export {
   isIndexMediaType,
   isManifestMediaType,
 } from './media-types';
-export { API_VERSION, Headers, etagOf } from './headers';
+export { API_VERSION, Headers, blobAnswerHeaders, etagOf } from './headers';
 export {
   formatContentRange,
   isRangeWithin,

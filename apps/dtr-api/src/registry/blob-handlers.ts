@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
 import {
+  blobAnswerHeaders,
   type Digest,
   etagOf,
   grantFromQuery,
@@ -87,11 +88,9 @@ export async function getBlob(
     return;
   }
 
-  ctx.set(Headers.contentDigest, digest.toString());
-  ctx.set(Headers.etag, etagOf(digest));
-  ctx.set(Headers.acceptRanges, 'bytes');
-  ctx.set('Cache-Control', 'max-age=31536000');
-  ctx.type = 'application/octet-stream';
+  const headers = blobAnswerHeaders(digest);
+  for (let index = 0; index < headers.length; index += 2)
+    ctx.set(headers[index] as string, headers[index + 1] as string);
   if (ctx.get(Headers.ifNoneMatch) === etagOf(digest)) {
     ctx.status = 304;
     return;
