@@ -79,3 +79,40 @@ describe('a full disk', () => {
     expect(aborted).toBe(true);
   });
 });
+
+/** A memory driver that says how much room it has. */
+class RoomDriver extends InterceptingDriver {
+  constructor(private readonly room: number) {
+    super();
+  }
+
+  async freeBytes(): Promise<number> {
+    return this.room;
+  }
+}
+
+describe('a disk without room for the blob', () => {
+  it('serves it through without starting a fill, and answers HEAD from upstream', async () => {
+    const driver = new RoomDriver(1024 * 1024);
+    const own = await startCache({ upstreams: [origin.url], driver });
+    try {
+      const content = randomBytes(300_000);
+      const digest = origin.add(content);
+      const blobUrl = `${own.url}/v2/${repository}/blobs/${digest}?grant=${await origin.grant(repository, digest)}`;
+      const response = await fetch(blobUrl);
+      expect(response.status).toBe(200);
+      expect(Buffer.from(await response.arrayBuffer()).equals(content)).toBe(true);
+      const head = await fetch(blobUrl, { method: 'HEAD' });
+      expect(head.headers.get('content-length')).toBe(String(content.length));
+      expect(await own.cache.local.stat(digest)).toBeUndefined();
+      expect(await driver.removeTempFiles()).toBe(0);
+      expect(
+        own.logs
+          .filter((line) => line['digest'] === digest.toString())
+          .map((line) => line['cache']),
+      ).toEqual(['pass-through', 'head']);
+    } finally {
+      await own.close();
+    }
+  });
+});

@@ -110,3 +110,73 @@ describe('a client that took the first bytes from memory and fell behind', () =>
     }
   });
 });
+
+/** A memory driver holding every write, the first included, until released; it may say its room. */
+class HeldDriver extends InterceptingDriver {
+  private open!: () => void;
+  private readonly gate = new Promise<void>((resolve) => (this.open = resolve));
+
+  constructor(private readonly room: number | undefined) {
+    super();
+  }
+
+  release(): void {
+    this.open();
+  }
+
+  async freeBytes(): Promise<number | undefined> {
+    return this.room;
+  }
+
+  protected override async onWrite(
+    _chunks: readonly Buffer[],
+    write: () => Promise<void>,
+  ): Promise<void> {
+    await this.gate;
+    await write();
+  }
+}
+
+describe('the first bytes of a miss', () => {
+  it('go out before the disk took any once the storage said the blob fits, and only then', async () => {
+    for (const room of [1024 * 1024 * 1024, undefined]) {
+      const held = new HeldDriver(room);
+      const own = await startCache({ upstreams: [origin.url], driver: held });
+      try {
+        const content = randomBytes(2 * 1024 * 1024);
+        const digest = origin.add(content);
+        const url = `${own.url}/v2/${repository}/blobs/${digest}?grant=${await origin.grant(repository, digest)}`;
+        const chunks: Buffer[] = [];
+        const ended = new Promise<void>((resolve, reject) =>
+          get(url, (response) => {
+            response.on('data', (chunk: Buffer) => chunks.push(chunk));
+            response.once('end', resolve);
+          }).on('error', reject),
+        );
+        // Nothing has reached the disk: with the room known the whole verified body arrives; without
+        // it, not a byte (nor the head, which goes out with the first) until the first write lands.
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        if (room !== undefined) {
+          await Promise.race([
+            ended,
+            new Promise((_, reject) =>
+              setTimeout(() => reject(new Error('no body while the disk held every write')), 3000),
+            ),
+          ]);
+          expect(Buffer.concat(chunks).equals(content)).toBe(true);
+        } else {
+          expect(chunks).toHaveLength(0);
+        }
+        held.release();
+        await ended;
+        expect(Buffer.concat(chunks).equals(content)).toBe(true);
+        await expect
+          .poll(async () => (await own.cache.local.stat(digest))?.size)
+          .toBe(content.length);
+      } finally {
+        held.release();
+        await own.close();
+      }
+    }
+  });
+});

@@ -104,6 +104,8 @@ export interface BlobStore {
   touch(digest: Digest, at?: Date): Promise<boolean>;
   /** Every stored blob with its last-pull time, in no particular order. */
   list(): AsyncIterable<BlobInfo>;
+  /** Bytes free for new blobs, or undefined when unknown: a hint (see the driver's). */
+  freeBytes?(): Promise<number | undefined>;
 }
 
 /**
@@ -312,6 +314,10 @@ export class DriverBlobStore implements BlobStore {
 
   touch(digest: Digest, at: Date = new Date()): Promise<boolean> {
     return this.driver.touch(blobKey(digest), at);
+  }
+
+  async freeBytes(): Promise<number | undefined> {
+    return this.driver.freeBytes?.();
   }
 
   async *list(): AsyncIterable<BlobInfo> {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, statfs } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -24,6 +24,28 @@ describeStorageDriverConformance('filesystem', async () => {
       await rm(root, { recursive: true, force: true });
     },
   };
+});
+
+describe('FilesystemDriver free space', () => {
+  it('says what statfs says an unprivileged writer may use', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'blob-store-'));
+    const driver = new FilesystemDriver(root);
+    try {
+      const space = await statfs(root);
+      const free = await driver.freeBytes();
+      expect(free).toBeGreaterThan(0);
+      // Other processes write too: within 64 MiB of the reading taken just before.
+      expect(Math.abs((free as number) - space.bavail * space.bsize)).toBeLessThan(
+        64 * 1024 * 1024,
+      );
+      await expect(
+        new FilesystemDriver(join(root, 'missing')).freeBytes(),
+      ).resolves.toBeUndefined();
+    } finally {
+      await driver.close();
+      await rm(root, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('FilesystemDriver temp files', () => {

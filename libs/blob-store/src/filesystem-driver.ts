@@ -8,6 +8,7 @@ import {
   rename,
   rm,
   stat,
+  statfs,
   unlink,
   utimes,
 } from 'node:fs/promises';
@@ -190,6 +191,15 @@ export class FilesystemDriver implements StorageDriver {
     } catch (error) {
       if (isNotFound(error)) throw new FileNotFoundError(key);
       throw error;
+    }
+  }
+
+  async freeBytes(): Promise<number | undefined> {
+    try {
+      const space = await statfs(this.rootDirectory);
+      return space.bavail * space.bsize;
+    } catch {
+      return undefined;
     }
   }
 

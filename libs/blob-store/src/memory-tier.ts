@@ -168,4 +168,8 @@ export class MemoryTier implements BlobStore {
   list(): AsyncIterable<BlobInfo> {
     return this.store.list();
   }
+
+  async freeBytes(): Promise<number | undefined> {
+    return this.store.freeBytes?.();
+  }
 }

@@ -110,6 +110,11 @@ export interface StorageDriver {
   list(prefix: string): AsyncIterable<FileInfo>;
   /** Removes every file of the temporary area (left by a crash); returns how many. */
   removeTempFiles(): Promise<number>;
+  /**
+   * Bytes free for new files (what an unprivileged writer may use), or undefined when the driver
+   * cannot tell. A hint: a write may still fail for want of space (other writers, quotas).
+   */
+  freeBytes?(): Promise<number | undefined>;
   /** Releases what the driver holds (open files); reads in progress finish first. */
   close(): Promise<void>;
 }

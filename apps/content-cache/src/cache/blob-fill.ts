@@ -8,6 +8,22 @@ export function isDiskFull(error: unknown): boolean {
   return code === 'ENOSPC' || code === 'EDQUOT';
 }
 
+/**
+ * Free space kept beyond a blob's size when deciding whether it fits: room for the file system's
+ * own blocks and for the other fills under way.
+ */
+const FREE_SPACE_RESERVE = 64 * 1024 * 1024;
+
+/** The storage says a blob does not fit: nothing was started. A disk-full error (`ENOSPC`). */
+export class NoRoomError extends Error {
+  readonly code = 'ENOSPC';
+
+  constructor(size: number, free: number) {
+    super(`no room for a blob of ${size} bytes: ${free} bytes free`);
+    this.name = 'NoRoomError';
+  }
+}
+
 /** Serves a blob (or a range of it) straight from upstream, verified, without keeping it. */
 export type PassThrough = (range: ByteRange | undefined) => Promise<Readable>;
 import type { UpstreamBlob } from '../upstream/upstream-client';
@@ -52,12 +68,17 @@ export class BlobFill {
   private window: Array<{ start: number; bytes: Buffer }> = [];
   private windowBytes = 0;
 
+  /**
+   * @param roomChecked the storage said it has room for the blob: clients may be handed bytes
+   *   before the first write lands (else only after it, see {@link reader}).
+   */
   private constructor(
     readonly digest: Digest,
     readonly size: number,
     private readonly writer: BlobWriter,
     upstream: UpstreamBlob,
     private readonly passThrough: PassThrough,
+    private readonly roomChecked: boolean,
   ) {
     this.changed = new Promise((resolve) => (this.wake = resolve));
     this.verified = new Promise<void>((resolve, reject) => {
@@ -70,7 +91,8 @@ export class BlobFill {
 
   /**
    * Starts filling `digest` from an upstream response.
-   * @throws whatever creating the local writer throws.
+   * @throws the upstream's refusal; whatever creating the local writer throws; {@link NoRoomError}
+   *   when the storage says the blob does not fit (nothing is started then).
    */
   static async start(
     local: BlobStore,
@@ -78,19 +100,31 @@ export class BlobFill {
     upstream: Promise<UpstreamBlob>,
     passThrough: PassThrough,
   ): Promise<BlobFill> {
-    // The local file is created while the upstream request is under way (not after its answer):
-    // a miss's first byte waits for one of them, not for both in turn.
-    const [writer, answer] = await Promise.allSettled([
+    // The local file is created, and the free space asked for, while the upstream request is under
+    // way (not after its answer): a miss's first byte waits for the slowest, not for all in turn.
+    const [writer, answer, room] = await Promise.allSettled([
       local.create({ algorithm: digest.algorithm }),
       upstream,
+      local.freeBytes?.(),
     ]);
-    if (writer.status === 'rejected' || answer.status === 'rejected') {
+    const free = room.status === 'fulfilled' ? room.value : undefined;
+    const fits =
+      answer.status === 'fulfilled' &&
+      free !== undefined &&
+      free >= answer.value.size + FREE_SPACE_RESERVE;
+    if (
+      writer.status === 'rejected' ||
+      answer.status === 'rejected' ||
+      (free !== undefined && !fits)
+    ) {
       if (writer.status === 'fulfilled') await writer.value.cancel();
       if (answer.status === 'fulfilled') answer.value.stream.destroy();
       // The upstream's refusal (a 401, a 404) says more than a local error.
-      throw answer.status === 'rejected' ? answer.reason : (writer as PromiseRejectedResult).reason;
+      if (answer.status === 'rejected') throw answer.reason;
+      if (writer.status === 'rejected') throw writer.reason;
+      throw new NoRoomError(answer.value.size, free as number);
     }
-    return new BlobFill(digest, answer.value.size, writer.value, answer.value, passThrough);
+    return new BlobFill(digest, answer.value.size, writer.value, answer.value, passThrough, fits);
   }
 
   /** True once the blob is verified and stored (serve it from the local store from then on). */
@@ -207,10 +241,12 @@ export class BlobFill {
           if (this.failure) throw this.failure;
           const received = Math.min(this.received, end + 1);
           const onDisk = Math.min(this.writer.written, end + 1);
-          // Memory hand-off only once storage took the first bytes: if the disk is full from the
-          // start, clients have received nothing and are served straight from upstream instead.
+          // Memory hand-off once the storage said the blob fits, or else once it took the first
+          // bytes: if the disk is full from the start, clients have received nothing and are
+          // served straight from upstream instead. (Waiting for that first write cost a miss
+          // ~5 ms of first byte on the benchmark machine: the previous fill's fsync holds it up.)
           const inMemory =
-            offset < received && this.writer.written > 0
+            offset < received && (this.roomChecked || this.writer.written > 0)
               ? this.fromWindow(offset, received - offset)
               : undefined;
           if (inMemory || offset < onDisk) {

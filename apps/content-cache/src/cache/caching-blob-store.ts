@@ -69,11 +69,9 @@ export class CachingBlobStore {
   async statFor(digest: Digest, context: FillContext): Promise<BlobInfo | undefined> {
     const local = await this.local.stat(digest);
     if (local) return local;
-    const filling = this.fills.get(digest.toString());
-    if (filling) {
-      const fill = await filling;
-      return { digest, size: fill.size, lastAccessedAt: new Date() };
-    }
+    // A fill that could not start (no room, an upstream refusal) leaves the answer to the HEAD.
+    const fill = await this.fills.get(digest.toString())?.catch(() => undefined);
+    if (fill) return { digest, size: fill.size, lastAccessedAt: new Date() };
     try {
       const size = await this.upstream.headBlob(context.repository, digest, context.grant);
       return { digest, size, lastAccessedAt: new Date() };
@@ -100,7 +98,14 @@ export class CachingBlobStore {
       filling = this.startFill(digest, context);
       this.fills.set(key, filling);
     }
-    const fill = await filling;
+    let fill: BlobFill;
+    try {
+      fill = await filling;
+    } catch (error) {
+      // No room for it (the storage said so, or creating its file failed so): served through.
+      if (isDiskFull(error)) return this.passThrough(digest, range, context);
+      throw error;
+    }
     if (fill.committed) {
       const stored = await this.openLocal(digest, range);
       if (stored) return new SourcedBlob(stored, source);
