@@ -118,7 +118,7 @@ function blobHeaders(headers: readonly string[], digest: Digest, length?: number
 }
 
 /** Bytes a response may have waiting for its socket before its body is paused. */
-const SEND_BUFFER = 1024 * 1024;
+const SEND_BUFFER = 256 * 1024;
 
 /**
  * Sends the blob as the body of a response whose head is written, counting the bytes. Bytes

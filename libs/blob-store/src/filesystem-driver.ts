@@ -143,7 +143,7 @@ export class FilesystemDriver implements StorageDriver {
    * Read buffers of published files and of temp files being filled, reused once a consumer has
    * written their bytes out: enough free for a few clients' chunks in flight each.
    */
-  private readonly buffers = new BufferPool({ bufferSize: READ_CHUNK, maxFree: 16 });
+  private readonly buffers = new BufferPool({ bufferSize: READ_CHUNK, maxFree: 8 });
 
   /**
    * @param options.openFiles recently read files kept open (default 256 files, trusted for 30 s);
