@@ -29,10 +29,11 @@ export interface BlobRequest {
  * before anything else is looked at), then serves the blob from the caching store. One log line
  * per request says hit, miss, coalesced or denied.
  *
- * `headers` (a flat name/value list) are set on every answer: `http.headers`, the API version. The
- * blob's own headers only on a blob answer. Throws (rejects) for anything that is not a blob answer — a refused grant,
- * an unknown blob, an unsatisfiable range — before any header is sent: the caller has it rendered
- * as an error. Once the body has started, a failure aborts the response instead.
+ * `headers` (a flat name/value list) are set on every answer: `http.headers`, the API version; the
+ * blob's own headers only on a blob answer. Throws (rejects) for anything that is not a blob
+ * answer — a refused grant, an unknown blob, an unsatisfiable range — before any header is sent:
+ * the caller has it rendered as an error. Once the body has started, a failure aborts the
+ * response instead.
  */
 export async function serveBlob(
   request: IncomingMessage,
