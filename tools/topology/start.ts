@@ -93,6 +93,8 @@ function writeConfigs(adminPassword: string): void {
 }
 
 const children = new Map<string, ChildProcess>();
+/** Per process: settles once it exited and all it printed is in its log file. */
+const logged = new Map<string, Promise<void>>();
 let stopping = false;
 
 function startProcess(name: string, args: string[], env: NodeJS.ProcessEnv = {}): void {
@@ -102,8 +104,14 @@ function startProcess(name: string, args: string[], env: NodeJS.ProcessEnv = {})
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...env, ...process.env },
   });
-  child.stdout.pipe(out);
-  child.stderr.pipe(out);
+  // Two sources into one file: neither may end it. It ends once the process exited and both of
+  // its streams closed ('close', after 'exit'), so its last lines (`msg=stopped`) are kept.
+  child.stdout.pipe(out, { end: false });
+  child.stderr.pipe(out, { end: false });
+  logged.set(
+    name,
+    new Promise<void>((resolve) => child.once('close', () => out.end(() => resolve()))),
+  );
   children.set(name, child);
   child.once('exit', (code, signal) => {
     children.delete(name);
@@ -117,14 +125,11 @@ async function stopAll(exitCode: number): Promise<void> {
   if (stopping) return;
   stopping = true;
   log('stopping');
-  const exited = [...children.values()].map(
-    (child) => new Promise<void>((done) => child.once('exit', () => done())),
-  );
   for (const child of children.values()) child.kill('SIGTERM');
   const timer = setTimeout(() => {
     for (const child of children.values()) child.kill('SIGKILL');
   }, 10_000);
-  await Promise.all(exited);
+  await Promise.all(logged.values());
   clearTimeout(timer);
   log('stopped');
   process.exit(exitCode);
