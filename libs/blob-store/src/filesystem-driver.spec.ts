@@ -26,11 +26,23 @@ describeStorageDriverConformance('filesystem', async () => {
   };
 });
 
+/** Runs `test` with a driver on a new temp root, then closes it and removes the root. */
+async function withDriver(
+  test: (driver: FilesystemDriver, root: string) => Promise<void>,
+): Promise<void> {
+  const root = await mkdtemp(join(tmpdir(), 'blob-store-'));
+  const driver = new FilesystemDriver(root);
+  try {
+    await test(driver, root);
+  } finally {
+    await driver.close();
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
 describe('FilesystemDriver free space', () => {
-  it('says what statfs says an unprivileged writer may use', async () => {
-    const root = await mkdtemp(join(tmpdir(), 'blob-store-'));
-    const driver = new FilesystemDriver(root);
-    try {
+  it('says what statfs says an unprivileged writer may use', () =>
+    withDriver(async (driver, root) => {
       const space = await statfs(root);
       const free = await driver.freeBytes();
       expect(free).toBeGreaterThan(0);
@@ -41,18 +53,12 @@ describe('FilesystemDriver free space', () => {
       await expect(
         new FilesystemDriver(join(root, 'missing')).freeBytes(),
       ).resolves.toBeUndefined();
-    } finally {
-      await driver.close();
-      await rm(root, { recursive: true, force: true });
-    }
-  });
+    }));
 });
 
 describe('FilesystemDriver temp files', () => {
-  it('reads back into the memory of chunks handed back, and of those only', async () => {
-    const root = await mkdtemp(join(tmpdir(), 'blob-store-'));
-    const driver = new FilesystemDriver(root);
-    try {
+  it('reads back into the memory of chunks handed back, and of those only', () =>
+    withDriver(async (driver) => {
       const content = randomBytes(3 * 1024 * 1024);
       const temp = await driver.createTemp();
       await temp.write([content]);
@@ -67,9 +73,5 @@ describe('FilesystemDriver temp files', () => {
       expect(third.buffer).not.toBe(second.buffer);
       expect(third.equals(content.subarray(2 * chunkSize))).toBe(true);
       await temp.discard();
-    } finally {
-      await driver.close();
-      await rm(root, { recursive: true, force: true });
-    }
-  });
+    }));
 });
