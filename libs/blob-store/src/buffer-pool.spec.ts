@@ -34,6 +34,8 @@ describe('BufferPool', () => {
     expect(small.length).toBe(100);
     pool.give(small);
     expect(pool.freeCount).toBe(1);
+    // A read larger than the pool's buffers gets one that holds it.
+    expect(pool.bufferFor(5000).length).toBe(5000);
   });
 
   it('keeps at most maxFree buffers', () => {

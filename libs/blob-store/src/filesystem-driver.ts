@@ -14,8 +14,8 @@ import {
 } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
-import { BufferPool } from './buffer-pool';
-import { OpenFileCache, type OpenFileCacheOptions, READ_CHUNK } from './open-file-cache';
+import { BufferPool, READ_BUFFERS } from './buffer-pool';
+import { OpenFileCache, type OpenFileCacheOptions } from './open-file-cache';
 import {
   assertValidKey,
   type FileInfo,
@@ -139,11 +139,8 @@ function skipWritten(chunks: readonly Buffer[], bytesWritten: number): Buffer[] 
 export class FilesystemDriver implements StorageDriver {
   readonly name = 'filesystem';
   private readonly openFiles: OpenFileCache;
-  /**
-   * Read buffers of published files and of temp files being filled, reused once a consumer has
-   * written their bytes out: enough free for a few clients' chunks in flight each.
-   */
-  private readonly buffers = new BufferPool({ bufferSize: READ_CHUNK, maxFree: 8 });
+  /** Read buffers of published files and of temp files being filled, shared by both. */
+  private readonly buffers = new BufferPool(READ_BUFFERS);
 
   /**
    * @param options.openFiles recently read files kept open (default 256 files, trusted for 30 s);

@@ -1,10 +1,10 @@
 import { type FileHandle, open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { BufferPool } from './buffer-pool';
+import { BufferPool, READ_BUFFERS } from './buffer-pool';
 import type { RecyclingReadable } from './storage-driver';
 
 /** Largest chunk read at once: the size of a read buffer. */
-export const READ_CHUNK = 1024 * 1024;
+const READ_CHUNK = READ_BUFFERS.bufferSize;
 
 /** Options of an {@link OpenFileCache}. */
 export interface OpenFileCacheOptions {
@@ -48,12 +48,12 @@ export class OpenFileCache {
   private readonly doomed = new Set<string>();
   private readonly timer: NodeJS.Timeout | undefined;
   /**
-   * @param buffers read buffers (of at least {@link READ_CHUNK} bytes), reused once the consumer
-   *   has written their bytes out (see `recycle`); trimmed on this cache's timer.
+   * @param buffers read buffers ({@link READ_BUFFERS}), reused once the consumer has written
+   *   their bytes out (see `recycle`); trimmed on this cache's timer.
    */
   constructor(
     private readonly options: OpenFileCacheOptions,
-    private readonly buffers = new BufferPool({ bufferSize: READ_CHUNK, maxFree: 16 }),
+    private readonly buffers = new BufferPool(READ_BUFFERS),
   ) {
     if (options.capacity > 0) {
       this.timer = setInterval(() => {
