@@ -73,7 +73,6 @@ export async function serveBlob(
     throw error;
   }
   const blobs = services.cache.view({ repository, grant: grant as string });
-  const etag = etagOf(digest);
   if (method === 'HEAD') {
     const info = await blobs.stat(digest);
     if (!info)
@@ -82,7 +81,8 @@ export async function serveBlob(
     response.writeHead(200, blobHeaders(headers, digest, info.size)).end();
     return;
   }
-  if (request.headers['if-none-match'] === etag) {
+  const ifNoneMatch = request.headers['if-none-match'];
+  if (ifNoneMatch !== undefined && ifNoneMatch === etagOf(digest)) {
     result = 'not-modified';
     response.writeHead(304, blobHeaders(headers, digest)).end();
     return;

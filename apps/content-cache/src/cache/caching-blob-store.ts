@@ -69,8 +69,11 @@ export class CachingBlobStore {
   async statFor(digest: Digest, context: FillContext): Promise<BlobInfo | undefined> {
     const local = await this.local.stat(digest);
     if (local) return local;
-    // A fill that could not start (no room, an upstream refusal) leaves the answer to the HEAD.
-    const fill = await this.fills.get(digest.toString())?.catch(() => undefined);
+    // A fill without room to start leaves the answer to the HEAD; its other failures are the answer.
+    const fill = await this.fills.get(digest.toString())?.catch((error: unknown) => {
+      if (isDiskFull(error)) return undefined;
+      throw error;
+    });
     if (fill) return { digest, size: fill.size, lastAccessedAt: new Date() };
     try {
       const size = await this.upstream.headBlob(context.repository, digest, context.grant);
