@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { get, type IncomingMessage } from 'node:http';
 import type { Digest } from '@dtr-cache/registry-protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InterceptingDriver, type RunningCache, startCache } from './cache-harness';
@@ -114,5 +115,59 @@ describe('a disk without room for the blob', () => {
     } finally {
       await own.close();
     }
+  });
+});
+
+describe('a disk that fills up during a fill', () => {
+  /** Starts a cache on a disk with room, pulls a blob and fills the disk once the first bytes arrive. */
+  async function pullWhileTheDiskFills(digest: Digest) {
+    const driver = new FullDiskDriver(Number.MAX_SAFE_INTEGER);
+    const own = await startCache({ upstreams: [origin.url], driver });
+    try {
+      const blobUrl = `${own.url}/v2/${repository}/blobs/${digest}?grant=${await origin.grant(repository, digest)}`;
+      const response = await new Promise<IncomingMessage>((resolve, reject) =>
+        get(blobUrl, resolve).on('error', reject),
+      );
+      const chunks = [await new Promise<Buffer>((resolve) => response.once('data', resolve))];
+      // The fill's next write finds the disk full; the client has bytes of the blob already.
+      driver.capacity = driver.used;
+      const complete = await new Promise<boolean>((resolve) => {
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.once('end', () => resolve(response.complete));
+        response.once('error', () => resolve(false));
+      });
+      return {
+        complete,
+        body: Buffer.concat(chunks),
+        stored: await own.cache.local.stat(digest),
+        tempFiles: await driver.removeTempFiles(),
+      };
+    } finally {
+      await own.close();
+    }
+  }
+
+  it('carries a client mid-body through: the rest comes from upstream, verified, and nothing is kept', async () => {
+    const content = randomBytes(1024 * 1024);
+    const digest = origin.add(content, { kind: 'slow', delayMs: 10 });
+    const pulled = await pullWhileTheDiskFills(digest);
+    expect(pulled.complete).toBe(true);
+    expect(pulled.body.equals(content)).toBe(true);
+    // The fill's download, and the one the client finished with.
+    expect(origin.blobGets(digest)).toBe(2);
+    expect(pulled.stored).toBeUndefined();
+    expect(pulled.tempFiles).toBe(0);
+  });
+
+  it('aborts the client if the upstream does not send again the bytes it was sent', async () => {
+    // The fill's download has wrong bytes (found out only at its end, which the full disk
+    // forestalls); the second download is right, but does not begin with what the client has.
+    const content = randomBytes(1024 * 1024);
+    const digest = origin.add(content, { kind: 'wrong-bytes-once', delayMs: 10 });
+    const pulled = await pullWhileTheDiskFills(digest);
+    expect(pulled.complete).toBe(false);
+    expect(pulled.body.length).toBeLessThan(content.length);
+    expect(origin.blobGets(digest)).toBe(2);
+    expect(pulled.stored).toBeUndefined();
   });
 });

@@ -18,6 +18,8 @@ export type Behaviour =
   | { kind: 'slow'; delayMs: number }
   | { kind: 'die-after'; bytes: number }
   | { kind: 'wrong-bytes' }
+  /** Wrong bytes, slowly, for the first GET of the blob; the right ones for later GETs. */
+  | { kind: 'wrong-bytes-once'; delayMs: number }
   | { kind: 'stall-after'; bytes: number }
   | { kind: 'status'; status: number };
 
@@ -128,15 +130,17 @@ export class StandInOrigin {
       response.end();
       return;
     }
-    const body =
-      behaviour.kind === 'wrong-bytes' ? Buffer.from(content.map((byte) => byte ^ 0xff)) : content;
+    const wrong =
+      behaviour.kind === 'wrong-bytes' ||
+      (behaviour.kind === 'wrong-bytes-once' && this.blobGets(route.digest) === 1);
+    const body = wrong ? Buffer.from(content.map((byte) => byte ^ 0xff)) : content;
     for (let offset = 0; offset < body.length; offset += CHUNK) {
       if (behaviour.kind === 'die-after' && offset >= behaviour.bytes) {
         response.destroy();
         return;
       }
       if (behaviour.kind === 'stall-after' && offset >= behaviour.bytes) return;
-      if (behaviour.kind === 'slow')
+      if (behaviour.kind === 'slow' || (behaviour.kind === 'wrong-bytes-once' && wrong))
         await new Promise((resolve) => setTimeout(resolve, behaviour.delayMs));
       if (!response.write(body.subarray(offset, offset + CHUNK)))
         await new Promise((resolve) => response.once('drain', resolve));

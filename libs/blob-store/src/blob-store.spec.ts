@@ -276,6 +276,32 @@ describe('BlobStore on the filesystem', () => {
     expect(await listAll(blobs)).toEqual([]);
     expect(await readdir(join(root, 'tmp'))).toEqual([]);
   });
+
+  it('says the digest of the bytes it accepted, those of a failed write included', async () => {
+    const blobs = new DriverBlobStore(
+      interceptTempWrites(new FilesystemDriver(root), async (chunks, write) => {
+        if (chunks.some((chunk) => chunk.length === 30_000))
+          throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+        await write();
+      }),
+    );
+    const content = randomBytes(100_000);
+    const writer = await blobs.create();
+    const write = (chunk: Buffer) =>
+      new Promise<Error | null | undefined>((resolve) => writer.write(chunk, resolve));
+    expect(await write(content.subarray(0, 10_000))).toBeFalsy();
+    const accepted = writer.hashedPrefix();
+    expect(accepted.size).toBe(10_000);
+    expect(accepted.digest.equals(Digest.of(content.subarray(0, 10_000)))).toBe(true);
+    expect(await write(content.subarray(10_000, 40_000))).toMatchObject({ code: 'ENOSPC' });
+    // Refused after the failure, so not hashed.
+    expect(await write(content.subarray(40_000))).toBeTruthy();
+    const prefix = writer.hashedPrefix();
+    expect(prefix.size).toBe(40_000);
+    expect(prefix.digest.equals(Digest.of(content.subarray(0, 40_000)))).toBe(true);
+    await writer.cancel();
+    expect(await readdir(join(root, 'tmp'))).toEqual([]);
+  });
 });
 
 describe('blob keys', () => {

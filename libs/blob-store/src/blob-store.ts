@@ -6,6 +6,7 @@ import {
   type Digest,
   type DigestAlgorithm,
   DigestHasher,
+  type PrefixDigest,
   RegistryError,
   isRangeWithin,
   rangeNotSatisfiable,
@@ -68,6 +69,12 @@ export interface BlobWriter extends Writable {
   ): Promise<BlobInfo>;
   /** Discards everything written; safe to call at any time and more than once. */
   cancel(): Promise<void>;
+  /**
+   * The digest of the bytes accepted so far, hashed as they were accepted whether or not they
+   * reached storage: after a failed write, of every byte accepted before the failure. Does not end
+   * the hash.
+   */
+  hashedPrefix(): PrefixDigest;
   /** Bytes written through to storage so far (readable with `readWritten`). */
   readonly written: number;
   /**
@@ -240,6 +247,10 @@ class DriverBlobWriter extends Writable implements BlobWriter {
 
   get written(): number {
     return this.writtenBytes;
+  }
+
+  hashedPrefix(): PrefixDigest {
+    return this.hasher.peek();
   }
 
   readWritten(offset: number, length: number): Promise<Buffer> {

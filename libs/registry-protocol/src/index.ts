@@ -7,7 +7,12 @@ export { registryErrorMiddleware, toRegistryError } from './error-middleware';
 export type { ErrorMiddlewareOptions } from './error-middleware';
 export { Digest, DIGEST_HEX_LENGTHS } from './digest';
 export type { DigestAlgorithm } from './digest';
-export { DigestHasher, assertContentMatches, createDigestVerifier } from './digest-verifier';
+export {
+  DigestHasher,
+  type PrefixDigest,
+  assertContentMatches,
+  createDigestVerifier,
+} from './digest-verifier';
 export {
   MAX_REPOSITORY_NAME_LENGTH,
   MAX_TAG_LENGTH,

@@ -1,6 +1,11 @@
 import { Readable } from 'node:stream';
 import type { BlobInfo, BlobStore, BlobWriter } from '@dtr-cache/blob-store';
-import { type ByteRange, type Digest, RegistryError } from '@dtr-cache/registry-protocol';
+import {
+  type ByteRange,
+  type Digest,
+  type PrefixDigest,
+  RegistryError,
+} from '@dtr-cache/registry-protocol';
 
 /** True for a storage error meaning the disk (or quota) is full. */
 export function isDiskFull(error: unknown): boolean {
@@ -24,8 +29,11 @@ export class NoRoomError extends Error {
   }
 }
 
-/** Serves a blob (or a range of it) straight from upstream, verified, without keeping it. */
-export type PassThrough = (range: ByteRange | undefined) => Promise<Readable>;
+/**
+ * Serves a blob (or a range of it) straight from upstream, verified, without keeping it; with
+ * `sent`, the upstream's first bytes must also be those a client was already sent.
+ */
+export type PassThrough = (range: ByteRange | undefined, sent?: PrefixDigest) => Promise<Readable>;
 import type { UpstreamBlob } from '../upstream/upstream-client';
 
 const READ_CHUNK = 1024 * 1024;
@@ -48,8 +56,10 @@ const WRITE_BACKLOG = 16 * 1024 * 1024;
  * newest bytes from memory, older ones from the file), so a slow client neither slows the fill nor
  * the others, and the fill goes on when clients leave. The
  * blob becomes visible only after its size and digest are verified, and no client's body ends
- * before that: on any failure every client's stream is destroyed (an aborted response, never a
- * complete-looking corrupt one) and nothing is kept.
+ * before that: on a failure every client's stream is destroyed (an aborted response, never a
+ * complete-looking corrupt one) and nothing is kept. The one failure clients are carried through
+ * is a full disk: each gets the rest of the blob straight from upstream, verified, and checked to
+ * begin with the bytes it was already sent.
  */
 export class BlobFill {
   /** Settles when the blob is committed (or the fill failed). */
@@ -67,18 +77,15 @@ export class BlobFill {
   /** The newest received chunks, oldest first, keeping at most about HANDOFF_WINDOW bytes alive. */
   private window: Array<{ start: number; bytes: Buffer }> = [];
   private windowBytes = 0;
+  /** After the disk filled up: the digest of every byte received, so of all any client was sent. */
+  private sent: PrefixDigest | undefined;
 
-  /**
-   * @param roomChecked the storage said it has room for the blob: clients may be handed bytes
-   *   before the first write lands (else only after it, see {@link reader}).
-   */
   private constructor(
     readonly digest: Digest,
     readonly size: number,
     private readonly writer: BlobWriter,
     upstream: UpstreamBlob,
     private readonly passThrough: PassThrough,
-    private readonly roomChecked: boolean,
   ) {
     this.changed = new Promise((resolve) => (this.wake = resolve));
     this.verified = new Promise<void>((resolve, reject) => {
@@ -108,14 +115,10 @@ export class BlobFill {
       local.freeBytes?.(),
     ]);
     const free = room.status === 'fulfilled' ? room.value : undefined;
-    const fits =
-      answer.status === 'fulfilled' &&
-      free !== undefined &&
-      free >= answer.value.size + FREE_SPACE_RESERVE;
     if (
       writer.status === 'rejected' ||
       answer.status === 'rejected' ||
-      (free !== undefined && !fits)
+      (free !== undefined && free < answer.value.size + FREE_SPACE_RESERVE)
     ) {
       if (writer.status === 'fulfilled') await writer.value.cancel();
       if (answer.status === 'fulfilled') answer.value.stream.destroy();
@@ -124,7 +127,7 @@ export class BlobFill {
       if (writer.status === 'rejected') throw writer.reason;
       throw new NoRoomError(answer.value.size, free as number);
     }
-    return new BlobFill(digest, answer.value.size, writer.value, answer.value, passThrough, fits);
+    return new BlobFill(digest, answer.value.size, writer.value, answer.value, passThrough);
   }
 
   /** True once the blob is verified and stored (serve it from the local store from then on). */
@@ -161,6 +164,9 @@ export class BlobFill {
       });
     } catch (error) {
       this.failure = error instanceof Error ? error : new Error(String(error));
+      // Every received byte went to the writer, which hashed it whether or not it was stored.
+      const hashed = this.writer.hashedPrefix();
+      if (isDiskFull(error) && hashed.size === this.received) this.sent = hashed;
       this.settleVerified(this.failure);
       upstream.stream.destroy();
       await this.writer.cancel();
@@ -241,22 +247,16 @@ export class BlobFill {
           if (this.failure) throw this.failure;
           const received = Math.min(this.received, end + 1);
           const onDisk = Math.min(this.writer.written, end + 1);
-          // Memory hand-off once the storage said the blob fits, or else once it took the first
-          // bytes: if the disk is full from the start, clients have received nothing and are
-          // served straight from upstream instead. (Waiting for that first write cost a miss
-          // ~5 ms of first byte on the benchmark machine: the previous fill's fsync holds it up.)
           const inMemory =
-            offset < received && (this.roomChecked || this.writer.written > 0)
-              ? this.fromWindow(offset, received - offset)
-              : undefined;
+            offset < received ? this.fromWindow(offset, received - offset) : undefined;
           if (inMemory || offset < onDisk) {
             const chunk =
               inMemory ??
               (await this.writer.readWritten(offset, Math.min(onDisk - offset, READ_CHUNK)));
             if (chunk.length === 0) throw new Error('the blob being filled could not be read back');
-            offset += chunk.length;
             // The last bytes wait for verification: a body never completes with unverified bytes.
-            if (offset > end) await this.verified;
+            if (offset + chunk.length > end) await this.verified;
+            offset += chunk.length;
             yield chunk;
           } else if (this.finished) {
             throw this.failure ?? new Error('the fill ended before the requested bytes');
@@ -266,10 +266,13 @@ export class BlobFill {
         }
         await this.verified;
       } catch (error) {
-        // The disk filled up: a client that has received nothing yet is served straight from
-        // upstream instead (verified, not kept); one already mid-body is aborted.
-        if (!isDiskFull(error) || offset !== start) throw error;
-        yield* await this.passThrough(range);
+        // The disk filled up (the reading back may fail too, as the file goes): the client is
+        // served the rest straight from upstream (verified, not kept). One that was sent bytes
+        // gets the rest only if the upstream's first bytes are the ones the fill received.
+        if (!isDiskFull(this.failure ?? error)) throw error;
+        if (offset === start) yield* await this.passThrough(range);
+        else if (this.sent) yield* await this.passThrough({ start: offset, end }, this.sent);
+        else throw error;
       } finally {
         this.readers -= 1;
         await this.releaseIfIdle();

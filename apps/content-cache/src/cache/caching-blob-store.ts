@@ -5,6 +5,7 @@ import {
   createDigestVerifier,
   type Digest,
   type DigestAlgorithm,
+  type PrefixDigest,
   RegistryError,
   isRangeWithin,
   rangeNotSatisfiable,
@@ -148,19 +149,23 @@ export class CachingBlobStore {
 
   /**
    * Serves a blob straight from upstream without keeping it (the disk is full). The whole blob is
-   * fetched and verified, so the body (or the requested range of it) ends only once verified.
+   * fetched and verified, so the body (or the requested range of it) ends only once verified; with
+   * `sent`, its first bytes must also be those (for a client that got them from a failed fill).
    */
   private async passThrough(
     digest: Digest,
     range: ByteRange | undefined,
     context: FillContext,
+    sent?: PrefixDigest,
   ): Promise<OpenBlob> {
     const upstream = await this.upstream.getBlob(context.repository, digest, context.grant);
     if (!isRangeWithin(range, upstream.size)) {
       upstream.stream.destroy();
       throw rangeNotSatisfiable(upstream.size);
     }
-    const verified = upstream.stream.pipe(createDigestVerifier(digest, upstream.size));
+    const verified = upstream.stream.pipe(
+      createDigestVerifier(digest, upstream.size, { prefix: sent }),
+    );
     upstream.stream.once('error', (error: Error) => verified.destroy(error));
     const stream = range ? verified.pipe(sliceOf(range)) : verified;
     if (range) verified.once('error', (error) => stream.destroy(error));
@@ -174,7 +179,7 @@ export class CachingBlobStore {
         this.local,
         digest,
         this.upstream.getBlob(context.repository, digest, context.grant),
-        async (range) => (await this.passThrough(digest, range, context)).stream,
+        async (range, sent) => (await this.passThrough(digest, range, context, sent)).stream,
       );
       this.observer.started?.(digest);
       fill.done.then(
