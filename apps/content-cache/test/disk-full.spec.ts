@@ -171,3 +171,79 @@ describe('a disk that fills up during a fill', () => {
     expect(pulled.stored).toBeUndefined();
   });
 });
+
+describe('without room, clients asking at once', () => {
+  /** Pulls `digest` from `own` with `count` clients at once; the bodies. */
+  async function pullAtOnce(own: RunningCache, digest: Digest, count: number) {
+    const blobUrl = `${own.url}/v2/${repository}/blobs/${digest}?grant=${await origin.grant(repository, digest)}`;
+    return Promise.all(
+      Array.from({ length: count }, async () => {
+        const response = await fetch(blobUrl);
+        return { status: response.status, body: Buffer.from(await response.arrayBuffer()) };
+      }),
+    );
+  }
+
+  /** Five clients pull a new blob from `own` at once: one upstream download, nothing kept. */
+  async function expectOneSharedDownload(own: RunningCache) {
+    const content = randomBytes(2 * 1024 * 1024);
+    const digest = origin.add(content, { kind: 'slow', delayMs: 5 });
+    const pulls = await pullAtOnce(own, digest, 5);
+    expect(pulls.every((pull) => pull.status === 200 && pull.body.equals(content))).toBe(true);
+    expect(origin.blobGets(digest)).toBe(1);
+    expect(await own.cache.local.stat(digest)).toBeUndefined();
+    expect(
+      own.logs.filter((line) => line['digest'] === digest.toString()).map((line) => line['cache']),
+    ).toEqual(Array.from({ length: 5 }, () => 'pass-through'));
+  }
+
+  it('share one upstream download while the disk is full', async () => {
+    const own = await startCache({ upstreams: [origin.url], driver: new FullDiskDriver(0) });
+    try {
+      // The first miss finds the disk full, which puts the cache in its disk-full mode.
+      await pullAtOnce(own, origin.add(randomBytes(100_000)), 1);
+      await expectOneSharedDownload(own);
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('share one upstream download of a blob that does not fit', async () => {
+    const own = await startCache({ upstreams: [origin.url], driver: new RoomDriver(1024 * 1024) });
+    try {
+      await expectOneSharedDownload(own);
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('leave a client that falls behind to its own download, verified', async () => {
+    const own = await startCache({ upstreams: [origin.url], driver: new RoomDriver(1024 * 1024) });
+    try {
+      // Larger than the shared download's window and the socket buffers together; slow enough for
+      // the second client to join the download.
+      const content = randomBytes(24 * 1024 * 1024);
+      const digest = origin.add(content, { kind: 'slow', delayMs: 2 });
+      const blobUrl = `${own.url}/v2/${repository}/blobs/${digest}?grant=${await origin.grant(repository, digest)}`;
+      const behind = await new Promise<IncomingMessage>((resolve, reject) =>
+        get(blobUrl, resolve).on('error', reject),
+      );
+      const chunks = [await new Promise<Buffer>((resolve) => behind.once('data', resolve))];
+      behind.pause();
+      // A client keeping up gets the whole blob from the shared download meanwhile.
+      const [keepingUp] = await pullAtOnce(own, digest, 1);
+      expect(keepingUp?.body.equals(content)).toBe(true);
+      const complete = await new Promise<boolean>((resolve) => {
+        behind.on('data', (chunk: Buffer) => chunks.push(chunk));
+        behind.once('end', () => resolve(behind.complete));
+        behind.once('error', () => resolve(false));
+        behind.resume();
+      });
+      expect(complete).toBe(true);
+      expect(Buffer.concat(chunks).equals(content)).toBe(true);
+      expect(origin.blobGets(digest)).toBe(2);
+    } finally {
+      await own.close();
+    }
+  });
+});

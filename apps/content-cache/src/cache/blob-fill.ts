@@ -1,8 +1,10 @@
 import { Readable } from 'node:stream';
-import type { BlobInfo, BlobStore, BlobWriter } from '@dtr-cache/blob-store';
+import type { BlobInfo, BlobStore } from '@dtr-cache/blob-store';
 import {
+  assertContentMatches,
   type ByteRange,
   type Digest,
+  DigestHasher,
   type PrefixDigest,
   RegistryError,
 } from '@dtr-cache/registry-protocol';
@@ -18,16 +20,6 @@ export function isDiskFull(error: unknown): boolean {
  * own blocks and for the other fills under way.
  */
 const FREE_SPACE_RESERVE = 64 * 1024 * 1024;
-
-/** The storage says a blob does not fit: nothing was started. A disk-full error (`ENOSPC`). */
-export class NoRoomError extends Error {
-  readonly code = 'ENOSPC';
-
-  constructor(size: number, free: number) {
-    super(`no room for a blob of ${size} bytes: ${free} bytes free`);
-    this.name = 'NoRoomError';
-  }
-}
 
 /**
  * Serves a blob (or a range of it) straight from upstream, verified, without keeping it; with
@@ -50,6 +42,84 @@ const HANDOFF_WINDOW = 8 * 1024 * 1024;
  */
 const WRITE_BACKLOG = 16 * 1024 * 1024;
 
+/** Where a fill's bytes go: the local store's writer, or a {@link TransientSink}. */
+interface FillSink {
+  /** Bytes accepted (hashed) so far. */
+  readonly size: number;
+  /** Bytes stored so far, readable with `readWritten`. */
+  readonly written: number;
+  /** Bytes accepted but not stored yet. */
+  readonly writableLength: number;
+  readonly errored: Error | null;
+  readonly destroyed: boolean;
+  write(chunk: Buffer, callback: () => void): boolean;
+  commit(
+    digest: Digest,
+    size: number,
+    options: { onVerified: () => void },
+  ): Promise<BlobInfo | undefined>;
+  cancel(): Promise<void>;
+  hashedPrefix(): PrefixDigest;
+  readWritten(offset: number, length: number): Promise<Buffer>;
+  recycle(chunk: Buffer): void;
+  releaseReader(): Promise<void>;
+}
+
+/**
+ * The sink of a fill that keeps nothing (the disk is full, or has no room for the blob): it only
+ * hashes, so the fill still verifies what it hands its clients.
+ */
+class TransientSink implements FillSink {
+  private readonly hasher: DigestHasher;
+  readonly written = 0;
+  readonly writableLength = 0;
+  readonly errored = null;
+  readonly destroyed = false;
+
+  constructor(digest: Digest) {
+    this.hasher = new DigestHasher(digest.algorithm);
+  }
+
+  get size(): number {
+    return this.hasher.size;
+  }
+
+  write(chunk: Buffer, callback: () => void): boolean {
+    this.hasher.update(chunk);
+    callback();
+    return true;
+  }
+
+  async commit(digest: Digest, size: number, options: { onVerified: () => void }) {
+    assertContentMatches(
+      { digest, size },
+      { digest: this.hasher.digest(), size: this.hasher.size },
+    );
+    options.onVerified();
+    return undefined;
+  }
+
+  async cancel(): Promise<void> {
+    // Nothing was stored.
+  }
+
+  hashedPrefix(): PrefixDigest {
+    return this.hasher.peek();
+  }
+
+  readWritten(): Promise<Buffer> {
+    return Promise.reject(new Error('a fill that keeps nothing has nothing to read back'));
+  }
+
+  recycle(): void {
+    // It lends no chunks.
+  }
+
+  async releaseReader(): Promise<void> {
+    // It holds nothing open.
+  }
+}
+
 /**
  * One upstream download of a blob into the local store, shared by every client that asks for the
  * blob meanwhile. Bytes go to disk as they arrive; each client tails the fill at its own pace (the
@@ -60,10 +130,14 @@ const WRITE_BACKLOG = 16 * 1024 * 1024;
  * complete-looking corrupt one) and nothing is kept. The one failure clients are carried through
  * is a full disk: each gets the rest of the blob straight from upstream, verified, and checked to
  * begin with the bytes it was already sent.
+ *
+ * A fill that keeps nothing ({@link BlobFill.transient}: no room on the disk) shares its download
+ * the same way, from memory only: a client that falls behind the window gets the rest from its
+ * own download, checked the same way.
  */
 export class BlobFill {
-  /** Settles when the blob is committed (or the fill failed). */
-  readonly done: Promise<BlobInfo>;
+  /** Settles when the blob is committed (undefined: a fill that keeps nothing) or the fill failed. */
+  readonly done: Promise<BlobInfo | undefined>;
   /** Resolves once size and digest are verified (before the commit is durable); rejects on failure. */
   private readonly verified: Promise<void>;
   private settleVerified!: (error?: Error) => void;
@@ -80,26 +154,48 @@ export class BlobFill {
   /** After the disk filled up: the digest of every byte received, so of all any client was sent. */
   private sent: PrefixDigest | undefined;
 
+  /**
+   * @param kept the bytes go to the local store (else the fill keeps nothing: a client that falls
+   *   behind its window gets the rest from its own download).
+   */
   private constructor(
     readonly digest: Digest,
     readonly size: number,
-    private readonly writer: BlobWriter,
+    private readonly writer: FillSink,
     upstream: UpstreamBlob,
     private readonly passThrough: PassThrough,
+    readonly kept: boolean,
   ) {
     this.changed = new Promise((resolve) => (this.wake = resolve));
     this.verified = new Promise<void>((resolve, reject) => {
       this.settleVerified = (error) => (error ? reject(error) : resolve());
     });
     this.verified.catch(() => undefined);
-    this.done = this.run(upstream);
+    // Started on the next turn of the event loop: the clients that asked for the fill take their
+    // readers first, so even a fill that keeps nothing and ends at once has them all.
+    this.done = new Promise((resolve) => setImmediate(resolve)).then(() => this.run(upstream));
     this.done.catch(() => undefined);
   }
 
   /**
-   * Starts filling `digest` from an upstream response.
-   * @throws the upstream's refusal; whatever creating the local writer throws; {@link NoRoomError}
-   *   when the storage says the blob does not fit (nothing is started then).
+   * Shares one upstream download of `digest` among its clients without keeping it (the disk is
+   * full): verified like any fill.
+   */
+  static transient(digest: Digest, upstream: UpstreamBlob, passThrough: PassThrough): BlobFill {
+    return new BlobFill(
+      digest,
+      upstream.size,
+      new TransientSink(digest),
+      upstream,
+      passThrough,
+      false,
+    );
+  }
+
+  /**
+   * Starts filling `digest` from an upstream response. If the storage says the blob does not fit,
+   * or has no room to create its file, the fill keeps nothing ({@link transient}).
+   * @throws the upstream's refusal; whatever else creating the local writer throws.
    */
   static async start(
     local: BlobStore,
@@ -115,24 +211,34 @@ export class BlobFill {
       local.freeBytes?.(),
     ]);
     const free = room.status === 'fulfilled' ? room.value : undefined;
+    // The upstream's refusal (a 401, a 404) says more than a local error.
+    if (answer.status === 'rejected') {
+      if (writer.status === 'fulfilled') await writer.value.cancel();
+      throw answer.reason;
+    }
+    const upstreamBlob = answer.value;
+    if (writer.status === 'rejected' && !isDiskFull(writer.reason)) {
+      upstreamBlob.stream.destroy();
+      throw writer.reason;
+    }
     if (
       writer.status === 'rejected' ||
-      answer.status === 'rejected' ||
-      (free !== undefined && free < answer.value.size + FREE_SPACE_RESERVE)
+      (free !== undefined && free < upstreamBlob.size + FREE_SPACE_RESERVE)
     ) {
       if (writer.status === 'fulfilled') await writer.value.cancel();
-      if (answer.status === 'fulfilled') answer.value.stream.destroy();
-      // The upstream's refusal (a 401, a 404) says more than a local error.
-      if (answer.status === 'rejected') throw answer.reason;
-      if (writer.status === 'rejected') throw writer.reason;
-      throw new NoRoomError(answer.value.size, free as number);
+      return BlobFill.transient(digest, upstreamBlob, passThrough);
     }
-    return new BlobFill(digest, answer.value.size, writer.value, answer.value, passThrough);
+    return new BlobFill(digest, upstreamBlob.size, writer.value, upstreamBlob, passThrough, true);
   }
 
   /** True once the blob is verified and stored (serve it from the local store from then on). */
   get committed(): boolean {
-    return this.finished && this.failure === undefined;
+    return this.kept && this.finished && this.failure === undefined;
+  }
+
+  /** True once the fill ended without keeping the blob: a client asking now needs a new one. */
+  get spent(): boolean {
+    return this.finished && !this.committed;
   }
 
   private notify(): void {
@@ -141,7 +247,7 @@ export class BlobFill {
     wake?.();
   }
 
-  private async run(upstream: UpstreamBlob): Promise<BlobInfo> {
+  private async run(upstream: UpstreamBlob): Promise<BlobInfo | undefined> {
     try {
       for await (const chunk of upstream.stream) {
         const buffer = chunk as Buffer;
@@ -258,6 +364,11 @@ export class BlobFill {
             if (offset + chunk.length > end) await this.verified;
             offset += chunk.length;
             yield chunk;
+          } else if (!this.kept && offset < received) {
+            // Fell behind the window of a fill that keeps nothing: the rest from its own download,
+            // which must begin with what this fill received (all the client has).
+            yield* await this.passThrough({ start: offset, end }, this.writer.hashedPrefix());
+            return;
           } else if (this.finished) {
             throw this.failure ?? new Error('the fill ended before the requested bytes');
           } else {

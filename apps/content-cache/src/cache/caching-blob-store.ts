@@ -11,7 +11,7 @@ import {
   rangeNotSatisfiable,
 } from '@dtr-cache/registry-protocol';
 import type { UpstreamClient } from '../upstream/upstream-client';
-import { BlobFill, isDiskFull } from './blob-fill';
+import { BlobFill, isDiskFull, type PassThrough } from './blob-fill';
 
 /** After the disk filled up, misses are passed through (not kept) for this long. */
 const DISK_FULL_BACKOFF_MS = 30_000;
@@ -70,11 +70,7 @@ export class CachingBlobStore {
   async statFor(digest: Digest, context: FillContext): Promise<BlobInfo | undefined> {
     const local = await this.local.stat(digest);
     if (local) return local;
-    // A fill without room to start leaves the answer to the HEAD; its other failures are the answer.
-    const fill = await this.fills.get(digest.toString())?.catch((error: unknown) => {
-      if (isDiskFull(error)) return undefined;
-      throw error;
-    });
+    const fill = await this.fills.get(digest.toString());
     if (fill) return { digest, size: fill.size, lastAccessedAt: new Date() };
     try {
       const size = await this.upstream.headBlob(context.repository, digest, context.grant);
@@ -94,27 +90,21 @@ export class CachingBlobStore {
     const hit = await this.openLocal(digest, range);
     if (hit) return hit;
     const key = digest.toString();
-    if (Date.now() < this.diskFullUntil && !this.fills.has(key))
-      return this.passThrough(digest, range, context);
-    let filling = this.fills.get(key);
-    const source = filling ? 'coalesced' : 'miss';
-    if (!filling) {
-      filling = this.startFill(digest, context);
-      this.fills.set(key, filling);
-    }
-    let fill: BlobFill;
-    try {
-      fill = await filling;
-    } catch (error) {
-      // No room for it (the storage said so, or creating its file failed so): served through.
-      if (isDiskFull(error)) return this.passThrough(digest, range, context);
-      throw error;
-    }
+    const shared = this.fills.get(key);
+    const filling = shared ?? this.share(key, digest, context);
+    const joined = shared !== undefined;
+    const fill = await filling;
     if (fill.committed) {
       const stored = await this.openLocal(digest, range);
-      if (stored) return new SourcedBlob(stored, source);
+      if (stored) return new SourcedBlob(stored, joined ? 'coalesced' : 'miss');
+    }
+    // Ended without keeping the blob (failed, or kept nothing) before this client joined it.
+    if (fill.spent) {
+      if (this.fills.get(key) === filling) this.fills.delete(key);
+      return this.openFor(digest, range, context);
     }
     if (!isRangeWithin(range, fill.size)) throw rangeNotSatisfiable(fill.size);
+    const source = !fill.kept ? 'pass-through' : joined ? 'coalesced' : 'miss';
     return { size: fill.size, range, stream: fill.reader(range), source, recycle: fill.recycle };
   }
 
@@ -148,9 +138,9 @@ export class CachingBlobStore {
   }
 
   /**
-   * Serves a blob straight from upstream without keeping it (the disk is full). The whole blob is
-   * fetched and verified, so the body (or the requested range of it) ends only once verified; with
-   * `sent`, its first bytes must also be those (for a client that got them from a failed fill).
+   * Serves a blob straight from upstream without keeping it, to one client: one a fill left behind
+   * (see {@link BlobFill}). The whole blob is fetched and verified, so the body (or the requested
+   * range of it) ends only once verified; with `sent`, its first bytes must also be those.
    */
   private async passThrough(
     digest: Digest,
@@ -172,32 +162,43 @@ export class CachingBlobStore {
     return { size: upstream.size, range, stream: stream as Readable, source: 'pass-through' };
   }
 
+  /** Starts the download of `key` that later clients join, until it has ended. */
+  private share(key: string, digest: Digest, context: FillContext): Promise<BlobFill> {
+    const filling = this.startFill(digest, context);
+    this.fills.set(key, filling);
+    // (Another download may have replaced this one already: see `openFor`.)
+    const leave = () => {
+      if (this.fills.get(key) === filling) this.fills.delete(key);
+    };
+    filling.then((fill) => fill.done).then(leave, leave);
+    return filling;
+  }
+
+  /**
+   * Starts the one download of a missed blob that its clients share: a fill, or while the disk is
+   * full one that keeps nothing.
+   */
   private async startFill(digest: Digest, context: FillContext): Promise<BlobFill> {
-    const key = digest.toString();
-    try {
-      const fill = await BlobFill.start(
-        this.local,
-        digest,
-        this.upstream.getBlob(context.repository, digest, context.grant),
-        async (range, sent) => (await this.passThrough(digest, range, context, sent)).stream,
-      );
-      this.observer.started?.(digest);
-      fill.done.then(
-        (info) => {
-          this.observer.stored?.(digest, info.size);
-          this.observer.finished?.(digest, 'committed');
-        },
-        (error: unknown) => {
-          if (isDiskFull(error)) this.diskFullUntil = Date.now() + DISK_FULL_BACKOFF_MS;
-          this.observer.finished?.(digest, 'failed', error);
-        },
-      );
-      void fill.done.catch(() => undefined).finally(() => this.fills.delete(key));
-      return fill;
-    } catch (error) {
-      this.fills.delete(key);
-      throw error;
-    }
+    const upstream = this.upstream.getBlob(context.repository, digest, context.grant);
+    const passThrough: PassThrough = async (range, sent) =>
+      (await this.passThrough(digest, range, context, sent)).stream;
+    const fill =
+      Date.now() < this.diskFullUntil
+        ? BlobFill.transient(digest, await upstream, passThrough)
+        : await BlobFill.start(this.local, digest, upstream, passThrough);
+    if (!fill.kept) return fill;
+    this.observer.started?.(digest);
+    fill.done.then(
+      (info) => {
+        if (info) this.observer.stored?.(digest, info.size);
+        this.observer.finished?.(digest, 'committed');
+      },
+      (error: unknown) => {
+        if (isDiskFull(error)) this.diskFullUntil = Date.now() + DISK_FULL_BACKOFF_MS;
+        this.observer.finished?.(digest, 'failed', error);
+      },
+    );
+    return fill;
   }
 }
 
