@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, statfs } from 'node:fs/promises';
+import { mkdtemp, rm, statfs, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -50,8 +50,18 @@ describe('FilesystemDriver free space', () => {
       expect(Math.abs((free as number) - space.bavail * space.bsize)).toBeLessThan(
         64 * 1024 * 1024,
       );
+    }));
+
+  it('says it of the file system the root will be on, before the first write creates it', () =>
+    withDriver(async (_driver, root) => {
+      const space = await statfs(root);
+      const free = await new FilesystemDriver(join(root, 'not', 'yet')).freeBytes();
+      expect(Math.abs((free as number) - space.bavail * space.bsize)).toBeLessThan(
+        64 * 1024 * 1024,
+      );
+      await writeFile(join(root, 'a-file'), 'x');
       await expect(
-        new FilesystemDriver(join(root, 'missing')).freeBytes(),
+        new FilesystemDriver(join(root, 'a-file', 'below')).freeBytes(),
       ).resolves.toBeUndefined();
     }));
 });

@@ -191,12 +191,18 @@ export class FilesystemDriver implements StorageDriver {
     }
   }
 
+  /**
+   * What statfs says of the root directory, or, before the first write has created it, of its
+   * nearest existing ancestor (the file system it will be on).
+   */
   async freeBytes(): Promise<number | undefined> {
-    try {
-      const space = await statfs(this.rootDirectory);
-      return space.bavail * space.bsize;
-    } catch {
-      return undefined;
+    for (let directory = this.rootDirectory; ; directory = dirname(directory)) {
+      try {
+        const space = await statfs(directory);
+        return space.bavail * space.bsize;
+      } catch (error) {
+        if (!isNotFound(error) || dirname(directory) === directory) return undefined;
+      }
     }
   }
 
