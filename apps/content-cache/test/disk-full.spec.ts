@@ -217,13 +217,61 @@ describe('without room, clients asking at once', () => {
     }
   });
 
+  it('get a download that waits for the fastest of them, and stays for those still reading', async () => {
+    const own = await startCache({ upstreams: [origin.url], driver: new RoomDriver(1024 * 1024) });
+    try {
+      // An upstream far faster than the one client, which stops for a while: the download may
+      // not run ahead (its window would drop what the client needs next), and when it ends the
+      // client still reads its last bytes from it.
+      const content = randomBytes(48 * 1024 * 1024);
+      const digest = origin.add(content);
+      const blobUrl = `${own.url}/v2/${repository}/blobs/${digest}?grant=${await origin.grant(repository, digest)}`;
+      const response = await new Promise<IncomingMessage>((resolve, reject) =>
+        get(blobUrl, resolve).on('error', reject),
+      );
+      const chunks = [await new Promise<Buffer>((resolve) => response.once('data', resolve))];
+      response.pause();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const complete = await new Promise<boolean>((resolve) => {
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.once('end', () => resolve(response.complete));
+        response.once('error', () => resolve(false));
+        response.resume();
+      });
+      expect(complete).toBe(true);
+      expect(Buffer.concat(chunks).equals(content)).toBe(true);
+      expect(origin.blobGets(digest)).toBe(1);
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('stop the download once no client reads it (unlike a fill, it keeps nothing)', async () => {
+    const own = await startCache({ upstreams: [origin.url], driver: new RoomDriver(1024 * 1024) });
+    try {
+      const content = randomBytes(4 * 1024 * 1024);
+      const digest = origin.add(content, { kind: 'slow', delayMs: 30 });
+      const blobUrl = `${own.url}/v2/${repository}/blobs/${digest}?grant=${await origin.grant(repository, digest)}`;
+      const response = await new Promise<IncomingMessage>((resolve, reject) =>
+        get(blobUrl, resolve).on('error', reject),
+      );
+      await new Promise((resolve) => response.once('data', resolve));
+      expect(own.cache.fillsInProgress).toBe(1);
+      response.destroy();
+      // The upstream would take about two seconds more.
+      await expect.poll(() => own.cache.fillsInProgress, { timeout: 1000 }).toBe(0);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('leave a client that falls behind to its own download, verified', async () => {
     const own = await startCache({ upstreams: [origin.url], driver: new RoomDriver(1024 * 1024) });
     try {
-      // Larger than the shared download's window and the socket buffers together; slow enough for
-      // the second client to join the download.
-      const content = randomBytes(24 * 1024 * 1024);
-      const digest = origin.add(content, { kind: 'slow', delayMs: 2 });
+      // Larger than the shared download's window (32 MiB) and the socket buffers together. The
+      // download waits for its fastest client: the second client joins it and drives it on.
+      const content = randomBytes(48 * 1024 * 1024);
+      const digest = origin.add(content);
       const blobUrl = `${own.url}/v2/${repository}/blobs/${digest}?grant=${await origin.grant(repository, digest)}`;
       const behind = await new Promise<IncomingMessage>((resolve, reject) =>
         get(blobUrl, resolve).on('error', reject),

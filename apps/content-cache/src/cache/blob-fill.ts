@@ -36,6 +36,14 @@ const READ_CHUNK = 1024 * 1024;
  */
 const HANDOFF_WINDOW = 8 * 1024 * 1024;
 /**
+ * A fill that keeps nothing has no file for clients behind its window: it reads from upstream at
+ * most this far ahead of its fastest client (an upstream faster than every client would otherwise
+ * leave them all behind, each then making its own download) ...
+ */
+const TRANSIENT_LEAD = 8 * 1024 * 1024;
+/** ... and keeps this much, so clients slower than the fastest can lag it by the difference. */
+const TRANSIENT_WINDOW = 32 * 1024 * 1024;
+/**
  * Bytes a fill may have waiting for the disk before it stops reading from upstream. Stopping at
  * the writer's own high-water mark would pause the upstream socket on every write, and each
  * resume waits for the upstream to start sending again; the budget bounds memory instead.
@@ -144,6 +152,8 @@ export class BlobFill {
   private failure: Error | undefined;
   private finished = false;
   private readers = 0;
+  /** Where each client reading from this fill (not from a download of its own) has got to. */
+  private readonly positions = new Set<{ offset: number }>();
   private wake: (() => void) | undefined;
   private changed: Promise<void>;
   /** Bytes received from upstream so far (in memory or on disk). */
@@ -259,6 +269,7 @@ export class BlobFill {
         this.writer.write(buffer, () => this.notify());
         this.remember(buffer);
         if (this.writer.writableLength >= WRITE_BACKLOG) await this.backlogShrunk();
+        if (!this.kept) await this.fastestCaughtUp();
       }
       if (this.writer.size !== this.size) {
         throw new RegistryError('SIZE_INVALID', 'the upstream ended the blob early', {
@@ -279,8 +290,9 @@ export class BlobFill {
       throw this.failure;
     } finally {
       this.finished = true;
-      this.window = [];
-      this.windowBytes = 0;
+      // A fill that keeps nothing leaves its bytes to the clients still reading them (its readers
+      // have no file to go to), until the last is done.
+      if (this.kept || this.failure) this.dropWindow();
       this.notify();
       await this.releaseIfIdle();
     }
@@ -294,10 +306,8 @@ export class BlobFill {
     const retained = (chunk: Buffer | undefined) =>
       chunk ? Math.max(chunk.length, chunk.buffer.byteLength) : 0;
     this.windowBytes += retained(bytes);
-    while (
-      this.window.length > 1 &&
-      this.windowBytes - retained(this.window[0]?.bytes) >= HANDOFF_WINDOW
-    ) {
+    const limit = this.kept ? HANDOFF_WINDOW : TRANSIENT_WINDOW;
+    while (this.window.length > 1 && this.windowBytes - retained(this.window[0]?.bytes) >= limit) {
       this.windowBytes -= retained(this.window.shift()?.bytes);
     }
     this.notify();
@@ -331,8 +341,31 @@ export class BlobFill {
     }
   }
 
+  /**
+   * Waits until the fastest client is within {@link TRANSIENT_LEAD} of what was received (each
+   * client's progress calls `notify`).
+   * @throws when no client reads from the fill any more (it keeps nothing: it is of no use).
+   */
+  private async fastestCaughtUp(): Promise<void> {
+    for (;;) {
+      let fastest = -1;
+      for (const position of this.positions) fastest = Math.max(fastest, position.offset);
+      if (fastest < 0) throw new Error('no client reads the download any more');
+      if (this.received - fastest < TRANSIENT_LEAD) return;
+      await this.changed;
+    }
+  }
+
+  private dropWindow(): void {
+    this.window = [];
+    this.windowBytes = 0;
+  }
+
   private async releaseIfIdle(): Promise<void> {
-    if (this.finished && this.readers === 0) await this.writer.releaseReader();
+    if (this.finished && this.readers === 0) {
+      this.dropWindow();
+      await this.writer.releaseReader();
+    }
   }
 
   /**
@@ -348,6 +381,8 @@ export class BlobFill {
     const end = range?.end ?? this.size - 1;
     const generate = async function* (this: BlobFill): AsyncGenerator<Buffer> {
       let offset = start;
+      const position = { offset };
+      this.positions.add(position);
       try {
         while (offset <= end) {
           if (this.failure) throw this.failure;
@@ -363,10 +398,14 @@ export class BlobFill {
             // The last bytes wait for verification: a body never completes with unverified bytes.
             if (offset + chunk.length > end) await this.verified;
             offset += chunk.length;
+            position.offset = offset;
+            // A fill that keeps nothing paces itself to its fastest client.
+            if (!this.kept) this.notify();
             yield chunk;
           } else if (!this.kept && offset < received) {
             // Fell behind the window of a fill that keeps nothing: the rest from its own download,
             // which must begin with what this fill received (all the client has).
+            this.positions.delete(position);
             yield* await this.passThrough({ start: offset, end }, this.writer.hashedPrefix());
             return;
           } else if (this.finished) {
@@ -377,6 +416,7 @@ export class BlobFill {
         }
         await this.verified;
       } catch (error) {
+        this.positions.delete(position);
         // The disk filled up (the reading back may fail too, as the file goes): the client is
         // served the rest straight from upstream (verified, not kept). One that was sent bytes
         // gets the rest only if the upstream's first bytes are the ones the fill received.
@@ -385,6 +425,9 @@ export class BlobFill {
         else if (this.sent) yield* await this.passThrough({ start: offset, end }, this.sent);
         else throw error;
       } finally {
+        this.positions.delete(position);
+        // (A fill that keeps nothing waits for its clients: this may have been the last.)
+        if (!this.kept) this.notify();
         this.readers -= 1;
         await this.releaseIfIdle();
       }
