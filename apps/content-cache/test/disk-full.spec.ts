@@ -246,6 +246,24 @@ describe('without room, clients asking at once', () => {
     }
   });
 
+  it('get a range as soon as the whole download is verified', async () => {
+    const own = await startCache({ upstreams: [origin.url], driver: new RoomDriver(1024 * 1024) });
+    try {
+      // Far more than the download may run ahead of a client that has its bytes already.
+      const content = randomBytes(40 * 1024 * 1024);
+      const digest = origin.add(content);
+      const response = await fetch(
+        `${own.url}/v2/${repository}/blobs/${digest}?grant=${await origin.grant(repository, digest)}`,
+        { headers: { Range: 'bytes=0-99' }, signal: AbortSignal.timeout(10_000) },
+      );
+      expect(response.status).toBe(206);
+      expect(Buffer.from(await response.arrayBuffer()).equals(content.subarray(0, 100))).toBe(true);
+      expect(origin.blobGets(digest)).toBe(1);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('stop the download once no client reads it (unlike a fill, it keeps nothing)', async () => {
     const own = await startCache({ upstreams: [origin.url], driver: new RoomDriver(1024 * 1024) });
     try {

@@ -396,9 +396,15 @@ export class BlobFill {
               (await this.writer.readWritten(offset, Math.min(onDisk - offset, READ_CHUNK)));
             if (chunk.length === 0) throw new Error('the blob being filled could not be read back');
             // The last bytes wait for verification: a body never completes with unverified bytes.
-            if (offset + chunk.length > end) await this.verified;
+            // (Meanwhile the client needs the rest of the download, not the window: it does not
+            // hold back a fill that keeps nothing.)
+            if (offset + chunk.length > end) {
+              position.offset = Number.POSITIVE_INFINITY;
+              if (!this.kept) this.notify();
+              await this.verified;
+            }
             offset += chunk.length;
-            position.offset = offset;
+            position.offset = Math.max(position.offset, offset);
             // A fill that keeps nothing paces itself to its fastest client.
             if (!this.kept) this.notify();
             yield chunk;
