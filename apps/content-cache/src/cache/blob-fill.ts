@@ -246,6 +246,11 @@ export class BlobFill {
     return this.kept && this.finished && this.failure === undefined;
   }
 
+  /** Bytes of the download held in memory for clients (its window). */
+  get heldBytes(): number {
+    return this.windowBytes;
+  }
+
   /** True once the fill ended without keeping the blob: a client asking now needs a new one. */
   get spent(): boolean {
     return this.finished && !this.committed;
@@ -307,7 +312,13 @@ export class BlobFill {
       chunk ? Math.max(chunk.length, chunk.buffer.byteLength) : 0;
     this.windowBytes += retained(bytes);
     const limit = this.kept ? HANDOFF_WINDOW : TRANSIENT_WINDOW;
-    while (this.window.length > 1 && this.windowBytes - retained(this.window[0]?.bytes) >= limit) {
+    // A fill that keeps nothing also drops what every client has read already.
+    const needed = this.kept ? 0 : this.slowest();
+    for (;;) {
+      const oldest = this.window[0];
+      if (this.window.length <= 1 || oldest === undefined) break;
+      const read = oldest.start + oldest.bytes.length <= needed;
+      if (!read && this.windowBytes - retained(oldest.bytes) < limit) break;
       this.windowBytes -= retained(this.window.shift()?.bytes);
     }
     this.notify();
@@ -354,6 +365,13 @@ export class BlobFill {
       if (this.received - fastest < TRANSIENT_LEAD) return;
       await this.changed;
     }
+  }
+
+  /** The offset of the slowest client reading from the fill (0 with none). */
+  private slowest(): number {
+    let slowest = Number.POSITIVE_INFINITY;
+    for (const position of this.positions) slowest = Math.min(slowest, position.offset);
+    return Number.isFinite(slowest) ? slowest : 0;
   }
 
   private dropWindow(): void {
