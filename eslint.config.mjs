@@ -32,7 +32,9 @@ export default [
         {
           patterns: [
             {
-              group: ['@dtr-cache/*/*'],
+              // (A library's second public entry, declared in its package.json exports: the plain
+              // JavaScript launcher helpers the apps' bin scripts use before any TypeScript loads.)
+              group: ['@dtr-cache/*/*', '!@dtr-cache/server-lifecycle/launcher'],
               message: 'Import a workspace library only through its public API (its package name).',
             },
           ],

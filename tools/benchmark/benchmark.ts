@@ -21,7 +21,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { freePort } from '@dtr-cache/test-support';
-import { cacheServerRuntime } from '../topology/topology';
+import { serverRuntime } from '../topology/topology';
 
 const run = promisify(execFile);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -216,10 +216,18 @@ async function main(): Promise<void> {
       join(work, 'dtr.yml'),
       `log: { level: info }\nstorage: { filesystem: { rootdirectory: ${work}/dtr/blobs } }\nhttp: { addr: "127.0.0.1:${dtrPort}" }\ndatabase: { path: ${work}/dtr/dtr.sqlite }\nauth: { keyfile: ${work}/dtr/token-key.pem, tokenttl: 2h }\nadmin: { password: ${ADMIN.password} }\ngrants: { lifetime: 1h }\ncontentcaches: { healthinterval: 1s }\n`,
     );
+    // Each server with the Node options and environment its launcher would add (bin/*.mjs),
+    // passed here so that each is one process, as in the container images.
+    const dtrRuntime = serverRuntime('dtr-api');
     start(
       process.execPath,
-      [join(root, 'apps', 'dtr-api', 'bin', 'dtr-api.mjs'), join(work, 'dtr.yml')],
+      [
+        ...dtrRuntime.nodeOptions,
+        join(root, 'apps', 'dtr-api', 'bin', 'dtr-api.mjs'),
+        join(work, 'dtr.yml'),
+      ],
       join(work, 'dtr.log'),
+      dtrRuntime.env,
     );
     const dtr = `http://127.0.0.1:${dtrPort}`;
     await waitHttp(`${dtr}/v2/`);
@@ -243,9 +251,8 @@ async function main(): Promise<void> {
       join(work, 'cache.yml'),
       `version: 0.1\nlog: { level: warn }\nstorage: { delete: { enabled: true }, filesystem: { rootdirectory: ${work}/cache } }\nhttp: { addr: "127.0.0.1:${cachePort}" }\nmiddleware:\n  registry:\n    - name: downstream\n      options:\n        blobttl: 24h\n        upstreams: [${upstream}]\n`,
     );
-    // The Node options and environment its launcher would add (bin/content-cache.mjs), passed
-    // here so that the process measured (RSS) is the server itself, as in the container image.
-    const runtime = cacheServerRuntime();
+    // (The process measured for RSS is thus the cache's server itself.)
+    const runtime = serverRuntime('content-cache');
     const cacheProcess = start(
       process.execPath,
       [

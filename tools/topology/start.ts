@@ -22,7 +22,7 @@ import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:
 import { join, resolve } from 'node:path';
 import {
   cacheConfigs,
-  cacheServerRuntime,
+  serverRuntime,
   cacheUrlOf,
   credentials,
   DEMO_CACHE,
@@ -160,14 +160,20 @@ async function main(): Promise<void> {
     }
   }, 1000).unref();
 
-  startProcess('dtr', [
-    join(root, 'apps', 'dtr-api', 'bin', 'dtr-api.mjs'),
-    join(data, 'config', 'dtr.yml'),
-  ]);
+  // Each server with the Node options and environment its launcher would add (bin/*.mjs): one
+  // process each, as in the container images.
+  const dtrRuntime = serverRuntime('dtr-api');
+  startProcess(
+    'dtr',
+    [
+      ...dtrRuntime.nodeOptions,
+      join(root, 'apps', 'dtr-api', 'bin', 'dtr-api.mjs'),
+      join(data, 'config', 'dtr.yml'),
+    ],
+    dtrRuntime.env,
+  );
   await waitReady('dtr', `${dtrUrl}/health`, cas, { cancelled: () => stopping });
-  // The Node options and environment its launcher would add (bin/content-cache.mjs): one process
-  // per cache, as in the container image.
-  const runtime = cacheServerRuntime();
+  const runtime = serverRuntime('content-cache');
   for (const cache of CACHES) {
     startProcess(
       cache.name,

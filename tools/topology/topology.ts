@@ -64,23 +64,20 @@ function layout(hosts: {
   };
 }
 
-/** How the content-cache server process is started: Node options and environment. */
-export interface CacheServerRuntime {
+/** How a server process is started: Node options and environment. */
+export interface ServerRuntime {
   readonly nodeOptions: string[];
   readonly env: Record<string, string>;
 }
 
 /**
- * The content cache's server runtime (`apps/content-cache/bin/server-runtime.json`, which its
- * launcher applies): for starting the server process directly, as the container image does.
+ * A server's runtime (`apps/<app>/bin/server-runtime.json`, which its launcher applies): for
+ * starting the server process directly, as the container images do.
  */
-export function cacheServerRuntime(): CacheServerRuntime {
+export function serverRuntime(app: 'content-cache' | 'dtr-api'): ServerRuntime {
   return JSON.parse(
-    readFileSync(
-      join(workspaceRoot, 'apps', 'content-cache', 'bin', 'server-runtime.json'),
-      'utf8',
-    ),
-  ) as CacheServerRuntime;
+    readFileSync(join(workspaceRoot, 'apps', app, 'bin', 'server-runtime.json'), 'utf8'),
+  ) as ServerRuntime;
 }
 
 /**

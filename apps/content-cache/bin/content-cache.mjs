@@ -27,16 +27,11 @@
 // heap flag): started without the flag, this launcher starts Node once more with both and stands
 // in for that process (signals in, exit code out). The container image, `npm start` and the
 // benchmark start the server with them directly: one process there.
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { constants, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-
-const HEAP_FLAG = '--initial-heap-size';
-/** The server's Node options and environment (also read by the topology and the benchmark). */
-const runtime = JSON.parse(readFileSync(new URL('./server-runtime.json', import.meta.url), 'utf8'));
+import { launchServer } from '@dtr-cache/server-lifecycle/launcher';
 
 /** Bundles `src/main.ts` (with the workspace libraries and packages) into one ES module. */
 async function bundle(directory) {
@@ -65,10 +60,8 @@ async function bundle(directory) {
   return outfile;
 }
 
-if (process.execArgv.some((flag) => flag.startsWith(HEAP_FLAG))) {
-  // The server. Started by the launcher below (an IPC channel is open): if the launcher goes
-  // away, even by SIGKILL, stop as if told to.
-  if (process.send) process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+// The server (started by the launcher, or directly with the Node options).
+await launchServer('content-cache', import.meta.url, async () => {
   const directory = await mkdtemp(join(tmpdir(), 'content-cache-'));
   try {
     const entry = await bundle(directory);
@@ -78,29 +71,4 @@ if (process.execArgv.some((flag) => flag.startsWith(HEAP_FLAG))) {
   } finally {
     await rm(directory, { recursive: true, force: true });
   }
-} else {
-  const child = spawn(
-    process.execPath,
-    [
-      ...runtime.nodeOptions,
-      ...process.execArgv,
-      fileURLToPath(import.meta.url),
-      ...process.argv.slice(2),
-    ],
-    {
-      stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
-      // An operator's own malloc settings win.
-      env: { ...runtime.env, ...process.env },
-    },
-  );
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-    process.on(signal, () => child.kill(signal));
-  }
-  child.once('error', (error) => {
-    console.error(`content-cache: ${error.message}`);
-    process.exit(1);
-  });
-  child.once('exit', (code, signal) => {
-    process.exit(code ?? 128 + (constants.signals[signal] ?? 0));
-  });
-}
+});

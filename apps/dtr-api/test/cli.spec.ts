@@ -1,4 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -62,6 +63,14 @@ function run(
   });
 }
 
+/** The server's Node options and environment, which its launcher applies. */
+function serverRuntime(): { nodeOptions: string[]; env: Record<string, string> } {
+  return JSON.parse(readFileSync(join(appRoot, 'bin', 'server-runtime.json'), 'utf8')) as {
+    nodeOptions: string[];
+    env: Record<string, string>;
+  };
+}
+
 describe('dtr-api command', () => {
   let directory: string;
   let configFile: string;
@@ -99,6 +108,14 @@ ca: { certificate: ${directory}/certs/ca.pem }
     expect(served.status).toBe(200);
     expect(served.body.toString()).toBe(ca.toString());
     expect((await httpsGet(`https://localhost:${started.port}/v2/`, ca)).status).toBe(401);
+    // Started without its Node options, the launcher runs the server as its child, with them.
+    const servers = execFileSync('ps', ['-o', 'args=', '--ppid', String(started.child.pid)], {
+      encoding: 'utf8',
+    })
+      .split('\n')
+      .filter((line) => line.includes('dtr-api.mjs'));
+    expect(servers).toHaveLength(1);
+    for (const option of serverRuntime().nodeOptions) expect(servers[0]).toContain(option);
     const exited = new Promise<number | null>((resolve) => started?.child.once('exit', resolve));
     started.child.kill('SIGTERM');
     expect(await exited).toBe(0);
@@ -178,6 +195,21 @@ ca: { certificate: ${directory}/certs/ca.pem }
     const result = await run([fresh]);
     expect(result.code).toBe(1);
     expect(result.output).toContain('set admin.password (or DTR_API_ADMIN_PASSWORD)');
+  });
+
+  it('starts the container image server as its launcher would (server-runtime.json)', async () => {
+    const dockerfile = await readFile(join(appRoot, 'Dockerfile'), 'utf8');
+    const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1];
+    expect(JSON.parse(entrypoint ?? '[]')).toEqual([
+      'node',
+      ...serverRuntime().nodeOptions,
+      '/app/apps/dtr-api/bin/dtr-api.mjs',
+    ]);
+    const env = [...dockerfile.matchAll(/^ENV (.*)$/gm)].flatMap((line) =>
+      (line[1] ?? '').split(' '),
+    );
+    for (const [name, value] of Object.entries(serverRuntime().env))
+      expect(env).toContain(`${name}=${value}`);
   });
 
   it('prints its usage for wrong arguments', async () => {
