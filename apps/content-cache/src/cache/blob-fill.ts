@@ -161,8 +161,6 @@ export class BlobFill {
   /** The newest received chunks, oldest first, keeping at most about HANDOFF_WINDOW bytes alive. */
   private window: Array<{ start: number; bytes: Buffer }> = [];
   private windowBytes = 0;
-  /** After the disk filled up: the digest of every byte received, so of all any client was sent. */
-  private sent: PrefixDigest | undefined;
 
   /**
    * @param kept the bytes go to the local store (else the fill keeps nothing: a client that falls
@@ -286,9 +284,6 @@ export class BlobFill {
       });
     } catch (error) {
       this.failure = error instanceof Error ? error : new Error(String(error));
-      // Every received byte went to the writer, which hashed it whether or not it was stored.
-      const hashed = this.writer.hashedPrefix();
-      if (isDiskFull(error) && hashed.size === this.received) this.sent = hashed;
       this.settleVerified(this.failure);
       upstream.stream.destroy();
       await this.writer.cancel();
@@ -392,6 +387,19 @@ export class BlobFill {
    */
   readonly recycle = (chunk: Buffer): void => this.writer.recycle(chunk);
 
+  /**
+   * Bytes `offset` to `end` from a download of the client's own, for a client that has received
+   * bytes from this fill: that download must begin with every byte this fill received, which the
+   * writer hashed whether or not it stored them.
+   * @throws the fill's failure when the writer's hash does not cover every received byte.
+   */
+  private rest(offset: number, end: number): Promise<Readable> {
+    const received = this.writer.hashedPrefix();
+    if (received.size !== this.received)
+      return Promise.reject(this.failure ?? new Error('the fill lost count of its bytes'));
+    return this.passThrough({ start: offset, end }, received);
+  }
+
   /** A client's stream of the blob (or of `range`), tailing the fill; it ends only once verified. */
   reader(range?: ByteRange): Readable {
     this.readers += 1;
@@ -427,10 +435,9 @@ export class BlobFill {
             if (!this.kept) this.notify();
             yield chunk;
           } else if (!this.kept && offset < received) {
-            // Fell behind the window of a fill that keeps nothing: the rest from its own download,
-            // which must begin with what this fill received (all the client has).
+            // Fell behind the window of a fill that keeps nothing: the rest from its own download.
             this.positions.delete(position);
-            yield* await this.passThrough({ start: offset, end }, this.writer.hashedPrefix());
+            yield* await this.rest(offset, end);
             return;
           } else if (this.finished) {
             throw this.failure ?? new Error('the fill ended before the requested bytes');
@@ -442,12 +449,9 @@ export class BlobFill {
       } catch (error) {
         this.positions.delete(position);
         // The disk filled up (the reading back may fail too, as the file goes): the client is
-        // served the rest straight from upstream (verified, not kept). One that was sent bytes
-        // gets the rest only if the upstream's first bytes are the ones the fill received.
+        // served the rest straight from upstream (verified, not kept).
         if (!isDiskFull(this.failure ?? error)) throw error;
-        if (offset === start) yield* await this.passThrough(range);
-        else if (this.sent) yield* await this.passThrough({ start: offset, end }, this.sent);
-        else throw error;
+        yield* await (offset === start ? this.passThrough(range) : this.rest(offset, end));
       } finally {
         this.positions.delete(position);
         // (A fill that keeps nothing waits for its clients: this may have been the last.)
