@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, get, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   MemoryDriver,
@@ -113,4 +113,32 @@ export class InterceptingDriver extends MemoryDriver {
       write: (chunks: readonly Buffer[]) => this.onWrite(chunks, () => write(chunks), writes++),
     });
   }
+}
+
+/** A client's GET of a blob that stops reading after the first bytes, until `finish`. */
+export interface HeldPull {
+  readonly response: IncomingMessage;
+  /** The bytes received before it stopped. */
+  readonly first: Buffer;
+  /** Reads on to the end: the whole body, and whether it ended complete (not aborted). */
+  finish(): Promise<{ complete: boolean; body: Buffer }>;
+}
+
+/** Starts a GET of `url` and returns once its first bytes arrived, with the client paused. */
+export async function holdPull(url: string): Promise<HeldPull> {
+  const response = await new Promise<IncomingMessage>((resolve, reject) =>
+    get(url, resolve).on('error', reject),
+  );
+  const first = await new Promise<Buffer>((resolve) => response.once('data', resolve));
+  response.pause();
+  const chunks = [first];
+  const finish = () =>
+    new Promise<{ complete: boolean; body: Buffer }>((resolve) => {
+      const done = (complete: boolean) => resolve({ complete, body: Buffer.concat(chunks) });
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.once('end', () => done(response.complete));
+      response.once('error', () => done(false));
+      response.resume();
+    });
+  return { response, first, finish };
 }

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { get, type IncomingMessage } from 'node:http';
 import type { Digest } from '@dtr-cache/registry-protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InterceptingDriver, type RunningCache, startCache } from './cache-harness';
+import { holdPull, InterceptingDriver, type RunningCache, startCache } from './cache-harness';
 import { StandInOrigin } from './stand-in-origin';
 
 /** A memory driver whose disk holds `capacity` bytes of writes, then answers ENOSPC. */
@@ -40,8 +39,9 @@ afterAll(async () => {
   await origin.close();
 });
 
-async function url(digest: Digest) {
-  return `${cache.url}/v2/${repository}/blobs/${digest}?grant=${await origin.grant(repository, digest)}`;
+/** The URL of a blob at `at` (by default the shared cache), with a grant for it. */
+async function url(digest: Digest, at: RunningCache = cache) {
+  return `${at.url}/v2/${repository}/blobs/${digest}?grant=${await origin.grant(repository, digest)}`;
 }
 
 describe('a full disk', () => {
@@ -99,7 +99,7 @@ describe('a disk without room for the blob', () => {
     try {
       const content = randomBytes(300_000);
       const digest = origin.add(content);
-      const blobUrl = `${own.url}/v2/${repository}/blobs/${digest}?grant=${await origin.grant(repository, digest)}`;
+      const blobUrl = await url(digest, own);
       const response = await fetch(blobUrl);
       expect(response.status).toBe(200);
       expect(Buffer.from(await response.arrayBuffer()).equals(content)).toBe(true);
@@ -124,21 +124,13 @@ describe('a disk that fills up during a fill', () => {
     const driver = new FullDiskDriver(Number.MAX_SAFE_INTEGER);
     const own = await startCache({ upstreams: [origin.url], driver });
     try {
-      const blobUrl = `${own.url}/v2/${repository}/blobs/${digest}?grant=${await origin.grant(repository, digest)}`;
-      const response = await new Promise<IncomingMessage>((resolve, reject) =>
-        get(blobUrl, resolve).on('error', reject),
-      );
-      const chunks = [await new Promise<Buffer>((resolve) => response.once('data', resolve))];
+      const pull = await holdPull(await url(digest, own));
       // The fill's next write finds the disk full; the client has bytes of the blob already.
       driver.capacity = driver.used;
-      const complete = await new Promise<boolean>((resolve) => {
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.once('end', () => resolve(response.complete));
-        response.once('error', () => resolve(false));
-      });
+      const { complete, body } = await pull.finish();
       return {
         complete,
-        body: Buffer.concat(chunks),
+        body,
         stored: await own.cache.local.stat(digest),
         tempFiles: await driver.removeTempFiles(),
       };
@@ -172,10 +164,20 @@ describe('a disk that fills up during a fill', () => {
   });
 });
 
+/** Runs `test` on a cache of its own whose disk says it has 1 MiB free. */
+async function withRoomlessCache(test: (own: RunningCache) => Promise<void>): Promise<void> {
+  const own = await startCache({ upstreams: [origin.url], driver: new RoomDriver(1024 * 1024) });
+  try {
+    await test(own);
+  } finally {
+    await own.close();
+  }
+}
+
 describe('without room, clients asking at once', () => {
   /** Pulls `digest` from `own` with `count` clients at once; the bodies. */
   async function pullAtOnce(own: RunningCache, digest: Digest, count: number) {
-    const blobUrl = `${own.url}/v2/${repository}/blobs/${digest}?grant=${await origin.grant(repository, digest)}`;
+    const blobUrl = await url(digest, own);
     return Promise.all(
       Array.from({ length: count }, async () => {
         const response = await fetch(blobUrl);
@@ -208,108 +210,64 @@ describe('without room, clients asking at once', () => {
     }
   });
 
-  it('share one upstream download of a blob that does not fit', async () => {
-    const own = await startCache({ upstreams: [origin.url], driver: new RoomDriver(1024 * 1024) });
-    try {
+  it('share one upstream download of a blob that does not fit', () =>
+    withRoomlessCache(async (own) => {
       await expectOneSharedDownload(own);
-    } finally {
-      await own.close();
-    }
-  });
+    }));
 
-  it('get a download that waits for the fastest of them, and stays for those still reading', async () => {
-    const own = await startCache({ upstreams: [origin.url], driver: new RoomDriver(1024 * 1024) });
-    try {
+  it('get a download that waits for the fastest of them, and stays for those still reading', () =>
+    withRoomlessCache(async (own) => {
       // An upstream far faster than the one client, which stops for a while: the download may
       // not run ahead (its window would drop what the client needs next), and when it ends the
       // client still reads its last bytes from it.
       const content = randomBytes(48 * 1024 * 1024);
       const digest = origin.add(content);
-      const blobUrl = `${own.url}/v2/${repository}/blobs/${digest}?grant=${await origin.grant(repository, digest)}`;
-      const response = await new Promise<IncomingMessage>((resolve, reject) =>
-        get(blobUrl, resolve).on('error', reject),
-      );
-      const chunks = [await new Promise<Buffer>((resolve) => response.once('data', resolve))];
-      response.pause();
+      const pull = await holdPull(await url(digest, own));
       await new Promise((resolve) => setTimeout(resolve, 300));
-      const complete = await new Promise<boolean>((resolve) => {
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.once('end', () => resolve(response.complete));
-        response.once('error', () => resolve(false));
-        response.resume();
-      });
+      const { complete, body } = await pull.finish();
       expect(complete).toBe(true);
-      expect(Buffer.concat(chunks).equals(content)).toBe(true);
+      expect(body.equals(content)).toBe(true);
       expect(origin.blobGets(digest)).toBe(1);
-    } finally {
-      await own.close();
-    }
-  });
+    }));
 
-  it('get a range as soon as the whole download is verified', async () => {
-    const own = await startCache({ upstreams: [origin.url], driver: new RoomDriver(1024 * 1024) });
-    try {
+  it('get a range as soon as the whole download is verified', () =>
+    withRoomlessCache(async (own) => {
       // Far more than the download may run ahead of a client that has its bytes already.
       const content = randomBytes(40 * 1024 * 1024);
       const digest = origin.add(content);
-      const response = await fetch(
-        `${own.url}/v2/${repository}/blobs/${digest}?grant=${await origin.grant(repository, digest)}`,
-        { headers: { Range: 'bytes=0-99' }, signal: AbortSignal.timeout(10_000) },
-      );
+      const response = await fetch(await url(digest, own), {
+        headers: { Range: 'bytes=0-99' },
+        signal: AbortSignal.timeout(10_000),
+      });
       expect(response.status).toBe(206);
       expect(Buffer.from(await response.arrayBuffer()).equals(content.subarray(0, 100))).toBe(true);
       expect(origin.blobGets(digest)).toBe(1);
-    } finally {
-      await own.close();
-    }
-  });
+    }));
 
-  it('stop the download once no client reads it (unlike a fill, it keeps nothing)', async () => {
-    const own = await startCache({ upstreams: [origin.url], driver: new RoomDriver(1024 * 1024) });
-    try {
+  it('stop the download once no client reads it (unlike a fill, it keeps nothing)', () =>
+    withRoomlessCache(async (own) => {
       const content = randomBytes(4 * 1024 * 1024);
       const digest = origin.add(content, { kind: 'slow', delayMs: 30 });
-      const blobUrl = `${own.url}/v2/${repository}/blobs/${digest}?grant=${await origin.grant(repository, digest)}`;
-      const response = await new Promise<IncomingMessage>((resolve, reject) =>
-        get(blobUrl, resolve).on('error', reject),
-      );
-      await new Promise((resolve) => response.once('data', resolve));
+      const pull = await holdPull(await url(digest, own));
       expect(own.cache.fillsInProgress).toBe(1);
-      response.destroy();
+      pull.response.destroy();
       // The upstream would take about two seconds more.
       await expect.poll(() => own.cache.fillsInProgress, { timeout: 1000 }).toBe(0);
-    } finally {
-      await own.close();
-    }
-  });
+    }));
 
-  it('leave a client that falls behind to its own download, verified', async () => {
-    const own = await startCache({ upstreams: [origin.url], driver: new RoomDriver(1024 * 1024) });
-    try {
+  it('leave a client that falls behind to its own download, verified', () =>
+    withRoomlessCache(async (own) => {
       // Larger than the shared download's window (32 MiB) and the socket buffers together. The
       // download waits for its fastest client: the second client joins it and drives it on.
       const content = randomBytes(48 * 1024 * 1024);
       const digest = origin.add(content);
-      const blobUrl = `${own.url}/v2/${repository}/blobs/${digest}?grant=${await origin.grant(repository, digest)}`;
-      const behind = await new Promise<IncomingMessage>((resolve, reject) =>
-        get(blobUrl, resolve).on('error', reject),
-      );
-      const chunks = [await new Promise<Buffer>((resolve) => behind.once('data', resolve))];
-      behind.pause();
+      const behind = await holdPull(await url(digest, own));
       // A client keeping up gets the whole blob from the shared download meanwhile.
       const [keepingUp] = await pullAtOnce(own, digest, 1);
       expect(keepingUp?.body.equals(content)).toBe(true);
-      const complete = await new Promise<boolean>((resolve) => {
-        behind.on('data', (chunk: Buffer) => chunks.push(chunk));
-        behind.once('end', () => resolve(behind.complete));
-        behind.once('error', () => resolve(false));
-        behind.resume();
-      });
+      const { complete, body } = await behind.finish();
       expect(complete).toBe(true);
-      expect(Buffer.concat(chunks).equals(content)).toBe(true);
+      expect(body.equals(content)).toBe(true);
       expect(origin.blobGets(digest)).toBe(2);
-    } finally {
-      await own.close();
-    }
-  });
+    }));
 });

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { get, type IncomingMessage } from 'node:http';
+import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FilesystemDriver } from '@dtr-cache/blob-store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InterceptingDriver, type RunningCache, startCache } from './cache-harness';
+import { holdPull, InterceptingDriver, type RunningCache, startCache } from './cache-harness';
 import { StandInOrigin } from './stand-in-origin';
 
 /** A memory driver whose temp files take their first write, then hold every later one until opened. */
@@ -86,24 +86,13 @@ describe('a client that took the first bytes from memory and fell behind', () =>
       const content = randomBytes(24 * 1024 * 1024);
       const digest = origin.add(content);
       const url = `${behind.url}/v2/${repository}/blobs/${digest}?grant=${await origin.grant(repository, digest)}`;
-      const response = await new Promise<IncomingMessage>((resolve, reject) =>
-        get(url, resolve).on('error', reject),
-      );
-      const chunks: Buffer[] = [];
-      const first = await new Promise<Buffer>((resolve) => response.once('data', resolve));
-      chunks.push(first);
-      response.pause();
+      const pull = await holdPull(url);
       await expect
         .poll(async () => (await behind.cache.local.stat(digest))?.size, { timeout: 10_000 })
         .toBe(content.length);
-      const rest = new Promise<void>((resolve, reject) => {
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', resolve);
-        response.on('error', reject);
-      });
-      response.resume();
-      await rest;
-      expect(Buffer.concat(chunks).equals(content)).toBe(true);
+      const { complete, body } = await pull.finish();
+      expect(complete).toBe(true);
+      expect(body.equals(content)).toBe(true);
     } finally {
       await behind.close();
       await rm(folder, { recursive: true, force: true });
