@@ -1,3 +1,4 @@
+import { type Cidr, parseCidr } from '@dtr-cache/network';
 import { parse as parseYaml } from 'yaml';
 import { IssueCollector, show } from './config-error';
 import { type Duration, parseDuration } from './formats/duration';
@@ -103,6 +104,20 @@ export function oneOf<const T extends string>(name: string, values: readonly T[]
   };
 }
 
+/** A whole number from `min` to `max`. */
+export function integerFormat(name: string, min: number, max: number): ConfigFormat<number> {
+  return {
+    name,
+    expected: `a whole number from ${min} to ${max}`,
+    parse(value) {
+      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max)
+        throw new Error(`${show(value)} is not a whole number from ${min} to ${max}`);
+      return value;
+    },
+    fromText: (text) => (/^-?\d+$/.test(text.trim()) ? Number(text) : text),
+  };
+}
+
 /** A map of strings to `item`'s format (e.g. `log.fields`, `http.headers`). */
 export function mapOf<T>(name: string, item: ConfigFormat<T>): ConfigFormat<Record<string, T>> {
   return {
@@ -136,6 +151,16 @@ export const byteSizeFormat: ConfigFormat<number> = {
   name: 'byte-size',
   expected: 'a byte size such as 500MB or 10GiB',
   parse: parseByteSize,
+};
+
+/** An IP range in CIDR notation (`10.20.0.0/16`, `2001:db8::/32`) or a single address. */
+export const cidrFormat: ConfigFormat<Cidr> = {
+  name: 'cidr',
+  expected: 'an IP range in CIDR notation (10.0.0.0/8, 2001:db8::/32) or a single IP address',
+  parse(value) {
+    if (typeof value !== 'string') throw new Error(`${show(value)} is not a CIDR range`);
+    return parseCidr(value);
+  },
 };
 
 export const httpUrlFormat: ConfigFormat<URL> = {

@@ -45,7 +45,15 @@ describe('describeDownstreamOptions', () => {
   it('documents every option the parser reads', () => {
     const options = describeDownstreamOptions().map((option) => option.path.split('.')[0]);
     expect(new Set(options.map((path) => path?.replace('[]', '')))).toEqual(
-      new Set(['blobttl', 'upstreams', 'cas', 'maxsize', 'memorysize']),
+      new Set([
+        'blobttl',
+        'upstreams',
+        'cas',
+        'maxsize',
+        'memorysize',
+        'sendtimeout',
+        'maxclientconnections',
+      ]),
     );
     const rows = renderDownstreamReference().trim().split('\n');
     expect(rows).toHaveLength(2 + describeDownstreamOptions().length);

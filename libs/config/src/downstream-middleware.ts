@@ -37,12 +37,28 @@ export interface DownstreamOptions {
    * served without reading the disk. 0: none.
    */
   readonly memorySize: number;
+  /**
+   * Extension of the documented format: a response whose client takes none of the bytes waiting
+   * for it for this long is closed.
+   */
+  readonly sendTimeout: Duration;
+  /**
+   * Extension of the documented format: the most connections served at once per client address
+   * (IPv6: per /64); a request on a connection beyond it is answered 429.
+   */
+  readonly maxClientConnections: number;
 }
 
 /** The largest blob the memory tier (`memorysize`) keeps. */
 export const MEMORY_TIER_MAX_BLOB_SIZE = 1024 * 1024;
 /** `memorysize` when unset. */
 export const DEFAULT_MEMORY_SIZE = 64 * 1024 * 1024;
+/** `sendtimeout` when unset. */
+const DEFAULT_SEND_TIMEOUT = '60s';
+/** `maxclientconnections` when unset. */
+const DEFAULT_MAX_CLIENT_CONNECTIONS = 256;
+/** The largest `maxclientconnections`. */
+const MAX_CLIENT_CONNECTIONS_LIMIT = 1_000_000;
 
 /** A configured registry middleware. Only `downstream` exists in this project. */
 export interface RegistryMiddleware {
@@ -51,7 +67,15 @@ export interface RegistryMiddleware {
 }
 
 const MIDDLEWARE_KEYS = ['name', 'options'];
-const DOWNSTREAM_KEYS = ['blobttl', 'upstreams', 'cas', 'maxsize', 'memorysize'];
+const DOWNSTREAM_KEYS = [
+  'blobttl',
+  'upstreams',
+  'cas',
+  'maxsize',
+  'memorysize',
+  'sendtimeout',
+  'maxclientconnections',
+];
 const UPSTREAM_KEYS = ['originhost', 'upstreamhosts'];
 
 function isMapping(value: unknown): value is Record<string, unknown> {
@@ -70,6 +94,21 @@ function reportUnknownKeys(
 }
 
 const urlList = listOf(httpUrlFormat);
+const CLIENT_CONNECTIONS_EXPECTED = `a whole number from 1 to ${MAX_CLIENT_CONNECTIONS_LIMIT}`;
+
+/** `maxclientconnections`: a whole number from 1 (a YAML number, or its text from the environment). */
+function parseClientConnections(value: unknown): number {
+  const number = typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
+  if (
+    typeof number !== 'number' ||
+    !Number.isSafeInteger(number) ||
+    number < 1 ||
+    number > MAX_CLIENT_CONNECTIONS_LIMIT
+  )
+    throw new Error(`${show(value)} is not ${CLIENT_CONNECTIONS_EXPECTED}`);
+  return number;
+}
+
 const pathList = listOf(absolutePathFormat);
 
 function parseUpstream(value: unknown, path: string, issues: IssueCollector): Upstream | undefined {
@@ -151,7 +190,18 @@ export function parseDownstreamOptions(
       ? DEFAULT_MEMORY_SIZE
       : (issues.attempt(`${path}.memorysize`, () => byteSizeFormat.parse(value['memorysize'])) ??
         DEFAULT_MEMORY_SIZE);
-  return { blobTtl, upstreams, cas, maxSize, memorySize };
+  const sendTimeout =
+    value['sendtimeout'] === undefined || value['sendtimeout'] === null
+      ? durationFormat.parse(DEFAULT_SEND_TIMEOUT)
+      : (issues.attempt(`${path}.sendtimeout`, () => durationFormat.parse(value['sendtimeout'])) ??
+        durationFormat.parse(DEFAULT_SEND_TIMEOUT));
+  const maxClientConnections =
+    value['maxclientconnections'] === undefined || value['maxclientconnections'] === null
+      ? DEFAULT_MAX_CLIENT_CONNECTIONS
+      : (issues.attempt(`${path}.maxclientconnections`, () =>
+          parseClientConnections(value['maxclientconnections']),
+        ) ?? DEFAULT_MAX_CLIENT_CONNECTIONS);
+  return { blobTtl, upstreams, cas, maxSize, memorySize, sendTimeout, maxClientConnections };
 }
 
 /** `middleware.registry`: a list of `{name, options}`; `downstream` at most once. */
@@ -236,6 +286,18 @@ export function describeDownstreamOptions(): Array<{
       required: false,
       expected: byteSizeFormat.expected,
       doc: `Extension of the documented format: the most bytes of small blobs (up to ${MEMORY_TIER_MAX_BLOB_SIZE / 1024} KiB each), the most recently pulled, also kept in memory and served without reading the disk. 0 turns it off. Unset: ${DEFAULT_MEMORY_SIZE / 1024 / 1024} MiB.`,
+    },
+    {
+      path: 'sendtimeout',
+      required: false,
+      expected: durationFormat.expected,
+      doc: `Extension of the documented format: a response whose client has taken none of the bytes waiting for it (no write to it completed, its socket did not drain) for this long is closed. What a response holds meanwhile is bounded: a disk hit one 64 KiB chunk (16 KiB over TLS) until its client has taken 8 MiB, then at most two 1 MiB chunks (one being sent, one read ahead; 64 MiB of these for all responses together); see docs/architecture.md. Unset: ${DEFAULT_SEND_TIMEOUT}.`,
+    },
+    {
+      path: 'maxclientconnections',
+      required: false,
+      expected: CLIENT_CONNECTIONS_EXPECTED,
+      doc: `Extension of the documented format: the most connections served at once per client address, as the socket sees it (IPv6: per /64; no proxy header is trusted). A request on a connection beyond it is answered 429 TOOMANYREQUESTS with Retry-After, and the connection closed; beyond twice as many, connections are closed as they are accepted. Unset: ${DEFAULT_MAX_CLIENT_CONNECTIONS}.`,
     },
   ];
 }

@@ -78,6 +78,8 @@ describe('the reference configurations', () => {
       cas: ['/certs/dtr-ca.pem'],
       maxSize: undefined,
       memorySize: 64 * 2 ** 20,
+      sendTimeout: { text: '60s', nanoseconds: 60_000_000_000n, milliseconds: 60_000 },
+      maxClientConnections: 256,
     });
     expect(config.middleware.registry).toEqual([
       { name: 'downstream', options: config.downstream },
@@ -147,6 +149,8 @@ describe('the reference configurations', () => {
       cas: ['/certs/cache-a-ca.pem', '/certs/cache-b-ca.pem'],
       maxSize: undefined,
       memorySize: 64 * 2 ** 20,
+      sendTimeout: { text: '60s', nanoseconds: 60_000_000_000n, milliseconds: 60_000 },
+      maxClientConnections: 256,
     });
   });
 
