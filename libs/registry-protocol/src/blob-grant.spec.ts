@@ -2,6 +2,7 @@ import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  BLOB_GRANT_AUDIENCE,
   BLOB_GRANT_TYPE,
   BlobGrantVerifier,
   exportGrantSigningKey,
@@ -36,6 +37,8 @@ describe('blob grants', () => {
       repository,
       digest,
       subject: 'alice',
+      accountId: 7,
+      generation: 1,
       lifetimeSeconds: 60,
       issuer: 'dtr',
       now,
@@ -43,14 +46,29 @@ describe('blob grants', () => {
     });
 
   /** A grant-shaped JWT built by hand, to forge what signBlobGrant never would. */
-  const handMade = (options: { kid: string; typ: string; signer: GrantSigningKey }) =>
-    new SignJWT({ repository, digest: digest.toString() })
-      .setProtectedHeader({ alg: 'EdDSA', kid: options.kid, typ: options.typ })
-      .setIssuer('dtr')
-      .setSubject('mallory')
-      .setIssuedAt(now)
-      .setExpirationTime(new Date(now.getTime() + 60_000))
-      .sign(options.signer.privateKey);
+  const handMade = (options: {
+    kid: string;
+    typ: string;
+    signer: GrantSigningKey;
+    claims?: Record<string, unknown>;
+    audience?: string | undefined;
+  }) => {
+    const seconds = Math.floor(now.getTime() / 1000);
+    const jwt = new SignJWT({
+      repository,
+      digest: digest.toString(),
+      uid: 7,
+      gen: 1,
+      iss: 'dtr',
+      sub: 'mallory',
+      iat: seconds,
+      exp: seconds + 60,
+      ...options.claims,
+    }).setProtectedHeader({ alg: 'EdDSA', kid: options.kid, typ: options.typ });
+    if (!('audience' in options)) jwt.setAudience(BLOB_GRANT_AUDIENCE);
+    else if (options.audience !== undefined) jwt.setAudience(options.audience);
+    return jwt.sign(options.signer.privateKey);
+  };
 
   const expectRefused = async (
     token: string | undefined,
@@ -71,6 +89,8 @@ describe('blob grants', () => {
       repository,
       digest: digest.toString(),
       subject: 'alice',
+      accountId: 7,
+      generation: 1,
       issuer: 'dtr',
       keyId: key.keyId,
     });
@@ -136,7 +156,10 @@ describe('blob grants', () => {
         repository,
         digest: digest.toString(),
         iss: 'dtr',
+        aud: BLOB_GRANT_AUDIENCE,
         sub: 'x',
+        uid: 7,
+        gen: 1,
         iat: now.getTime() / 1000,
         exp: now.getTime() / 1000 + 60,
       }),
@@ -159,6 +182,74 @@ describe('blob grants', () => {
     await expectRefused(token, 'malformed');
   });
 
+  it('refuses a grant without the blob-grant audience, or with another one', async () => {
+    const signed = (audience: string | undefined) =>
+      handMade({ kid: key.keyId, typ: BLOB_GRANT_TYPE, signer: key, audience });
+    await expect(
+      verifier.verify(await signed(BLOB_GRANT_AUDIENCE), { repository, digest }, now),
+    ).resolves.toBeDefined();
+    await expectRefused(await signed(undefined), 'audience');
+    await expectRefused(await signed('dtr'), 'audience');
+  });
+
+  it('refuses time claims that are not whole seconds in a sane range', async () => {
+    const seconds = Math.floor(now.getTime() / 1000);
+    const withClaims = (claims: Record<string, unknown>) =>
+      handMade({ kid: key.keyId, typ: BLOB_GRANT_TYPE, signer: key, claims });
+    // 1e308 never expires by comparison, and turns dates into NaN.
+    await expectRefused(await withClaims({ iat: 1e308, exp: 1e308 }), 'malformed');
+    await expectRefused(await withClaims({ iat: seconds, exp: 1e308 }), 'malformed');
+    await expectRefused(await withClaims({ iat: seconds + 0.5, exp: seconds + 60 }), 'malformed');
+    await expectRefused(await withClaims({ iat: seconds, exp: seconds }), 'malformed');
+    await expectRefused(await withClaims({ iat: -1, exp: seconds + 60 }), 'malformed');
+    await expectRefused(
+      await withClaims({ iat: seconds, exp: seconds + 60, nbf: 1e308 }),
+      'not-yet-valid',
+    );
+    // Far in the future but in range: not yet valid, whatever its lifetime says.
+    const later = seconds + 10 * 365 * 86400;
+    await expectRefused(await withClaims({ iat: later, exp: later + 60 }), 'not-yet-valid');
+  });
+
+  it('refuses a grant without a whole-number account id and generation', async () => {
+    const withClaims = (claims: Record<string, unknown>) =>
+      handMade({ kid: key.keyId, typ: BLOB_GRANT_TYPE, signer: key, claims });
+    await expectRefused(await withClaims({ uid: undefined }), 'malformed');
+    await expectRefused(await withClaims({ uid: '7' }), 'malformed');
+    await expectRefused(await withClaims({ uid: 0 }), 'malformed');
+    await expectRefused(await withClaims({ gen: 1.5 }), 'malformed');
+    await expect(
+      signBlobGrant(key, {
+        repository,
+        digest,
+        subject: 'alice',
+        accountId: Number.NaN,
+        generation: 1,
+        lifetimeSeconds: 60,
+        issuer: 'dtr',
+      }),
+    ).rejects.toThrow(/account id/);
+  });
+
+  it('takes the issuer from the key set when none is configured, and refuses grants without one', async () => {
+    const token = await grant();
+    const fromKeySet = new BlobGrantVerifier({ keys: [key.publicKey], issuer: 'dtr' });
+    await expect(fromKeySet.verify(token, { repository, digest }, now)).resolves.toBeDefined();
+    const otherIssuer = new BlobGrantVerifier({ keys: [key.publicKey], issuer: 'other-dtr' });
+    await expect(otherIssuer.verify(token, { repository, digest }, now)).rejects.toMatchObject({
+      reason: 'issuer',
+    });
+    const noIssuer = new BlobGrantVerifier({ keys: [key.publicKey] });
+    await expect(noIssuer.verify(token, { repository, digest }, now)).rejects.toMatchObject({
+      reason: 'issuer',
+    });
+    // A remembered grant is checked against the issuer of the key set held now.
+    fromKeySet.updateKeys({ keys: [key.publicKey], issuer: 'moved' });
+    await expect(fromKeySet.verify(token, { repository, digest }, now)).rejects.toMatchObject({
+      reason: 'issuer',
+    });
+  });
+
   it('refuses a wrong issuer, an over-long lifetime, garbage and a missing grant', async () => {
     await expectRefused(await grant({ issuer: 'someone-else' }), 'issuer');
     await expectRefused(await grant({ lifetimeSeconds: 7200 }), 'lifetime');
@@ -170,25 +261,25 @@ describe('blob grants', () => {
   it('ignores keys of other types in the key set', async () => {
     const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const ecJwk = { ...publicKey.export({ format: 'jwk' }), kid: 'ec-key' };
-    const mixed = new BlobGrantVerifier({ keys: [ecJwk as never, key.publicKey] });
+    const mixed = new BlobGrantVerifier({ keys: [ecJwk as never, key.publicKey], issuer: 'dtr' });
     expect(mixed.hasKey('ec-key')).toBe(false);
     expect(mixed.hasKey(key.keyId)).toBe(true);
   });
 
   it('accepts a rotated key after the key set is updated', async () => {
-    const rotating = new BlobGrantVerifier({ keys: [key.publicKey] });
+    const rotating = new BlobGrantVerifier({ keys: [key.publicKey], issuer: 'dtr' });
     const token = await grant({}, otherKey);
     await expect(rotating.verify(token, { repository, digest }, now)).rejects.toMatchObject({
       reason: 'unknown-key',
     });
-    rotating.updateKeys({ keys: [key.publicKey, otherKey.publicKey] });
+    rotating.updateKeys({ keys: [key.publicKey, otherKey.publicKey], issuer: 'dtr' });
     await expect(rotating.verify(token, { repository, digest }, now)).resolves.toMatchObject({
       keyId: otherKey.keyId,
     });
   });
 
   it('checks the window, repository, digest and key on every use of a remembered grant', async () => {
-    const remembering = new BlobGrantVerifier({ keys: [key.publicKey] });
+    const remembering = new BlobGrantVerifier({ keys: [key.publicKey] }, { issuer: 'dtr' });
     const token = await grant();
     await expect(remembering.verify(token, { repository, digest }, now)).resolves.toBeDefined();
     await expect(remembering.verify(token, { repository, digest }, now)).resolves.toBeDefined();
@@ -198,7 +289,7 @@ describe('blob grants', () => {
     expect(await refusal(new Date(now.getTime() - 31_000))).toBe('not-yet-valid');
     expect(await refusal(now, { repository: 'team/other', digest })).toBe('repository');
     expect(await refusal(now, { repository, digest: Digest.of('other') })).toBe('digest');
-    remembering.updateKeys({ keys: [otherKey.publicKey] });
+    remembering.updateKeys({ keys: [otherKey.publicKey], issuer: 'dtr' });
     expect(await refusal(now)).toBe('unknown-key');
   });
 

@@ -16,14 +16,28 @@ import { RegistryError } from './registry-error';
  *
  * A grant is a compact JWS (a JWT) signed with Ed25519 (`alg: EdDSA`), header
  * `{alg, kid, typ: "dtr-blob-grant+jwt"}`, claims
- * `{iss, sub: user, repository, digest, iat, nbf, exp}`. The key id is the key's RFC 7638
- * thumbprint. Caches verify grants offline with DTR's public keys, published as a JWKS document at
- * {@link BLOB_GRANT_KEYS_PATH}.
+ * `{iss, aud: "dtr-blob-grant", sub: user name, uid: account id, gen: credential generation,
+ * repository, digest, iat, nbf, exp}`. The key id is the key's RFC 7638 thumbprint. Caches verify
+ * grants offline with DTR's public keys, published as a JWKS document at
+ * {@link BLOB_GRANT_KEYS_PATH} with the issuer beside the keys ({@link GrantKeySet}).
  */
 export const BLOB_GRANT_ALGORITHM = 'EdDSA';
 
 /** The `typ` header of a grant, so no other kind of JWT signed by the same key passes. */
 export const BLOB_GRANT_TYPE = 'dtr-blob-grant+jwt';
+
+/**
+ * The `aud` of every grant: marks the token as a blob grant, so that no other token DTR signs (with
+ * whatever key) passes as one at any hop.
+ */
+export const BLOB_GRANT_AUDIENCE = 'dtr-blob-grant';
+
+/**
+ * Sane bounds of a grant's time claims (seconds since the epoch): 2000-01-01 to 2100-01-01. A
+ * claim outside them, or not a whole number, makes the grant malformed (a huge `exp` would
+ * otherwise never expire, and arithmetic on it yields NaN).
+ */
+export const GRANT_TIME_RANGE = { min: 946_684_800, max: 4_102_444_800 } as const;
 
 /** Where DTR (and every cache, relaying its upstream's keys) serves the grant keys as JWKS. */
 export const BLOB_GRANT_KEYS_PATH = '/.well-known/jwks.json';
@@ -38,9 +52,14 @@ export interface GrantPublicKey extends JWK {
   use: 'sig';
 }
 
-/** A JWKS document of grant public keys. */
+/**
+ * A JWKS document of grant public keys. `issuer` (an extension member, which JWKS readers ignore
+ * when they do not know it, RFC 7517 section 5) names the `iss` every grant signed by these keys
+ * carries: a cache learns it with the keys and checks it on every grant.
+ */
 export interface GrantKeySet {
   keys: GrantPublicKey[];
+  issuer?: string;
 }
 
 /** A private signing key with its id and public JWK. Never serialize `privateKey` outside DTR. */
@@ -88,8 +107,15 @@ async function grantSigningKeyFromPrivateKey(privateKey: KeyObject): Promise<Gra
 export interface BlobGrantRequest {
   repository: string;
   digest: Digest;
-  /** The user the grant is for. */
+  /** The name of the user the grant is for (for logs). */
   subject: string;
+  /** The user's account id: ids are never reused, so a deleted account's grants name nobody. */
+  accountId: number;
+  /**
+   * The account's credential generation (it changes with the password): the origin refuses a
+   * grant whose generation is not the account's current one.
+   */
+  generation: number;
   /** Lifetime in seconds; keep it short (a minute or so). */
   lifetimeSeconds: number;
   /** The issuer, checked by verifiers that are configured with one. */
@@ -104,10 +130,18 @@ export async function signBlobGrant(
   request: BlobGrantRequest,
 ): Promise<string> {
   if (!(request.lifetimeSeconds > 0)) throw new Error('grant lifetime must be positive');
+  if (!isCount(request.accountId) || !isCount(request.generation))
+    throw new Error('a grant needs a whole-number account id and generation');
   const issuedAt = Math.floor((request.now ?? new Date()).getTime() / 1000);
-  return new SignJWT({ repository: request.repository, digest: request.digest.toString() })
+  return new SignJWT({
+    repository: request.repository,
+    digest: request.digest.toString(),
+    uid: request.accountId,
+    gen: request.generation,
+  })
     .setProtectedHeader({ alg: BLOB_GRANT_ALGORITHM, kid: key.keyId, typ: BLOB_GRANT_TYPE })
     .setIssuer(request.issuer)
+    .setAudience(BLOB_GRANT_AUDIENCE)
     .setSubject(request.subject)
     .setIssuedAt(issuedAt)
     .setNotBefore(issuedAt)
@@ -115,11 +149,31 @@ export async function signBlobGrant(
     .sign(key.privateKey);
 }
 
+/** A non-negative safe integer. */
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+/** A whole number of seconds within {@link GRANT_TIME_RANGE}. */
+function isGrantTime(value: unknown): value is number {
+  return (
+    typeof value === 'number' &&
+    Number.isSafeInteger(value) &&
+    value >= GRANT_TIME_RANGE.min &&
+    value <= GRANT_TIME_RANGE.max
+  );
+}
+
 /** A verified grant. */
 export interface BlobGrant {
   readonly repository: string;
   readonly digest: string;
+  /** The user's name. */
   readonly subject: string;
+  /** The user's account id. */
+  readonly accountId: number;
+  /** The account's credential generation when the grant was signed. */
+  readonly generation: number;
   readonly issuer: string;
   readonly keyId: string;
   readonly issuedAt: Date;
@@ -138,7 +192,9 @@ export type BlobGrantFailure =
   | 'issuer'
   | 'lifetime'
   | 'repository'
-  | 'digest';
+  | 'digest'
+  | 'audience'
+  | 'revoked';
 
 /** A refused grant: renders as `UNAUTHORIZED` (401), `detail.reason` says why. */
 export class BlobGrantError extends RegistryError {
@@ -156,7 +212,10 @@ export class BlobGrantError extends RegistryError {
 
 /** Options of a {@link BlobGrantVerifier}. */
 export interface BlobGrantVerifierOptions {
-  /** Required `iss`; unchecked if omitted. */
+  /**
+   * Required `iss`. Without it, the key set's `issuer` is required instead; a verifier that knows
+   * neither refuses every grant (`issuer`).
+   */
   issuer?: string;
   /** Allowed clock skew in seconds (default 30). */
   clockToleranceSeconds?: number;
@@ -193,6 +252,7 @@ const VERIFIED_GRANTS_REMEMBERED = 10_000;
 export class BlobGrantVerifier {
   private keySet: ReturnType<typeof createLocalJWKSet>;
   private keyIds: ReadonlySet<string>;
+  private keySetIssuer: string | undefined;
   private readonly verified = new Map<string, BlobGrant>();
 
   constructor(
@@ -200,6 +260,7 @@ export class BlobGrantVerifier {
     private readonly options: BlobGrantVerifierOptions = {},
   ) {
     [this.keySet, this.keyIds] = BlobGrantVerifier.load(keys);
+    this.keySetIssuer = typeof keys?.issuer === 'string' ? keys.issuer : undefined;
   }
 
   private static load(keys: GrantKeySet): [ReturnType<typeof createLocalJWKSet>, Set<string>] {
@@ -210,7 +271,13 @@ export class BlobGrantVerifier {
   /** Replaces the trusted keys (after fetching a fresh JWKS). */
   updateKeys(keys: GrantKeySet): void {
     [this.keySet, this.keyIds] = BlobGrantVerifier.load(keys);
+    this.keySetIssuer = typeof keys?.issuer === 'string' ? keys.issuer : undefined;
     this.verified.clear();
+  }
+
+  /** The `iss` grants must carry: the configured one, else the key set's. */
+  private get expectedIssuer(): string | undefined {
+    return this.options.issuer ?? this.keySetIssuer;
   }
 
   /** True if `keyId` is among the trusted keys. */
@@ -237,6 +304,7 @@ export class BlobGrantVerifier {
       }
       this.verified.set(token, grant);
     }
+    if (grant.issuer !== this.expectedIssuer) throw new BlobGrantError('issuer');
     const tolerance = this.options.clockToleranceSeconds ?? 30;
     const seconds = now.getTime() / 1000;
     if (grant.expiresAt.getTime() / 1000 <= seconds - tolerance)
@@ -262,6 +330,8 @@ export class BlobGrantVerifier {
     }
     if (!this.keyIds.has(header.kid)) throw new BlobGrantError('unknown-key');
 
+    const issuer = this.expectedIssuer;
+    if (issuer === undefined) throw new BlobGrantError('issuer');
     let payload: Record<string, unknown>;
     try {
       ({ payload } = await jwtVerify(token, this.keySet, {
@@ -269,27 +339,44 @@ export class BlobGrantVerifier {
         typ: BLOB_GRANT_TYPE,
         currentDate: now,
         clockTolerance: this.options.clockToleranceSeconds ?? 30,
-        requiredClaims: ['iss', 'sub', 'iat', 'exp'],
-        ...(this.options.issuer === undefined ? {} : { issuer: this.options.issuer }),
+        requiredClaims: ['iss', 'aud', 'sub', 'iat', 'exp'],
+        issuer,
+        audience: BLOB_GRANT_AUDIENCE,
       }));
     } catch (cause) {
       throw new BlobGrantError(failureOf(cause), { cause });
     }
-    const { iat, exp, sub, iss, repository, digest } = payload as {
-      iat: number;
-      exp: number;
-      sub: string;
+    const { iat, exp, nbf, sub, iss, uid, gen, repository, digest } = payload as {
+      iat: unknown;
+      exp: unknown;
+      nbf?: unknown;
+      sub: unknown;
       iss: string;
+      uid?: unknown;
+      gen?: unknown;
       repository?: unknown;
       digest?: unknown;
     };
+    // Whole seconds in a sane range, in order: NaN-free arithmetic from here on.
+    if (!isGrantTime(iat) || !isGrantTime(exp) || exp <= iat) throw new BlobGrantError('malformed');
+    if (nbf !== undefined && (!isGrantTime(nbf) || nbf > exp))
+      throw new BlobGrantError('malformed');
     if (exp - iat > (this.options.maxLifetimeSeconds ?? 3600)) throw new BlobGrantError('lifetime');
-    if (typeof repository !== 'string' || typeof digest !== 'string')
+    if (
+      typeof repository !== 'string' ||
+      typeof digest !== 'string' ||
+      typeof sub !== 'string' ||
+      !isCount(uid) ||
+      uid === 0 ||
+      !isCount(gen)
+    )
       throw new BlobGrantError('malformed');
     return {
       repository,
       digest,
       subject: sub,
+      accountId: uid,
+      generation: gen,
       issuer: iss,
       keyId: header.kid,
       issuedAt: new Date(iat * 1000),
@@ -303,6 +390,7 @@ function failureOf(error: unknown): BlobGrantFailure {
   if (error instanceof joseErrors.JWTClaimValidationFailed) {
     if (error.claim === 'nbf' || error.claim === 'iat') return 'not-yet-valid';
     if (error.claim === 'iss') return 'issuer';
+    if (error.claim === 'aud') return 'audience';
     return 'malformed';
   }
   if (error instanceof joseErrors.JOSEAlgNotAllowed) return 'algorithm';

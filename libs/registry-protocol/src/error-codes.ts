@@ -38,6 +38,7 @@ export const ERROR_CODES = {
   NOT_FOUND: { status: 404, message: 'not found' },
   CONFLICT: { status: 409, message: 'conflict' },
   TOO_LARGE: { status: 413, message: 'request entity too large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'unsupported media type' },
 } as const satisfies Record<string, ErrorCodeDescriptor>;
 
 /** A code of the error-code table. */

@@ -22,6 +22,7 @@ const STATUS_CODES: ReadonlyArray<[number, ErrorCode]> = [
   [405, 'UNSUPPORTED'],
   [409, 'CONFLICT'],
   [413, 'TOO_LARGE'],
+  [415, 'UNSUPPORTED_MEDIA_TYPE'],
   [416, 'RANGE_INVALID'],
   [429, 'TOOMANYREQUESTS'],
   [503, 'UNAVAILABLE'],

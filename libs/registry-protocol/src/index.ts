@@ -56,10 +56,12 @@ export {
 export type { RegistryRouteDefinition, RegistryRouteMatch, RegistryRouteName } from './routes';
 export {
   BLOB_GRANT_ALGORITHM,
+  BLOB_GRANT_AUDIENCE,
   BLOB_GRANT_KEYS_PATH,
   BLOB_GRANT_TYPE,
   BlobGrantError,
   BlobGrantVerifier,
+  GRANT_TIME_RANGE,
   exportGrantSigningKey,
   generateGrantSigningKey,
   importGrantSigningKey,
