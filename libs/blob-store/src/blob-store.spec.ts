@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { expectSameBytes, interceptTempWrites, readAll, store } from './test-support';
 import { blobKey, digestOfBlobKey } from './blob-layout';
 import { type BlobStore, DriverBlobStore, openBlobStore } from './blob-store';
+import { FileNotFoundError } from './storage-driver';
 import { FilesystemDriver } from './filesystem-driver';
 import { MemoryDriver } from './memory-driver';
 import type { StorageDriver } from './storage-driver';
@@ -30,7 +31,7 @@ const drivers: Array<
 ];
 
 describe.each(drivers)('BlobStore on %s', (_name, makeDriver) => {
-  let blobs: BlobStore;
+  let blobs: DriverBlobStore;
   let cleanup: () => Promise<void>;
   const content = randomBytes(3 * 1024 * 1024 + 17);
   const digest = Digest.of(content);
@@ -56,6 +57,41 @@ describe.each(drivers)('BlobStore on %s', (_name, makeDriver) => {
     const part = await blobs.open(digest, { start: 1000, end: 1999 });
     expect(part).toMatchObject({ size: content.length, range: { start: 1000, end: 1999 } });
     expectSameBytes(await readAll(part.stream), content.subarray(1000, 2000));
+  });
+
+  it('suspends an upload between pieces, holding nothing, and commits it once resumed', async () => {
+    const first = await blobs.create();
+    await pipeline(Readable.from([content.subarray(0, 1_000_000)]), first, { end: false });
+    const suspended = await first.suspend();
+    expect(suspended).toMatchObject({ key: first.uploadKey, size: 1_000_000 });
+    expect(suspended.hasher?.size).toBe(1_000_000);
+    await expect(first.commit(digest)).rejects.toThrow(/already committed, cancelled or suspended/);
+    const second = await blobs.resume(suspended);
+    expect(second.size).toBe(1_000_000);
+    await pipeline(Readable.from([content.subarray(1_000_000, 2_000_000)]), second, { end: false });
+    // Without the running digest (another process, a restart) the bytes are hashed again.
+    const { key, size } = await second.suspend();
+    const third = await blobs.resume({ key, size });
+    await pipeline(Readable.from([content.subarray(2_000_000)]), third, { end: false });
+    await third.commit(digest, content.length);
+    expectSameBytes(await readAll((await blobs.open(digest)).stream), content);
+    await expect(blobs.resume({ key, size })).rejects.toBeInstanceOf(FileNotFoundError);
+  });
+
+  it('drops bytes after the kept size when resuming, and discards a suspended upload', async () => {
+    const writer = await blobs.create();
+    await pipeline(Readable.from([content.subarray(0, 5000)]), writer, { end: false });
+    const { key } = await writer.suspend();
+    // As if a request died after writing 5000 bytes but before the session recorded them.
+    const resumed = await blobs.resume({ key, size: 3000 });
+    await pipeline(Readable.from([content.subarray(3000, 6000)]), resumed, { end: false });
+    await resumed.commit(Digest.of(content.subarray(0, 6000)), 6000);
+    const other = await blobs.create();
+    await pipeline(Readable.from([content.subarray(0, 10)]), other, { end: false });
+    const dropped = await other.suspend();
+    await blobs.discard(dropped);
+    await blobs.discard(dropped);
+    await expect(blobs.resume(dropped)).rejects.toBeInstanceOf(FileNotFoundError);
   });
 
   it('refuses a digest mismatch and keeps nothing', async () => {
@@ -86,7 +122,9 @@ describe.each(drivers)('BlobStore on %s', (_name, makeDriver) => {
     await writer.cancel();
     await writer.cancel();
     expect(await listAll(blobs)).toEqual([]);
-    await expect(writer.commit(digest)).rejects.toThrow(/already committed or cancelled/);
+    await expect(writer.commit(digest)).rejects.toThrow(
+      /already committed, cancelled or suspended/,
+    );
   });
 
   it('commits the same digest concurrently, safely', async () => {
@@ -247,6 +285,30 @@ describe('BlobStore on the filesystem', () => {
     expect(await readdir(join(root, 'tmp'))).toEqual([]);
     expect(await listAll(after)).toEqual([]);
     await writer.cancel();
+  });
+
+  it('keeps the temp files of suspended uploads it is told to keep across a restart', async () => {
+    const before = await openBlobStore(new FilesystemDriver(root));
+    const kept = await before.create();
+    await pipeline(Readable.from([Buffer.from('first piece ')]), kept, { end: false });
+    const suspended = await kept.suspend();
+    const abandoned = await before.create();
+    await pipeline(Readable.from([Buffer.from('abandoned')]), abandoned, { end: false });
+    await abandoned.suspend();
+
+    let removed = -1;
+    const afterDriver = new FilesystemDriver(root);
+    const after = await openBlobStore(afterDriver, {
+      keepTemp: (file) => file.key === suspended.key,
+      onTempFilesRemoved: (count) => (removed = count),
+    });
+    expect(removed).toBe(1);
+    const resumed = await after.resume({ key: suspended.key, size: suspended.size });
+    await pipeline(Readable.from([Buffer.from('and the rest')]), resumed, { end: false });
+    const whole = Buffer.from('first piece and the rest');
+    await resumed.commit(Digest.of(whole), whole.length);
+    expectSameBytes(await readAll((await after.open(Digest.of(whole))).stream), whole);
+    expect(await readdir(join(root, 'tmp'))).toEqual([]);
   });
 
   it('ignores stray files that are not blobs', async () => {

@@ -1,7 +1,5 @@
-import { type Readable, Writable } from 'node:stream';
-import { finished } from 'node:stream/promises';
+import type { Readable, Writable } from 'node:stream';
 import {
-  assertContentMatches,
   type ByteRange,
   type Digest,
   type DigestAlgorithm,
@@ -12,7 +10,14 @@ import {
   rangeNotSatisfiable,
 } from '@dtr-cache/registry-protocol';
 import { BLOBS_PREFIX, blobKey, digestOfBlobKey } from './blob-layout';
-import { FileNotFoundError, recyclerOf, type StorageDriver, type TempFile } from './storage-driver';
+import { DriverBlobWriter } from './driver-blob-writer';
+import {
+  FileNotFoundError,
+  recyclerOf,
+  type StorageDriver,
+  type TempFile,
+  type TempFileInfo,
+} from './storage-driver';
 
 /** A stored blob. */
 export interface BlobInfo {
@@ -92,6 +97,49 @@ export interface BlobWriter extends Writable {
 }
 
 /**
+ * An upload kept between the requests that write it (a registry's upload session): its bytes sit
+ * in a temp file that nothing holds open. `hasher` is the running digest, when this process still
+ * has it; without it, resuming hashes the bytes again.
+ */
+export interface SuspendedUpload {
+  /** The temp file's key: store it to resume the upload, also after a restart. */
+  readonly key: string;
+  /** Bytes kept. */
+  readonly size: number;
+  readonly hasher?: DigestHasher;
+}
+
+/** A {@link BlobWriter} whose bytes can be kept between requests instead of committed. */
+export interface ResumableBlobWriter extends BlobWriter {
+  /** The key of the temp file the bytes go to (what {@link suspend} returns). */
+  readonly uploadKey: string;
+  /**
+   * Ends this writer without committing: waits for the accepted bytes to reach storage, closes
+   * the temp file (nothing stays open) and keeps it. The writer is done afterwards. After a failed
+   * write, keeps the bytes that were written.
+   */
+  suspend(): Promise<SuspendedUpload>;
+}
+
+/**
+ * Writers that outlive a request: a registry keeps each upload session's bytes between its
+ * PATCH requests, and across restarts, without an open file per idle session. Offered beside
+ * {@link BlobStore} by stores that have temp files of their own (the driver-backed store).
+ */
+export interface ResumableBlobStore {
+  /** Starts a writer, like {@link BlobStore.create}, that can also be suspended. */
+  create(options?: { algorithm?: DigestAlgorithm }): Promise<ResumableBlobWriter>;
+  /**
+   * Opens a suspended upload again, to write more and then commit, cancel or suspend it. Bytes
+   * after `upload.size` in its temp file (a request cut off while writing) are dropped.
+   * @throws FileNotFoundError if its temp file is gone or shorter than `upload.size`.
+   */
+  resume(upload: SuspendedUpload): Promise<ResumableBlobWriter>;
+  /** Removes a suspended upload's bytes; nothing happens if they are gone already. */
+  discard(upload: Pick<SuspendedUpload, 'key'>): Promise<void>;
+}
+
+/**
  * Content-addressed blob storage. Route code uses only this interface, so a decorator (the
  * content cache) can fill misses behind it.
  */
@@ -115,171 +163,22 @@ export interface BlobStore {
   freeBytes?(): Promise<number | undefined>;
 }
 
-/**
- * Bytes a writer buffers while a write to storage is in flight: the producer (an upstream socket)
- * keeps going while the disk catches up, and each batch reaches storage as one writev.
- */
-const WRITER_BUFFER = 4 * 1024 * 1024;
-
-class DriverBlobWriter extends Writable implements BlobWriter {
-  private readonly hasher: DigestHasher;
-  private settled = false;
-  private writtenBytes = 0;
-
-  constructor(
-    private readonly driver: StorageDriver,
-    private readonly temp: TempFile,
-    algorithm: DigestAlgorithm,
-  ) {
-    super({ highWaterMark: WRITER_BUFFER });
-    this.hasher = new DigestHasher(algorithm);
-    // A failed write is reported by `commit` (the stream keeps it in `errored`); without a
-    // listener the error event would be thrown.
-    this.on('error', () => undefined);
-  }
-
-  /** Bytes accepted: written, plus those being written or still buffered in the stream. */
-  get size(): number {
-    return this.writtenBytes + this.writableLength;
-  }
-
-  /**
-   * Accepts a chunk: it is hashed here, as it arrives, so the digest is known once the last chunk
-   * is accepted, however far the disk is behind (see `commit`'s `onVerified`).
-   */
-  override write(
-    chunk: Buffer,
-    encodingOrCallback?: BufferEncoding | ((error?: Error | null) => void),
-    callback?: (error?: Error | null) => void,
-  ): boolean {
-    // Bytes a closed writer refuses are not hashed (the stream reports the refusal).
-    if (!this.writableEnded && !this.destroyed) this.hasher.update(chunk);
-    return super.write(chunk, encodingOrCallback as BufferEncoding, callback);
-  }
-
-  /** Ends the writer; a last chunk given here is hashed like one given to `write`. */
-  override end(
-    chunkOrCallback?: Buffer | (() => void),
-    encodingOrCallback?: BufferEncoding | (() => void),
-    callback?: () => void,
-  ): this {
-    const chunk = typeof chunkOrCallback === 'function' ? undefined : chunkOrCallback;
-    if (chunk && !this.writableEnded && !this.destroyed) this.hasher.update(chunk);
-    return super.end(chunkOrCallback as Buffer, encodingOrCallback as BufferEncoding, callback);
-  }
-
-  override _writev(
-    chunks: Array<{ chunk: Buffer }>,
-    callback: (error?: Error | null) => void,
-  ): void {
-    const buffers = chunks.map(({ chunk }) => chunk);
-    // Until the callback the stream still counts these bytes as buffered (writableLength), so
-    // `size` never counts them twice.
-    let length = 0;
-    for (const buffer of buffers) length += buffer.length;
-    this.temp.write(buffers).then(
-      () => {
-        this.writtenBytes += length;
-        callback();
-      },
-      (error: Error) => callback(error),
-    );
-  }
-
-  override _write(
-    chunk: Buffer,
-    _encoding: BufferEncoding,
-    callback: (error?: Error | null) => void,
-  ): void {
-    this._writev([{ chunk }], callback);
-  }
-
-  /** Ends the writer (if needed) and waits until every accepted byte reached storage. */
-  private async allWritten(): Promise<void> {
-    if (this.errored) throw this.errored;
-    if (this.writableFinished) return;
-    if (!this.writableEnded) this.end();
-    await finished(this as Writable);
-  }
-
-  async commit(
-    expectedDigest: Digest,
-    expectedSize?: number,
-    options: { onVerified?: () => void } = {},
-  ): Promise<BlobInfo> {
-    if (this.settled) throw new Error('blob writer already committed or cancelled');
-    this.settled = true;
-    try {
-      let actual: { digest: Digest; size: number };
-      if (expectedDigest.algorithm === this.hasher.algorithm) {
-        // Every accepted byte is hashed already: verify now, before the disk has caught up.
-        if (!this.writableEnded) this.end();
-        if (this.errored) throw this.errored;
-        actual = { digest: this.hasher.digest(), size: this.hasher.size };
-        assertContentMatches({ digest: expectedDigest, size: expectedSize }, actual);
-        options.onVerified?.();
-        await this.allWritten();
-        await this.temp.sync();
-      } else {
-        await this.allWritten();
-        // Hashing again reads the temp file, which must be synced (closed) first.
-        await this.temp.sync();
-        actual = await this.rehash(expectedDigest.algorithm);
-        assertContentMatches({ digest: expectedDigest, size: expectedSize }, actual);
-        options.onVerified?.();
-      }
-      await this.driver.move(this.temp, blobKey(expectedDigest));
-      return { digest: expectedDigest, size: actual.size, lastAccessedAt: new Date() };
-    } catch (error) {
-      // Writes still in flight end first (failed or not): the file goes away after them.
-      await this.allWritten().catch(() => undefined);
-      await this.temp.discard();
-      throw error;
-    }
-  }
-
-  /** Hashes the temp file again when the commit names another algorithm than the writer used. */
-  private async rehash(algorithm: DigestAlgorithm): Promise<{ digest: Digest; size: number }> {
-    const hasher = new DigestHasher(algorithm);
-    for await (const chunk of await this.temp.read()) hasher.update(chunk as Buffer);
-    return { digest: hasher.digest(), size: hasher.size };
-  }
-
-  get written(): number {
-    return this.writtenBytes;
-  }
-
-  hashedPrefix(): PrefixDigest {
-    return this.hasher.peek();
-  }
-
-  readWritten(offset: number, length: number): Promise<Buffer> {
-    return this.temp.readAt(offset, Math.max(0, Math.min(length, this.writtenBytes - offset)));
-  }
-
-  recycle(chunk: Buffer): void {
-    this.temp.recycle?.(chunk);
-  }
-
-  releaseReader(): Promise<void> {
-    return this.temp.closeReader();
-  }
-
-  async cancel(): Promise<void> {
-    this.settled = true;
-    this.destroy();
-    await this.temp.discard();
-  }
-}
+/** Chunk size of hashing a resumed upload's bytes again. */
+const REHASH_CHUNK = 1024 * 1024;
 
 /** Options of {@link openBlobStore}. */
 export interface BlobStoreOptions {
   /** Called with the number of stale temp files removed at start-up. */
   onTempFilesRemoved?: (count: number) => void;
+  /**
+   * Temp files to keep at start-up (suspended uploads that are still wanted); every other temp
+   * file is taken for one a crash left behind and removed. Default: keep none.
+   */
+  keepTemp?: (file: TempFileInfo) => boolean;
 }
 
 /** The content-addressed {@link BlobStore} over a {@link StorageDriver}. */
-export class DriverBlobStore implements BlobStore {
+export class DriverBlobStore implements BlobStore, ResumableBlobStore {
   constructor(readonly driver: StorageDriver) {}
 
   async stat(digest: Digest): Promise<BlobInfo | undefined> {
@@ -311,12 +210,51 @@ export class DriverBlobStore implements BlobStore {
     }
   }
 
-  async create(options: { algorithm?: DigestAlgorithm } = {}): Promise<BlobWriter> {
+  async create(options: { algorithm?: DigestAlgorithm } = {}): Promise<ResumableBlobWriter> {
     return new DriverBlobWriter(
       this.driver,
       await this.driver.createTemp(),
       options.algorithm ?? 'sha256',
     );
+  }
+
+  async resume(upload: SuspendedUpload): Promise<ResumableBlobWriter> {
+    const temp = await this.driver.reopenTemp(upload.key, upload.size);
+    let hasher = upload.hasher;
+    if (hasher?.size !== upload.size) {
+      try {
+        hasher = await this.rehash(temp, upload.size);
+      } catch (error) {
+        await temp.close().catch(() => undefined);
+        throw error;
+      }
+    }
+    return new DriverBlobWriter(this.driver, temp, hasher.algorithm, {
+      size: upload.size,
+      hasher,
+    });
+  }
+
+  /** Hashes the first `size` bytes of a temp file (an upload resumed without its running digest). */
+  private async rehash(temp: TempFile, size: number): Promise<DigestHasher> {
+    const hasher = new DigestHasher('sha256');
+    for (let offset = 0; offset < size;) {
+      const chunk = await temp.readAt(offset, Math.min(REHASH_CHUNK, size - offset));
+      if (chunk.length === 0) throw new FileNotFoundError(temp.key);
+      hasher.update(chunk);
+      offset += chunk.length;
+      temp.recycle?.(chunk);
+    }
+    await temp.closeReader();
+    return hasher;
+  }
+
+  async discard(upload: Pick<SuspendedUpload, 'key'>): Promise<void> {
+    try {
+      await (await this.driver.reopenTemp(upload.key, 0)).discard();
+    } catch (error) {
+      if (!(error instanceof FileNotFoundError)) throw error;
+    }
   }
 
   delete(digest: Digest): Promise<boolean> {
@@ -340,14 +278,14 @@ export class DriverBlobStore implements BlobStore {
 }
 
 /**
- * Opens the blob store of a driver, first removing temp files a crash left behind (a storage
- * root belongs to one process).
+ * Opens the blob store of a driver, first removing temp files a crash left behind: all of them but
+ * those `options.keepTemp` keeps (suspended uploads still wanted).
  */
 export async function openBlobStore(
   driver: StorageDriver,
   options: BlobStoreOptions = {},
 ): Promise<DriverBlobStore> {
-  const removed = await driver.removeTempFiles();
+  const removed = await driver.removeTempFiles(options.keepTemp);
   options.onTempFilesRemoved?.(removed);
   return new DriverBlobStore(driver);
 }

@@ -54,3 +54,56 @@ describe('BufferPool', () => {
     expect(pool.freeCount).toBe(0);
   });
 });
+
+describe('BufferPool bounds', () => {
+  const options = {
+    bufferSize: 1024,
+    maxFree: 4,
+    maxLent: 2048,
+    smallSize: 128,
+    smallAllocation: 256,
+    maxFreeSmall: 2,
+  };
+
+  it('lends at most maxLent bytes of large buffers: beyond it a large read gets a small buffer', () => {
+    const pool = new BufferPool(options);
+    const first = pool.bufferFor(1024);
+    const second = pool.bufferFor(600);
+    expect([first.length, second.length]).toEqual([1024, 1024]);
+    expect(pool.lentBytes).toBe(2048);
+    // The buffer is shorter than the read asked for: it reads that much, and the rest later.
+    expect(pool.bufferFor(1024).length).toBe(128);
+    pool.give(first);
+    expect(pool.lentBytes).toBe(1024);
+    expect(pool.bufferFor(1024).buffer).toBe(first.buffer);
+  });
+
+  it('stops counting a buffer disowned, and does not take it back afterwards', () => {
+    const pool = new BufferPool(options);
+    const kept = pool.take();
+    pool.disown(kept);
+    expect(pool.lentBytes).toBe(0);
+    pool.give(kept);
+    expect(pool.freeCount).toBe(0);
+  });
+
+  it('gives a small read a pooled small buffer, reused once given back and not counted as lent', () => {
+    const pool = new BufferPool(options);
+    const small = pool.bufferFor(100);
+    expect(small.length).toBe(128);
+    // Allocated larger than it is (see READ_BUFFERS: memory of its own, given back when freed).
+    expect(small.buffer.byteLength).toBe(256);
+    expect(pool.lentBytes).toBe(0);
+    pool.give(small.subarray(0, 10));
+    expect(pool.freeSmallCount).toBe(1);
+    expect(pool.bufferFor(128).buffer).toBe(small.buffer);
+    // Reads much smaller than a small buffer get their own.
+    expect(pool.bufferFor(20).length).toBe(20);
+    const smalls = [pool.bufferFor(128), pool.bufferFor(128), pool.bufferFor(128)];
+    for (const buffer of smalls) pool.give(buffer);
+    expect(pool.freeSmallCount).toBe(2);
+    pool.trim();
+    pool.trim();
+    expect(pool.freeSmallCount).toBe(0);
+  });
+});

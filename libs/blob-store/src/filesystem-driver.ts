@@ -15,6 +15,7 @@ import {
 import { dirname, join, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { BufferPool, READ_BUFFERS } from './buffer-pool';
+import { FilesystemTempFile } from './filesystem-temp-file';
 import { OpenFileCache, type OpenFileCacheOptions } from './open-file-cache';
 import {
   assertValidKey,
@@ -22,6 +23,7 @@ import {
   FileNotFoundError,
   type StorageDriver,
   type TempFile,
+  type TempFileInfo,
 } from './storage-driver';
 
 const TEMP_DIRECTORY = 'tmp';
@@ -37,98 +39,6 @@ async function syncDirectory(path: string): Promise<void> {
   } finally {
     await handle.close();
   }
-}
-
-class FilesystemTempFile implements TempFile {
-  private closed = false;
-  private reader: Promise<FileHandle> | undefined;
-
-  constructor(
-    readonly key: string,
-    readonly path: string,
-    private readonly handle: FileHandle,
-    private readonly buffers: BufferPool,
-  ) {}
-
-  async write(chunks: readonly Buffer[]): Promise<void> {
-    if (this.closed) throw new Error(`temp file ${this.key} is closed`);
-    let remaining = chunks.filter((chunk) => chunk.length > 0);
-    while (remaining.length > 0) {
-      const { bytesWritten } = await this.handle.writev(remaining);
-      remaining = skipWritten(remaining, bytesWritten);
-    }
-  }
-
-  async sync(): Promise<void> {
-    if (this.closed) throw new Error(`temp file ${this.key} is closed`);
-    await this.handle.sync();
-    this.closed = true;
-    await this.handle.close();
-  }
-
-  async read(): Promise<Readable> {
-    if (!this.closed) throw new Error(`temp file ${this.key} is not synced`);
-    const handle = await open(this.path, 'r');
-    return handle.createReadStream({ highWaterMark: 256 * 1024, autoClose: true });
-  }
-
-  /** Where `move` published the file (set before the rename): reads continue from there. */
-  movedTo: string | undefined;
-
-  async readAt(offset: number, length: number): Promise<Buffer> {
-    this.reader ??= this.openReader();
-    const handle = await this.reader;
-    const buffer = this.buffers.bufferFor(length);
-    try {
-      const { bytesRead } = await handle.read(buffer, 0, length, offset);
-      return buffer.subarray(0, bytesRead);
-    } catch (error) {
-      this.buffers.give(buffer);
-      throw error;
-    }
-  }
-
-  recycle(chunk: Buffer): void {
-    this.buffers.give(chunk);
-  }
-
-  /** Opens the file for reading where it is: a read first asked for after `move` still works. */
-  private async openReader(): Promise<FileHandle> {
-    try {
-      return await open(this.path, 'r');
-    } catch (error) {
-      if (isNotFound(error) && this.movedTo !== undefined) return open(this.movedTo, 'r');
-      throw error;
-    }
-  }
-
-  async closeReader(): Promise<void> {
-    const reader = this.reader;
-    this.reader = undefined;
-    if (reader) await (await reader.catch(() => undefined))?.close();
-  }
-
-  async discard(): Promise<void> {
-    await this.closeReader();
-    if (!this.closed) {
-      this.closed = true;
-      await this.handle.close().catch(() => undefined);
-    }
-    await rm(this.path, { force: true });
-  }
-}
-
-function skipWritten(chunks: readonly Buffer[], bytesWritten: number): Buffer[] {
-  const rest: Buffer[] = [];
-  let skip = bytesWritten;
-  for (const chunk of chunks) {
-    if (skip >= chunk.length) skip -= chunk.length;
-    else {
-      rest.push(skip > 0 ? chunk.subarray(skip) : chunk);
-      skip = 0;
-    }
-  }
-  return rest;
 }
 
 /**
@@ -214,6 +124,27 @@ export class FilesystemDriver implements StorageDriver {
     return new FilesystemTempFile(key, path, handle, this.buffers);
   }
 
+  async reopenTemp(key: string, size: number): Promise<TempFile> {
+    if (!key.startsWith(`${TEMP_DIRECTORY}/`)) throw new FileNotFoundError(key);
+    const path = this.pathOf(key);
+    let handle: FileHandle;
+    try {
+      handle = await open(path, 'r+');
+    } catch (error) {
+      if (isNotFound(error)) throw new FileNotFoundError(key);
+      throw error;
+    }
+    try {
+      const { size: actual } = await handle.stat();
+      if (actual < size) throw new FileNotFoundError(key);
+      if (actual > size) await handle.truncate(size);
+    } catch (error) {
+      await handle.close().catch(() => undefined);
+      throw error;
+    }
+    return new FilesystemTempFile(key, path, handle, this.buffers, size);
+  }
+
   async move(temp: TempFile, key: string): Promise<void> {
     if (!(temp instanceof FilesystemTempFile)) throw new Error('temp file of another driver');
     const destination = this.pathOf(key);
@@ -293,7 +224,7 @@ export class FilesystemDriver implements StorageDriver {
     }
   }
 
-  async removeTempFiles(): Promise<number> {
+  async removeTempFiles(keep?: (file: TempFileInfo) => boolean): Promise<number> {
     const directory = join(this.rootDirectory, TEMP_DIRECTORY);
     let names: string[];
     try {
@@ -302,9 +233,18 @@ export class FilesystemDriver implements StorageDriver {
       if (isNotFound(error)) return 0;
       throw error;
     }
-    await Promise.all(
-      names.map((name) => rm(join(directory, name), { force: true, recursive: true })),
-    );
-    return names.length;
+    let removed = 0;
+    for (const name of names) {
+      const path = join(directory, name);
+      if (keep) {
+        const info = await stat(path).catch(() => undefined);
+        if (!info) continue;
+        const file = { key: `${TEMP_DIRECTORY}/${name}`, size: info.size, modifiedAt: info.mtime };
+        if (keep(file)) continue;
+      }
+      await rm(path, { force: true, recursive: true });
+      removed += 1;
+    }
+    return removed;
   }
 }

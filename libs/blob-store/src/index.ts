@@ -1,9 +1,24 @@
-export { assertValidKey, FileNotFoundError } from './storage-driver';
-export type { FileInfo, RecyclingReadable, StorageDriver, TempFile } from './storage-driver';
+export { assertValidKey, FileNotFoundError, readSizerOf } from './storage-driver';
+export type {
+  FileInfo,
+  RecyclingReadable,
+  StorageDriver,
+  TempFile,
+  TempFileInfo,
+} from './storage-driver';
 export { FilesystemDriver } from './filesystem-driver';
 export { MemoryDriver } from './memory-driver';
 export { BLOBS_PREFIX, blobKey, digestOfBlobKey } from './blob-layout';
 export { DriverBlobStore, openBlobStore } from './blob-store';
-export type { BlobInfo, BlobStore, BlobStoreOptions, BlobWriter, OpenBlob } from './blob-store';
+export type {
+  BlobInfo,
+  BlobStore,
+  BlobStoreOptions,
+  BlobWriter,
+  OpenBlob,
+  ResumableBlobStore,
+  ResumableBlobWriter,
+  SuspendedUpload,
+} from './blob-store';
 export { MemoryTier } from './memory-tier';
 export type { MemoryTierOptions } from './memory-tier';

@@ -6,6 +6,7 @@ import {
   FileNotFoundError,
   type StorageDriver,
   type TempFile,
+  type TempFileInfo,
 } from './storage-driver';
 
 interface MemoryFile {
@@ -19,6 +20,9 @@ class MemoryTempFile implements TempFile {
   chunks: Buffer[] = [];
   synced = false;
   discarded = false;
+  /** Closed (kept for {@link MemoryDriver.reopenTemp}). */
+  closed = false;
+  modifiedAt = new Date();
 
   /** @param leave takes the file out of its driver's temporary area (on discard). */
   constructor(
@@ -27,8 +31,18 @@ class MemoryTempFile implements TempFile {
   ) {}
 
   async write(chunks: readonly Buffer[]): Promise<void> {
-    if (this.synced || this.discarded) throw new Error(`temp file ${this.key} is closed`);
+    if (this.synced || this.discarded || this.closed)
+      throw new Error(`temp file ${this.key} is closed`);
     for (const chunk of chunks) this.chunks.push(Buffer.from(chunk));
+    this.modifiedAt = new Date();
+  }
+
+  get size(): number {
+    return this.chunks.reduce((total, chunk) => total + chunk.length, 0);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
   }
 
   async sync(): Promise<void> {
@@ -112,6 +126,14 @@ export class MemoryDriver implements StorageDriver {
     return temp;
   }
 
+  async reopenTemp(key: string, size: number): Promise<TempFile> {
+    const temp = [...this.temps].find((candidate) => candidate.key === key);
+    if (!temp || !temp.closed || temp.synced || temp.size < size) throw new FileNotFoundError(key);
+    temp.chunks = [Buffer.concat(temp.chunks).subarray(0, size)];
+    temp.closed = false;
+    return temp;
+  }
+
   async move(temp: TempFile, key: string): Promise<void> {
     assertValidKey(key);
     if (!(temp instanceof MemoryTempFile) || !this.temps.has(temp) || temp.discarded) {
@@ -144,8 +166,10 @@ export class MemoryDriver implements StorageDriver {
     }
   }
 
-  async removeTempFiles(): Promise<number> {
-    const temps = [...this.temps];
+  async removeTempFiles(keep?: (file: TempFileInfo) => boolean): Promise<number> {
+    const temps = [...this.temps].filter(
+      (temp) => !keep?.({ key: temp.key, size: temp.size, modifiedAt: temp.modifiedAt }),
+    );
     for (const temp of temps) await temp.discard();
     return temps.length;
   }

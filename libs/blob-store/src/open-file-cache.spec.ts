@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FilesystemDriver } from './filesystem-driver';
 import { FileNotFoundError } from './storage-driver';
+import { BufferPool, READ_BUFFERS } from './buffer-pool';
 import { OpenFileCache } from './open-file-cache';
 
 async function readAll(stream: Readable): Promise<Buffer> {
@@ -94,6 +95,67 @@ describe('OpenFileCache', () => {
     for await (const chunk of await cache.read(path, 0)) kept.push(chunk as Buffer);
     expect(Buffer.concat(kept).equals(content)).toBe(true);
     expect(new Set(kept.map((chunk) => chunk.buffer)).size).toBe(kept.length);
+  });
+
+  it('reads small chunks a batch at a time, and gives back what it read ahead of a consumer that stays paused', async () => {
+    const content = randomBytes(3 * 1024 * 1024 + 5);
+    const path = join(directory, 'big');
+    await writeFile(path, content);
+    const pool = new BufferPool(READ_BUFFERS);
+    const small = new OpenFileCache({ capacity: 2, validMs: 60_000 }, pool);
+    try {
+      const stream = await small.read(path, 0);
+      stream.setReadSize?.(64 * 1024);
+      const chunks: Buffer[] = [];
+      const first = await new Promise<Buffer>((resolve) =>
+        stream.once('data', (chunk: Buffer) => {
+          stream.pause();
+          resolve(chunk);
+        }),
+      );
+      chunks.push(Buffer.from(first));
+      expect(first.length).toBe(64 * 1024);
+      // One read filled sixteen small buffers; the fifteen not emitted go back to the pool once
+      // the consumer stayed paused a while, and nothing else is read.
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      expect(pool.freeSmallCount).toBe(15);
+      expect(stream.readableLength).toBe(0);
+      stream.recycle(first);
+      stream.on('data', (chunk: Buffer) => {
+        expect(chunk.length).toBeLessThanOrEqual(64 * 1024);
+        chunks.push(Buffer.from(chunk));
+        stream.recycle(chunk);
+      });
+      stream.resume();
+      await new Promise((resolve) => stream.once('end', resolve));
+      expect(Buffer.concat(chunks).equals(content)).toBe(true);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('reads one large chunk ahead of a paused consumer, and small chunks while it keeps up', async () => {
+    const content = randomBytes(4 * 1024 * 1024);
+    const path = join(directory, 'big');
+    await writeFile(path, content);
+    const large = await cache.read(path, 0);
+    await new Promise<void>((resolve) =>
+      large.once('data', () => {
+        large.pause();
+        resolve();
+      }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(large.readableLength).toBe(1024 * 1024);
+    large.destroy();
+
+    const small = await cache.read(path, 0);
+    small.setReadSize?.(16 * 1024);
+    const chunks: Buffer[] = [];
+    small.on('data', (chunk: Buffer) => chunks.push(chunk));
+    await new Promise((resolve) => small.once('end', resolve));
+    expect(chunks.every((chunk) => chunk.length === 16 * 1024)).toBe(true);
+    expect(Buffer.concat(chunks).equals(content)).toBe(true);
   });
 
   it('evicts the least recently read file beyond its capacity', async () => {

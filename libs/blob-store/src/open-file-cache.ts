@@ -1,10 +1,7 @@
 import { type FileHandle, open } from 'node:fs/promises';
-import { Readable } from 'node:stream';
 import { BufferPool, READ_BUFFERS } from './buffer-pool';
+import { PositionalReadStream } from './positional-read-stream';
 import type { RecyclingReadable } from './storage-driver';
-
-/** Largest chunk read at once: the size of a read buffer. */
-const READ_CHUNK = READ_BUFFERS.bufferSize;
 
 /** Options of an {@link OpenFileCache}. */
 export interface OpenFileCacheOptions {
@@ -185,62 +182,5 @@ export class OpenFileCache {
     for (const [path, file] of [...this.files]) {
       if (now - file.openedAt >= this.options.validMs) this.retire(path, file);
     }
-  }
-}
-
-/**
- * Reads `[position, end)` of a shared file handle with positional reads. Unlike `fs.ReadStream`, it
- * never closes the handle (destroying an `fs.ReadStream` closes its descriptor even with
- * `autoClose: false`); `done` runs once, after the last read has returned. Large chunks are read
- * into the pool's buffers, which a consumer hands back with `recycle`.
- */
-class PositionalReadStream extends Readable implements RecyclingReadable {
-  private pending: Promise<unknown> = Promise.resolve();
-
-  constructor(
-    private readonly handle: FileHandle,
-    private position: number,
-    private readonly end: number,
-    private readonly buffers: BufferPool,
-    private readonly done: () => void,
-  ) {
-    super({ highWaterMark: Math.max(Math.min(READ_CHUNK, end - position), 1) });
-  }
-
-  recycle(chunk: Buffer): void {
-    this.buffers.give(chunk);
-  }
-
-  override _read(): void {
-    const length = Math.min(READ_CHUNK, this.end - this.position);
-    if (length <= 0) {
-      this.push(null);
-      return;
-    }
-    const buffer = this.buffers.bufferFor(length);
-    this.pending = this.handle.read(buffer, 0, length, this.position).then(
-      ({ bytesRead }) => {
-        if (this.destroyed || bytesRead === 0) {
-          this.buffers.give(buffer);
-          if (!this.destroyed)
-            this.destroy(new Error('the file is shorter than it was when opened'));
-          return;
-        }
-        this.position += bytesRead;
-        this.push(bytesRead < buffer.length ? buffer.subarray(0, bytesRead) : buffer);
-        if (this.position >= this.end) this.push(null);
-      },
-      (error: Error) => {
-        this.buffers.give(buffer);
-        this.destroy(error);
-      },
-    );
-  }
-
-  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    void this.pending.finally(() => {
-      this.done();
-      callback(error);
-    });
   }
 }

@@ -173,6 +173,51 @@ export function describeStorageDriverConformance(
       expect(await driver.removeTempFiles()).toBe(2);
       expect(await driver.removeTempFiles()).toBe(0);
       await expect(driver.move(second, 'f')).rejects.toBeInstanceOf(FileNotFoundError);
+      // (The crash that left them behind would have closed their files; here they are open.)
+      await first.discard();
+    });
+
+    it('keeps a closed temp file for reopening, cut to the size it is reopened with', async () => {
+      const temp = await driver.createTemp();
+      await temp.write([content.subarray(0, 1000)]);
+      await temp.write([content.subarray(1000, 1500)]);
+      await temp.close();
+      await temp.close();
+      await expect(driver.reopenTemp(temp.key, 1501)).rejects.toBeInstanceOf(FileNotFoundError);
+      const reopened = await driver.reopenTemp(temp.key, 1200);
+      await reopened.write([content.subarray(1200, 3000)]);
+      await reopened.sync();
+      await driver.move(reopened, 'resumed');
+      expectSameBytes(await readAll(await driver.read('resumed')), content.subarray(0, 3000));
+      await expect(driver.reopenTemp(temp.key, 0)).rejects.toBeInstanceOf(FileNotFoundError);
+      await expect(driver.reopenTemp('tmp/never-there.part', 0)).rejects.toBeInstanceOf(
+        FileNotFoundError,
+      );
+    });
+
+    it('removes only the temp files not kept', async () => {
+      const kept = await driver.createTemp();
+      await kept.write([Buffer.from('kept bytes')]);
+      await kept.close();
+      const dropped = await driver.createTemp();
+      await dropped.write([Buffer.from('dropped')]);
+      await dropped.close();
+      const seen: Array<{ key: string; size: number }> = [];
+      const removed = await driver.removeTempFiles((file) => {
+        seen.push({ key: file.key, size: file.size });
+        expect(file.modifiedAt.getTime()).toBeGreaterThan(Date.now() - 60_000);
+        return file.key === kept.key;
+      });
+      expect(removed).toBe(1);
+      expect(seen).toEqual(
+        expect.arrayContaining([
+          { key: kept.key, size: 10 },
+          { key: dropped.key, size: 7 },
+        ]),
+      );
+      await expect(driver.reopenTemp(dropped.key, 0)).rejects.toBeInstanceOf(FileNotFoundError);
+      const again = await driver.reopenTemp(kept.key, 10);
+      await again.discard();
     });
 
     it('leaves nothing in the temporary area for a discarded or moved temp file', async () => {

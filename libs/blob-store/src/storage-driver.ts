@@ -35,6 +35,20 @@ export interface TempFile {
   closeReader(): Promise<void>;
   /** Closes and removes the file; safe to call more than once, and after a failed write. */
   discard(): Promise<void>;
+  /**
+   * Closes the file but keeps it in the temporary area under `key`, holding nothing open, until
+   * {@link StorageDriver.reopenTemp} opens it again (in this process or after a restart). Writes in
+   * flight finish first.
+   */
+  close(): Promise<void>;
+}
+
+/** A file in the temporary area, as {@link StorageDriver.removeTempFiles} sees it. */
+export interface TempFileInfo {
+  readonly key: string;
+  readonly size: number;
+  /** When it was last written. */
+  readonly modifiedAt: Date;
 }
 
 /**
@@ -46,12 +60,24 @@ export interface TempFile {
 export interface RecyclingReadable extends Readable {
   /** Takes back a chunk this stream emitted; the caller must not touch it afterwards. */
   recycle(chunk: Buffer): void;
+  /**
+   * Makes later reads at most `bytes` long (never longer than the driver's read buffers), for a
+   * consumer that must not hold large chunks yet (a client that has not shown it takes its bytes).
+   * Optional.
+   */
+  setReadSize?(bytes: number): void;
 }
 
 /** The stream's `recycle`, bound, if it is a {@link RecyclingReadable}. */
 export function recyclerOf(stream: Readable): ((chunk: Buffer) => void) | undefined {
   const recycle = (stream as Partial<RecyclingReadable>).recycle;
   return typeof recycle === 'function' ? recycle.bind(stream) : undefined;
+}
+
+/** The stream's `setReadSize`, bound, if it offers one ({@link RecyclingReadable}). */
+export function readSizerOf(stream: Readable): ((bytes: number) => void) | undefined {
+  const setReadSize = (stream as Partial<RecyclingReadable>).setReadSize;
+  return typeof setReadSize === 'function' ? setReadSize.bind(stream) : undefined;
 }
 
 /** Thrown by drivers for a key that does not exist. */
@@ -97,6 +123,13 @@ export interface StorageDriver {
   /** Starts a new file in the temporary area. */
   createTemp(): Promise<TempFile>;
   /**
+   * Opens a temp file that was {@link TempFile.close}d, to write more at its end: its first `size`
+   * bytes are kept and anything after them (a write that failed, a crash in the middle of one) is
+   * cut off.
+   * @throws FileNotFoundError if there is no such temp file, or it holds fewer than `size` bytes.
+   */
+  reopenTemp(key: string, size: number): Promise<TempFile>;
+  /**
    * Atomically publishes a synced temp file under `key`, replacing any file there, and makes the
    * publication durable. Readers see either the old file or the whole new one.
    * @throws FileNotFoundError if the temp file is gone.
@@ -108,8 +141,11 @@ export interface StorageDriver {
   touch(key: string, at: Date): Promise<boolean>;
   /** Every published file whose key starts with `prefix`, in no particular order. */
   list(prefix: string): AsyncIterable<FileInfo>;
-  /** Removes every file of the temporary area (left by a crash); returns how many. */
-  removeTempFiles(): Promise<number>;
+  /**
+   * Removes the files of the temporary area (left by a crash, or abandoned) but those `keep` says
+   * to keep; returns how many were removed. Without `keep`, removes them all.
+   */
+  removeTempFiles(keep?: (file: TempFileInfo) => boolean): Promise<number>;
   /**
    * Bytes free for new files (what an unprivileged writer may use), or undefined when the driver
    * cannot tell. A hint: a write may still fail for want of space (other writers, quotas).
