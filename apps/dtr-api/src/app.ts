@@ -2,23 +2,23 @@ import Koa from 'koa';
 import {
   BLOB_GRANT_KEYS_PATH,
   configuredHeaders,
-  RegistryError,
   registryErrorMiddleware,
 } from '@dtr-cache/registry-protocol';
 import { apiDocs } from './api/api-docs';
 import { apiRouter } from './api/api-router';
-import { type Authentication, CSRF_HEADER, csrfTokenMatches } from './auth/authenticate';
+import type { Authentication } from './auth/authenticate';
+import { checkCsrf } from './auth/csrf';
 import { tokenEndpoint } from './auth/token-endpoint';
 import { registryRouter } from './registry/registry-router';
+import { clientAddress, clientOf } from './request-context';
 import type { DtrServices } from './services';
 import { webUi } from './ui/web-ui';
 
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-
 /**
  * One `request` line per request, once it is answered (errors included): method, path (never the
- * query, which may carry upload state), status, bytes and who asked. A blob GET redirected to a
- * content cache shows as status 307.
+ * query, which may carry upload state), status, bytes, who asked and from where (the client
+ * address, see `network.trustedproxies`). A blob GET redirected to a content cache shows as status
+ * 307.
  */
 function accessLog(services: DtrServices): Koa.Middleware {
   return async (ctx, next) => {
@@ -33,6 +33,7 @@ function accessLog(services: DtrServices): Koa.Middleware {
         status: ctx.status,
         bytes: ctx.length,
         account: principal?.kind === 'user' ? principal.account.name : undefined,
+        client: clientOf(ctx),
         durationMs: Math.round(performance.now() - started),
       });
     }
@@ -45,6 +46,9 @@ export function createApp(services: DtrServices): Koa {
   app.proxy = false;
   app.silent = true;
   const api = apiRouter(services);
+  const ui = webUi(services);
+  const isFormRoute = (ctx: Koa.Context) => ui.match(ctx.path, ctx.method).route;
+  app.use(clientAddress(services.options.trustedProxies));
   if (services.options.accessLog) app.use(accessLog(services));
   app.use(configuredHeaders(services.options.headers));
   app.use(
@@ -79,23 +83,13 @@ export function createApp(services: DtrServices): Koa {
       allowSession: !registryClientPath,
     });
     ctx.state['auth'] = auth;
-    if (auth.credentials.kind === 'session' && !SAFE_METHODS.has(ctx.method)) {
-      // Pages check the token in their forms; API calls (the API docs' "Try it out") send it as a header.
-      if (
-        ctx.path.startsWith('/api/') &&
-        !csrfTokenMatches(ctx.get(CSRF_HEADER), auth.credentials.csrfToken)
-      )
-        throw new RegistryError(
-          'DENIED',
-          `a signed-in browser must send the ${CSRF_HEADER} header`,
-        );
-    }
+    checkCsrf(ctx, auth, isFormRoute);
     if (ctx.path === '/auth/token' && ctx.method === 'GET')
       return tokenEndpoint(ctx, services, auth.principal);
     return next();
   });
   app.use(apiDocs());
-  app.use(webUi(services).routes());
+  app.use(ui.routes());
   app.use(registryRouter(services));
   app.use(api.routes());
   app.use(api.allowedMethods({ throw: true }));

@@ -1,20 +1,27 @@
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { AddressRanges } from '@dtr-cache/network';
 import { FilesystemDriver, MemoryDriver, openBlobStore } from '@dtr-cache/blob-store';
 import { AccessPolicy } from './auth/access-policy';
+import { CacheAddressPolicy } from './caches/cache-address-policy';
 import { CacheHealthMonitor } from './caches/cache-health-monitor';
 import { GrantKeyring } from './grants/grant-keyring';
 import { Authenticator } from './auth/authenticate';
 import { hashPassword } from './auth/password-hash';
+import { PasswordGuard } from './auth/password-guard';
 import { TokenService } from './auth/token-service';
 import type { DtrConfig } from './dtr-config';
 import type { Logger } from '@dtr-cache/logging';
+import { StorageQuotas } from './registry/storage-quotas';
 import { UploadSessions } from './registry/upload-sessions';
 import type { DtrServices } from './services';
 import { AccountStore } from './store/account-store';
 import { ContentCacheStore } from './store/content-cache-store';
 import { openDatabase } from './store/database';
+import { MembershipStore } from './store/membership-store';
 import { RepositoryStore } from './store/repository-store';
 import { SessionStore } from './store/session-store';
+import { UploadSessionStore } from './store/upload-session-store';
 
 /** DTR's services plus what shutting them down needs. */
 export interface DtrRuntime extends DtrServices {
@@ -29,6 +36,7 @@ export interface DtrRuntime extends DtrServices {
 export async function buildServices(config: DtrConfig, logger: Logger): Promise<DtrRuntime> {
   const database = openDatabase(config.databasePath);
   const accounts = new AccountStore(database);
+  const memberships = new MembershipStore(database);
   const repositories = new RepositoryStore(database);
   if (!accounts.hasAdmin()) {
     if (config.admin.password === undefined) {
@@ -49,7 +57,11 @@ export async function buildServices(config: DtrConfig, logger: Logger): Promise<
     config.storage.driver.kind === 'inmemory'
       ? new MemoryDriver()
       : new FilesystemDriver(config.storage.driver.rootDirectory);
+  const uploadStore = new UploadSessionStore(database);
+  // Upload sessions outlive a restart: their bytes are kept, every other temp file is stale.
+  const sessionFiles = uploadStore.tempKeys();
   const blobs = await openBlobStore(driver, {
+    keepTemp: (file) => sessionFiles.has(file.key),
     onTempFilesRemoved: (count) => count > 0 && logger.info('stale temp files removed', { count }),
   });
   const tokens = new TokenService(await TokenService.loadKey(config.auth.keyFile), {
@@ -59,18 +71,45 @@ export async function buildServices(config: DtrConfig, logger: Logger): Promise<
   });
   const realm = config.auth.realm;
   const sessions = new SessionStore(database, config.ui.sessionLifetime.milliseconds);
-  const authenticator = new Authenticator(accounts, tokens, sessions, {
+  const passwords = new PasswordGuard(
+    accounts,
+    {
+      freeAttempts: config.auth.throttle.freeAttempts,
+      maxBackoffMs: config.auth.throttle.maxBackoff.milliseconds,
+      concurrency:
+        config.auth.hashConcurrency > 0
+          ? config.auth.hashConcurrency
+          : Math.max(1, Math.floor(availableParallelism() / 2)),
+      queueLimit: 64,
+      rememberMs: 5 * 60 * 1000,
+    },
+    logger,
+  );
+  const authenticator = new Authenticator(accounts, tokens, sessions, passwords, {
     service: config.auth.service,
     realm: (ctx) => realm?.href ?? `${ctx.protocol}://${ctx.host}/auth/token`,
   });
-  const uploads = new UploadSessions();
+  const uploads = new UploadSessions(
+    uploadStore,
+    blobs,
+    (keep) => driver.removeTempFiles(keep),
+    {
+      maxPerAccount: config.uploads.maxPerAccount,
+      maxSessions: config.uploads.maxSessions,
+      idleTimeoutMs: config.uploads.idleTimeout.milliseconds,
+    },
+    logger,
+  );
+  const quotas = new StorageQuotas(accounts, repositories, uploadStore, config.defaultQuota);
   const caches = new ContentCacheStore(database);
+  const cacheAddresses = new CacheAddressPolicy(config.contentCaches.allowedNetworks);
   const cacheHealth = new CacheHealthMonitor(
     caches,
     {
       intervalMs: config.contentCaches.healthInterval.milliseconds,
       timeoutMs: config.contentCaches.healthTimeout.milliseconds,
       cas: config.contentCaches.cas.map((file) => readFileSync(file, 'utf8')),
+      addresses: cacheAddresses,
     },
     logger,
   );
@@ -96,16 +135,20 @@ export async function buildServices(config: DtrConfig, logger: Logger): Promise<
   rotation.unref();
   return {
     accounts,
+    memberships,
     repositories,
-    policy: new AccessPolicy(accounts),
+    policy: new AccessPolicy(memberships),
     tokens,
     authenticator,
+    passwords,
     sessions,
     blobs,
     uploads,
+    quotas,
     logger,
     caches,
     cacheHealth,
+    cacheAddresses,
     grantKeys,
     options: {
       issuer: config.auth.issuer,
@@ -117,11 +160,12 @@ export async function buildServices(config: DtrConfig, logger: Logger): Promise<
         config.caCertificate === undefined ? undefined : readFileSync(config.caCertificate, 'utf8'),
       headers: config.http.headers,
       accessLog: !config.log.accessLogDisabled,
+      trustedProxies: new AddressRanges(config.network.trustedProxies),
     },
     async close() {
       clearInterval(rotation);
       await cacheHealth.stop();
-      await uploads.close();
+      uploads.close();
       await driver.close();
       database.close();
     },

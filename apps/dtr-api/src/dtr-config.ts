@@ -2,6 +2,8 @@ import {
   absolutePathFormat,
   booleanFormat,
   buildHttpConfig,
+  byteSizeFormat,
+  cidrFormat,
   buildLogConfig,
   buildStorageConfig,
   type ConfigDefinition,
@@ -11,6 +13,7 @@ import {
   type HttpConfig,
   httpSchema,
   httpUrlFormat,
+  integerFormat,
   key,
   listOf,
   loadConfig,
@@ -21,6 +24,7 @@ import {
   storageSchema,
   stringFormat,
 } from '@dtr-cache/config';
+import type { Cidr } from '@dtr-cache/network';
 
 /** DTR's configuration schema: registry-style `log`, `storage`, `http`, plus DTR's own sections. */
 export function dtrConfigSchema() {
@@ -28,6 +32,13 @@ export function dtrConfigSchema() {
     log: logSchema(),
     storage: storageSchema(),
     http: httpSchema(),
+    network: {
+      trustedproxies: key({
+        doc: 'Proxies and load balancers (CIDR ranges) whose X-Forwarded-For header is believed: the client address (for throttling and logs) is then the first address, read from the right, that is not such a proxy. Empty: the TCP peer is the client.',
+        format: listOf(cidrFormat),
+        default: [],
+      }),
+    },
     database: {
       path: key({
         doc: 'SQLite database file holding accounts, repositories, manifests and tags (WAL mode).',
@@ -60,6 +71,23 @@ export function dtrConfigSchema() {
         format: absolutePathFormat,
         default: '/var/lib/dtr/token-key.pem',
       }),
+      throttle: {
+        freeattempts: key({
+          doc: 'Failed password checks allowed for one account, or from one client address, before each further attempt must wait (429 with Retry-After).',
+          format: integerFormat('free-attempts', 1, 1000),
+          default: 5,
+        }),
+        maxbackoff: key({
+          doc: 'The longest wait after failed password checks (it doubles from 1s per failure up to this): no account is ever locked for longer. An address that signed in to the account before is not held back by failures from elsewhere.',
+          format: durationFormat,
+          default: '5m',
+        }),
+      },
+      hashconcurrency: key({
+        doc: 'Password hashes (scrypt) computed at once; more wait in a bounded queue, so logins cannot starve other requests of CPU and threads. 0: half the available cores (at least 1).',
+        format: integerFormat('hash-concurrency', 0, 64),
+        default: 0,
+      }),
     },
     admin: {
       username: key({
@@ -79,6 +107,29 @@ export function dtrConfigSchema() {
         format: booleanFormat,
         default: true,
       }),
+      uploads: {
+        maxperaccount: key({
+          doc: 'Blob upload sessions one account may have open at once; more are refused with 429 TOOMANYREQUESTS.',
+          format: integerFormat('uploads-per-account', 1, 100_000),
+          default: 100,
+        }),
+        maxsessions: key({
+          doc: 'Blob upload sessions open at once for all accounts together; more are refused with 429 TOOMANYREQUESTS.',
+          format: integerFormat('uploads-total', 1, 1_000_000),
+          default: 2000,
+        }),
+        idletimeout: key({
+          doc: 'An upload session that receives no request for this long ends, and its bytes are removed.',
+          format: durationFormat,
+          default: '15m',
+        }),
+      },
+    },
+    quota: {
+      default: optionalKey({
+        doc: 'Storage quota of every namespace (user or organization): the bytes of the distinct blobs and manifests of its repositories plus its uploads in progress. A push past it is refused with DENIED before its bytes are kept. Administrators override it per account (PATCH /api/v0/accounts/{name}). Unset: no quota.',
+        format: byteSizeFormat,
+      }),
     },
     contentcaches: {
       healthinterval: key({
@@ -94,6 +145,11 @@ export function dtrConfigSchema() {
       cas: key({
         doc: 'PEM CA certificates trusted (besides the system ones) for connections to content caches.',
         format: listOf(absolutePathFormat),
+        default: [],
+      }),
+      allowednetworks: key({
+        doc: 'Ranges (CIDR) a content cache host may be or resolve to although they are refused by default: link-local (169.254.0.0/16, fe80::/10, where cloud metadata services live), other cloud metadata addresses, unspecified, broadcast and multicast addresses.',
+        format: listOf(cidrFormat),
         default: [],
       }),
     },
@@ -131,17 +187,29 @@ export interface DtrConfig {
   storage: StorageConfig;
   http: HttpConfig;
   databasePath: string;
+  network: { trustedProxies: Cidr[] };
   auth: {
     service: string;
     issuer: string;
     realm: URL | undefined;
     tokenTtl: Duration;
     keyFile: string;
+    throttle: { freeAttempts: number; maxBackoff: Duration };
+    /** Concurrent password hashes; 0 means half the cores. */
+    hashConcurrency: number;
   };
   admin: { username: string; password: string | undefined };
   createOnPush: boolean;
+  uploads: { maxPerAccount: number; maxSessions: number; idleTimeout: Duration };
+  /** Bytes per namespace unless overridden per account; undefined: no quota. */
+  defaultQuota: number | undefined;
   caCertificate: string | undefined;
-  contentCaches: { healthInterval: Duration; healthTimeout: Duration; cas: string[] };
+  contentCaches: {
+    healthInterval: Duration;
+    healthTimeout: Duration;
+    cas: string[];
+    allowedNetworks: Cidr[];
+  };
   grants: { lifetime: Duration; keyRotation: Duration };
   ui: { sessionLifetime: Duration };
 }
@@ -159,20 +227,33 @@ export const dtrConfigDefinition: ConfigDefinition<
       storage: buildStorageConfig(values.storage, context),
       http: buildHttpConfig(values.http, context),
       databasePath: values.database.path,
+      network: { trustedProxies: values.network.trustedproxies },
       auth: {
         service: values.auth.service,
         issuer: values.auth.issuer,
         realm: values.auth.realm,
         tokenTtl: values.auth.tokenttl,
         keyFile: values.auth.keyfile,
+        throttle: {
+          freeAttempts: values.auth.throttle.freeattempts,
+          maxBackoff: values.auth.throttle.maxbackoff,
+        },
+        hashConcurrency: values.auth.hashconcurrency,
       },
       admin: { username: values.admin.username, password: values.admin.password },
       createOnPush: values.registry.createonpush,
+      uploads: {
+        maxPerAccount: values.registry.uploads.maxperaccount,
+        maxSessions: values.registry.uploads.maxsessions,
+        idleTimeout: values.registry.uploads.idletimeout,
+      },
+      defaultQuota: values.quota.default,
       caCertificate: values.ca.certificate,
       contentCaches: {
         healthInterval: values.contentcaches.healthinterval,
         healthTimeout: values.contentcaches.healthtimeout,
         cas: values.contentcaches.cas,
+        allowedNetworks: values.contentcaches.allowednetworks,
       },
       grants: { lifetime: values.grants.lifetime, keyRotation: values.grants.keyrotation },
       ui: { sessionLifetime: values.ui.sessionlifetime },

@@ -16,7 +16,27 @@ function configPath(args: string[]): string | undefined {
   return undefined;
 }
 
+/**
+ * How long a client may take to send its request head (slow-header connections are closed), and
+ * how long a connection may stay silent both ways (a stalled upload or reader). A whole request
+ * has no time limit: a large layer pushed over a slow link takes as long as it takes, as long as
+ * its bytes keep coming.
+ */
+const HEADERS_TIMEOUT_MS = 30_000;
+const IDLE_TIMEOUT_MS = 120_000;
+
 function createServer(
+  config: DtrConfig,
+  callback: ReturnType<ReturnType<typeof createApp>['callback']>,
+): Server {
+  const server = createTransport(config, callback);
+  server.headersTimeout = HEADERS_TIMEOUT_MS;
+  server.requestTimeout = 0;
+  server.timeout = IDLE_TIMEOUT_MS;
+  return server;
+}
+
+function createTransport(
   config: DtrConfig,
   callback: ReturnType<ReturnType<typeof createApp>['callback']>,
 ): Server {

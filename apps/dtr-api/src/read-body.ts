@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { Context } from 'koa';
 import { RegistryError } from '@dtr-cache/registry-protocol';
 
 /**
@@ -21,12 +22,37 @@ export async function readSmallBody(request: IncomingMessage, limit: number): Pr
   return Buffer.concat(chunks);
 }
 
+/** Media types a JSON endpoint accepts: `application/json` and any `application/<x>+json`. */
+const JSON_MEDIA_TYPE = /^application\/(?:[a-z0-9!#$&^_.-]+\+)?json$/;
+
 /**
- * Reads a JSON object body of at most 64 KiB.
- * @throws RegistryError `INVALID_REQUEST` for anything but a JSON object.
+ * Checks that a request declares a JSON body: `application/json` or `application/*+json`, with
+ * parameters such as `charset`. Anything else — `text/plain`, form encodings, nothing at all — is
+ * what a plain HTML form or a "simple" cross-site request can send, and is refused.
+ * @throws RegistryError `UNSUPPORTED_MEDIA_TYPE` (415).
  */
-export async function readJsonObject(request: IncomingMessage): Promise<Record<string, unknown>> {
-  const body = await readSmallBody(request, 64 * 1024);
+export function assertJsonContentType(ctx: Context): void {
+  const header = ctx.get('Content-Type');
+  const mediaType = (header.split(';')[0] ?? '').trim().toLowerCase();
+  if (!JSON_MEDIA_TYPE.test(mediaType)) {
+    throw new RegistryError('UNSUPPORTED_MEDIA_TYPE', 'the body must be sent as application/json', {
+      detail: {
+        contentType: header === '' ? null : header,
+        accepted: ['application/json', 'application/*+json'],
+      },
+    });
+  }
+}
+
+/**
+ * Reads a JSON object body of at most 64 KiB, sent as `application/json` (see
+ * {@link assertJsonContentType}).
+ * @throws RegistryError `UNSUPPORTED_MEDIA_TYPE` for another Content-Type, `TOO_LARGE`, or
+ *   `INVALID_REQUEST` for anything but a JSON object.
+ */
+export async function readJsonObject(ctx: Context): Promise<Record<string, unknown>> {
+  assertJsonContentType(ctx);
+  const body = await readSmallBody(ctx.req, 64 * 1024);
   let value: unknown;
   try {
     value = JSON.parse(body.toString('utf8'));

@@ -1,29 +1,40 @@
-import type { BlobStore } from '@dtr-cache/blob-store';
+import type { BlobStore, ResumableBlobStore } from '@dtr-cache/blob-store';
+import type { AddressRanges } from '@dtr-cache/network';
 import type { AccessPolicy } from './auth/access-policy';
 import type { Authenticator } from './auth/authenticate';
+import type { PasswordGuard } from './auth/password-guard';
 import type { TokenService } from './auth/token-service';
+import type { CacheAddressPolicy } from './caches/cache-address-policy';
 import type { CacheHealthMonitor } from './caches/cache-health-monitor';
 import type { GrantKeyring } from './grants/grant-keyring';
 import type { Logger } from '@dtr-cache/logging';
+import type { StorageQuotas } from './registry/storage-quotas';
 import type { UploadSessions } from './registry/upload-sessions';
 import type { AccountStore } from './store/account-store';
 import type { ContentCacheStore } from './store/content-cache-store';
+import type { MembershipStore } from './store/membership-store';
 import type { RepositoryStore } from './store/repository-store';
 import type { SessionStore } from './store/session-store';
 
 /** Everything DTR's request handlers use; built by main.ts (or a test) and given to createApp. */
 export interface DtrServices {
   readonly accounts: AccountStore;
+  readonly memberships: MembershipStore;
   readonly repositories: RepositoryStore;
   readonly policy: AccessPolicy;
   readonly tokens: TokenService;
   readonly authenticator: Authenticator;
+  /** Every password check and new password hash: throttled and bounded. */
+  readonly passwords: PasswordGuard;
   readonly sessions: SessionStore;
-  readonly blobs: BlobStore;
+  readonly blobs: BlobStore & ResumableBlobStore;
   readonly uploads: UploadSessions;
+  readonly quotas: StorageQuotas;
   readonly logger: Logger;
   readonly caches: ContentCacheStore;
   readonly cacheHealth: CacheHealthMonitor;
+  /** Which hosts and addresses content caches may have (`contentcaches.allowednetworks`). */
+  readonly cacheAddresses: CacheAddressPolicy;
   readonly grantKeys: GrantKeyring;
   readonly options: {
     /** `auth.issuer`: the `iss` of grants. */
@@ -40,5 +51,7 @@ export interface DtrServices {
     readonly headers: Readonly<Record<string, readonly string[]>>;
     /** One `request` log line per request (`log.accesslog.disabled: false`). */
     readonly accessLog: boolean;
+    /** `network.trustedproxies`: peers whose X-Forwarded-For names the client. */
+    readonly trustedProxies: AddressRanges;
   };
 }

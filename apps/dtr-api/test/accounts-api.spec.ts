@@ -63,6 +63,7 @@ describe('/api/v0/accounts', () => {
     }
     const notJson = await dtr.fetch('/api/v0/accounts', {
       method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
       body: '{oops',
       authorization: admin,
     });

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { silentLogger } from '@dtr-cache/logging';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CacheAddressPolicy } from '../src/caches/cache-address-policy';
 import { CacheHealthMonitor } from '../src/caches/cache-health-monitor';
 import { ContentCacheStore } from '../src/store/content-cache-store';
 import { openDatabase } from '../src/store/database';
@@ -28,7 +29,7 @@ function monitorOfSlowCache() {
   const cache = caches.create('slow', url);
   const monitor = new CacheHealthMonitor(
     caches,
-    { intervalMs: 60_000, timeoutMs: 2000, cas: [] },
+    { intervalMs: 60_000, timeoutMs: 2000, cas: [], addresses: new CacheAddressPolicy() },
     silentLogger,
   );
   return { database, cache, monitor };

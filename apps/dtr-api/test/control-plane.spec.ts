@@ -21,6 +21,13 @@ let bob: string;
 let layer: Digest;
 const content = Buffer.from('layer bytes served through the cache');
 
+/** The grant claims naming an account as DTR signs them. */
+function grantSubject(name: string) {
+  const account = dtr.services.accounts.find(name);
+  if (!account) throw new Error(`no account ${name}`);
+  return { subject: name, accountId: account.id, generation: account.generation };
+}
+
 async function envelope(response: Response) {
   return (
     (await response.json()) as {
@@ -269,7 +276,7 @@ describe('signed blob redirects', () => {
     const grant = await signBlobGrant(dtr.services.grantKeys.signingKey, {
       repository: 'alice/app',
       digest: layer,
-      subject: 'alice',
+      ...grantSubject('alice'),
       lifetimeSeconds: 60,
       issuer: 'dtr',
     });
@@ -365,7 +372,7 @@ describe('signed blob redirects', () => {
       signBlobGrant(key, {
         repository: 'alice/app',
         digest: layer,
-        subject: 'alice',
+        ...grantSubject('alice'),
         lifetimeSeconds: 60,
         issuer: 'dtr',
         ...overrides,
@@ -410,7 +417,7 @@ describe('grant signing keys', () => {
     const oldGrant = await signBlobGrant(old, {
       repository: 'alice/app',
       digest: layer,
-      subject: 'alice',
+      ...grantSubject('alice'),
       lifetimeSeconds: 60,
       issuer: 'dtr',
     });

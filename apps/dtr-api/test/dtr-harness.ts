@@ -20,10 +20,26 @@ export function basic(username: string, password: string): string {
   return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
 }
 
+/** A web UI session: its cookie header and its CSRF token. */
+export interface BrowserSession {
+  cookie: string;
+  csrfToken: string;
+}
+
+/** Cookie `name`'s value among a response's Set-Cookie headers. */
+function cookieOf(response: Response, name: string): string | undefined {
+  for (const header of response.headers.getSetCookie()) {
+    const [pair] = header.split(';');
+    const [key, value] = (pair ?? '').split('=');
+    if (key === name && value) return value;
+  }
+  return undefined;
+}
+
 /** A DTR served on a loopback port, with its own data directory. */
 export interface RunningDtr {
-  url: string;
-  services: DtrRuntime;
+  readonly url: string;
+  readonly services: DtrRuntime;
   directory: string;
   close(): Promise<void>;
   /** Calls DTR with `authorization` (a header value) if given. */
@@ -34,12 +50,24 @@ export interface RunningDtr {
   createUser(name: string, password?: string): Promise<string>;
   /** Pushes a blob monolithically with `authorization` (Bearer for the scope is obtained). */
   pushBlob(repository: string, content: Buffer, authorization: string): Promise<Digest>;
+  /** Stops DTR and starts it again on the same data (at a new address: `url` changes). */
+  restart(): Promise<void>;
+  /** Signs in through the web UI's form, as a browser does; returns the session. */
+  signIn(username: string, password: string): Promise<BrowserSession>;
 }
 
-export async function startDtr(extraYaml = ''): Promise<RunningDtr> {
+/**
+ * Starts DTR with a configuration of its own; `extraYaml` adds sections (not `storage`,
+ * `database`, `auth` or `admin`, which the harness sets: change their keys through `env`, e.g.
+ * `DTR_API_AUTH_THROTTLE_FREEATTEMPTS`).
+ */
+export async function startDtr(
+  extraYaml = '',
+  env: Record<string, string> = {},
+): Promise<RunningDtr> {
   const directory = await mkdtemp(join(tmpdir(), 'dtr-'));
   const config = loadDtrConfig({
-    env: {},
+    env,
     text: `
 storage:
   delete: { enabled: true }
@@ -49,10 +77,15 @@ auth: { keyfile: ${directory}/token-key.pem }
 admin: { password: ${ADMIN.password} }
 ${extraYaml}`,
   });
-  const services = await buildServices(config, silentLogger);
-  const server: Server = createServer(createApp(services).callback());
+  let services = await buildServices(config, silentLogger);
+  let server: Server = createServer(createApp(services).callback());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  let url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const stop = async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await services.close();
+  };
 
   const call = (path: string, init: RequestInit & { authorization?: string } = {}) => {
     const { authorization, ...rest } = init;
@@ -71,8 +104,12 @@ ${extraYaml}`,
     return ((await response.json()) as { token: string }).token;
   };
   return {
-    url,
-    services,
+    get url() {
+      return url;
+    },
+    get services() {
+      return services;
+    },
     directory,
     fetch: call,
     token,
@@ -99,10 +136,38 @@ ${extraYaml}`,
         throw new Error(`blob push failed: ${response.status} ${await response.text()}`);
       return digest;
     },
+    async signIn(username, password) {
+      const form = await call('/login');
+      const signInCsrf = cookieOf(form, 'dtr_signin_csrf');
+      const field = /name="_csrf" value="([^"]+)"/.exec(await form.text())?.[1];
+      if (!signInCsrf || !field) throw new Error('the sign-in form has no CSRF token');
+      const posted = await call('/login', {
+        method: 'POST',
+        redirect: 'manual',
+        headers: {
+          'Content-Type': 'application/x-www-form-urlencoded',
+          Cookie: `dtr_signin_csrf=${signInCsrf}`,
+        },
+        body: new URLSearchParams({ username, password, _csrf: field }).toString(),
+      });
+      const session = cookieOf(posted, 'dtr_session');
+      if (posted.status !== 302 || !session)
+        throw new Error(`sign-in failed: ${posted.status} ${await posted.text()}`);
+      const cookie = `dtr_session=${session}`;
+      const page = await call(`/users/${username}/settings`, { headers: { Cookie: cookie } });
+      const csrfToken = /name="_csrf" value="([^"]+)"/.exec(await page.text())?.[1];
+      if (!csrfToken) throw new Error('the settings page has no CSRF token');
+      return { cookie, csrfToken };
+    },
+    async restart() {
+      await stop();
+      services = await buildServices(config, silentLogger);
+      server = createServer(createApp(services).callback());
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    },
     async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await services.close();
+      await stop();
       await rm(directory, { recursive: true, force: true });
     },
   };

@@ -39,10 +39,14 @@ export function cacheJson(services: DtrServices, cache: ContentCache) {
   };
 }
 
-/** An absolute http(s) URL without credentials, query or fragment, normalized without a trailing slash. */
-function cacheHost(value: unknown): string {
+/**
+ * An absolute http(s) URL without credentials, query or fragment, normalized without a trailing
+ * slash, whose host the address policy allows (no link-local or cloud metadata address).
+ */
+function cacheHost(services: DtrServices, value: unknown): string {
   try {
     const url = parseHttpUrl(value);
+    services.cacheAddresses.checkHost(url);
     return `${url.origin}${url.pathname === '/' ? '' : url.pathname}`;
   } catch (error) {
     throw new RegistryError('INVALID_REQUEST', `host: ${(error as Error).message}`, {
@@ -67,7 +71,7 @@ export function registerContentCache(
 ): ContentCache {
   if (typeof input.name !== 'string')
     throw new RegistryError('INVALID_REQUEST', 'name is required');
-  const cache = services.caches.create(input.name, cacheHost(input.host));
+  const cache = services.caches.create(input.name, cacheHost(services, input.host));
   void services.cacheHealth.check(cache);
   return cache;
 }
@@ -113,7 +117,7 @@ export function contentCacheRoutes(router: Router, services: DtrServices): void 
 
   router.post('/content_caches', async (ctx) => {
     if (!signedInUser(ctx).isAdmin) throw new RegistryError('DENIED', 'administrators only');
-    const body = await readJsonObject(ctx.req);
+    const body = await readJsonObject(ctx);
     const cache = registerContentCache(services, { name: body['name'], host: body['host'] });
     ctx.status = 201;
     ctx.set('Location', `/api/v0/content_caches/${cache.id}`);
@@ -152,7 +156,7 @@ export function contentCacheRoutes(router: Router, services: DtrServices): void 
 
   router.patch('/accounts/:username/settings', async (ctx) => {
     const account = settingsOwner(ctx);
-    const body = await readJsonObject(ctx.req);
+    const body = await readJsonObject(ctx);
     if (!('contentCache' in body))
       throw new RegistryError(
         'INVALID_REQUEST',

@@ -1,28 +1,7 @@
+import { accountPaths } from './openapi-accounts';
+import { errors, jsonBody, jsonResponse, pathParameter, ref } from './openapi-parts';
+
 /** The OpenAPI 3 description of `/api/v0`, served at `/api/v0/openapi.json`. */
-
-const errorResponse = {
-  description: 'Error envelope',
-  content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorEnvelope' } } },
-};
-const errors = (...statuses: number[]) =>
-  Object.fromEntries(statuses.map((status) => [String(status), errorResponse]));
-const jsonBody = (schema: string, example: unknown) => ({
-  required: true,
-  content: { 'application/json': { schema: { $ref: `#/components/schemas/${schema}` }, example } },
-});
-const jsonResponse = (description: string, schema: unknown) => ({
-  description,
-  content: { 'application/json': { schema } },
-});
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const pathParameter = (name: string, description: string, type = 'string') => ({
-  name,
-  in: 'path',
-  required: true,
-  description,
-  schema: { type },
-});
-
 export const openApiDocument = {
   openapi: '3.0.3',
   info: {
@@ -35,89 +14,7 @@ export const openApiDocument = {
   security: [{ basicAuth: [] }, { bearerAuth: [] }],
   tags: [{ name: 'accounts' }, { name: 'repositories' }, { name: 'content caches' }],
   paths: {
-    '/accounts': {
-      get: {
-        tags: ['accounts'],
-        summary: 'List accounts',
-        responses: {
-          200: jsonResponse('Accounts', {
-            type: 'object',
-            properties: { accounts: { type: 'array', items: ref('Account') } },
-          }),
-          ...errors(401),
-        },
-      },
-      post: {
-        tags: ['accounts'],
-        summary: 'Create a user or organization (administrators)',
-        requestBody: jsonBody('NewAccount', {
-          name: 'alice',
-          type: 'user',
-          password: 'a-long-password',
-        }),
-        responses: { 201: jsonResponse('Created', ref('Account')), ...errors(400, 401, 403, 409) },
-      },
-    },
-    '/accounts/{name}': {
-      parameters: [pathParameter('name', 'Account name')],
-      get: {
-        tags: ['accounts'],
-        summary: 'Get an account',
-        responses: { 200: jsonResponse('Account', ref('Account')), ...errors(401, 404) },
-      },
-      delete: {
-        tags: ['accounts'],
-        summary: 'Delete an account (administrators)',
-        responses: { 204: { description: 'Deleted' }, ...errors(401, 403, 404, 409) },
-      },
-    },
-    '/accounts/{organization}/members': {
-      parameters: [pathParameter('organization', 'Organization name')],
-      get: {
-        tags: ['accounts'],
-        summary: 'List organization members',
-        responses: {
-          200: jsonResponse('Members', {
-            type: 'object',
-            properties: { members: { type: 'array', items: ref('Account') } },
-          }),
-          ...errors(401, 403, 404),
-        },
-      },
-    },
-    '/accounts/{organization}/members/{user}': {
-      parameters: [
-        pathParameter('organization', 'Organization name'),
-        pathParameter('user', 'User name'),
-      ],
-      put: {
-        tags: ['accounts'],
-        summary: 'Add a member',
-        responses: { 200: jsonResponse('Member', ref('Account')), ...errors(401, 403, 404) },
-      },
-      delete: {
-        tags: ['accounts'],
-        summary: 'Remove a member',
-        responses: { 204: { description: 'Removed' }, ...errors(401, 403, 404) },
-      },
-    },
-    '/accounts/{username}/settings': {
-      parameters: [pathParameter('username', 'User name')],
-      get: {
-        tags: ['content caches'],
-        summary: "A user's settings",
-        responses: { 200: jsonResponse('Settings', ref('Settings')), ...errors(401, 403, 404) },
-      },
-      patch: {
-        tags: ['content caches'],
-        summary: "Choose a user's content cache (own settings, or any as administrator)",
-        requestBody: jsonBody('Settings', { contentCache: 'region-us' }),
-        responses: {
-          200: jsonResponse('Settings', ref('Settings')),
-          ...errors(400, 401, 403, 404),
-        },
-      },
-    },
+    ...accountPaths,
     '/repositories': {
       get: {
         tags: ['repositories'],
@@ -245,6 +142,64 @@ export const openApiDocument = {
           isAdmin: { type: 'boolean' },
           createdAt: { type: 'string', format: 'date-time' },
         },
+      },
+      Member: {
+        allOf: [
+          ref('Account'),
+          {
+            type: 'object',
+            properties: {
+              role: {
+                type: 'string',
+                enum: ['owner', 'member'],
+                description:
+                  'Members use the organization repositories; owners also change its membership.',
+              },
+            },
+          },
+        ],
+      },
+      MembershipChange: {
+        type: 'object',
+        properties: { role: { type: 'string', enum: ['owner', 'member'] } },
+      },
+      PasswordChange: {
+        type: 'object',
+        required: ['password'],
+        properties: {
+          password: { type: 'string', minLength: 8 },
+          currentPassword: {
+            type: 'string',
+            description: 'Required when changing your own password.',
+          },
+        },
+      },
+      Quota: {
+        type: 'object',
+        properties: {
+          namespace: { type: 'string' },
+          limitBytes: {
+            type: 'integer',
+            nullable: true,
+            description: 'The quota in bytes; null: no limit.',
+          },
+          source: {
+            type: 'string',
+            enum: ['account', 'default', 'none'],
+            description:
+              "The account's own limit, the configured default (quota.default), or none at all.",
+          },
+          usedBytes: {
+            type: 'integer',
+            description:
+              'Distinct blobs and manifests of its repositories, each counted once, plus its uploads in progress.',
+          },
+        },
+      },
+      QuotaChange: {
+        type: 'object',
+        required: ['limitBytes'],
+        properties: { limitBytes: { type: 'integer', nullable: true, minimum: 0 } },
       },
       NewAccount: {
         type: 'object',

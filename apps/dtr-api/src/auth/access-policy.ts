@@ -1,4 +1,5 @@
-import type { Account, AccountStore } from '../store/account-store';
+import type { Account } from '../store/account-store';
+import type { MembershipStore } from '../store/membership-store';
 import type { Repository } from '../store/repository-store';
 
 /** Who is asking: an authenticated account, or nobody. */
@@ -9,11 +10,12 @@ export const ANONYMOUS: Principal = { kind: 'anonymous' };
 
 /**
  * DTR's access rules. Public repositories: anyone (anonymous too) pulls. Private: the owning user
- * or members of the owning organization pull. Push: the owner or organization members. Delete:
- * administrators, the owning user or organization members. Administrators may do everything.
+ * or members of the owning organization (any role) pull. Push: the owner or organization members.
+ * Delete: administrators, the owning user or organization members. An organization's membership
+ * is changed by its owners and administrators only. Administrators may do everything.
  */
 export class AccessPolicy {
-  constructor(private readonly accounts: AccountStore) {}
+  constructor(private readonly memberships: MembershipStore) {}
 
   isAdmin(principal: Principal): boolean {
     return principal.kind === 'user' && principal.account.isAdmin;
@@ -25,7 +27,16 @@ export class AccessPolicy {
     if (principal.account.isAdmin || principal.account.id === namespace.id) return true;
     return (
       namespace.kind === 'organization' &&
-      this.accounts.isMember(namespace.id, principal.account.id)
+      this.memberships.roleOf(namespace.id, principal.account.id) !== undefined
+    );
+  }
+
+  /** True if the principal may add and remove the organization's members: owners and administrators. */
+  canManageMembers(principal: Principal, organization: Pick<Account, 'id'>): boolean {
+    if (principal.kind !== 'user') return false;
+    return (
+      principal.account.isAdmin ||
+      this.memberships.roleOf(organization.id, principal.account.id) === 'owner'
     );
   }
 

@@ -1,10 +1,11 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Context } from 'koa';
 import { formatBearerChallenge, RegistryError } from '@dtr-cache/registry-protocol';
+import { clientOf } from '../request-context';
 import type { Account, AccountStore } from '../store/account-store';
 import type { SessionStore } from '../store/session-store';
 import { ANONYMOUS, type Principal } from './access-policy';
-import { hashPassword, verifyPassword } from './password-hash';
+import type { PasswordGuard } from './password-guard';
 import type { TokenAccess, TokenService } from './token-service';
 
 /**
@@ -34,25 +35,22 @@ export interface Authentication {
   readonly credentials: Credentials;
 }
 
-let dummy: Promise<string> | undefined;
-function dummyHash(): Promise<string> {
-  dummy ??= hashPassword('dummy password never matched');
-  return dummy;
-}
-
 /** Resolves the `Authorization` header of requests to a principal. */
 export class Authenticator {
   constructor(
     private readonly accounts: AccountStore,
     private readonly tokens: TokenService,
     private readonly sessions: SessionStore,
+    private readonly passwords: PasswordGuard,
     private readonly challenge: { service: string; realm: (ctx: Context) => string },
   ) {}
 
   /**
    * Authenticates by the `Authorization` header, or — with `allowSession`, and only without that
    * header — by the web UI's session cookie. An unknown or expired session is anonymous.
-   * @throws RegistryError `UNAUTHORIZED` for wrong passwords and invalid or expired tokens.
+   * @throws RegistryError `UNAUTHORIZED` for wrong passwords and invalid or expired tokens (also
+   *   those of a deleted account, or issued before its password changed); `TOOMANYREQUESTS` while
+   *   failed password checks hold the account or client back.
    */
   async authenticate(
     ctx: Context,
@@ -62,7 +60,7 @@ export class Authenticator {
     if (header === '') {
       const token = options.allowSession ? ctx.cookies.get(SESSION_COOKIE) : undefined;
       const session = token === undefined ? undefined : this.sessions.find(token);
-      const account = session && this.accounts.find(session.accountName);
+      const account = session && this.accounts.findById(session.accountId);
       if (token !== undefined && session && account?.kind === 'user') {
         return {
           principal: { kind: 'user', account },
@@ -80,11 +78,14 @@ export class Authenticator {
       const token = await this.tokens.verify(value);
       if (!token)
         throw this.unauthorized(ctx, 'invalid or expired token', undefined, 'invalid_token');
-      const account = token.subject === '' ? undefined : this.accounts.find(token.subject);
-      if (token.subject !== '' && (!account || account.kind !== 'user')) {
+      const account = token.account && this.accounts.findById(token.account.id);
+      if (
+        token.account &&
+        (!account || account.kind !== 'user' || account.generation !== token.account.generation)
+      ) {
         throw this.unauthorized(
           ctx,
-          'the account of this token no longer exists',
+          'this token is no longer valid: its account was deleted or its password changed',
           undefined,
           'invalid_token',
         );
@@ -116,20 +117,17 @@ export class Authenticator {
     const colon = decoded.indexOf(':');
     const name = colon === -1 ? decoded : decoded.slice(0, colon);
     const password = colon === -1 ? '' : decoded.slice(colon + 1);
-    const account = await this.verifyPassword(name, password);
+    const account = await this.verifyPassword(ctx, name, password);
     if (!account) throw this.unauthorized(ctx, 'incorrect username or password');
     return { kind: 'user', account };
   }
 
   /**
-   * The user with this name and password, or undefined. An unknown user costs the same scrypt as a
-   * wrong password, so names cannot be enumerated by timing.
+   * The user with this name and password, or undefined; throttled and bounded by the
+   * {@link PasswordGuard} (the web UI's sign-in uses it too).
+   * @throws RegistryError `TOOMANYREQUESTS` while failures hold the account or client back.
    */
-  async verifyPassword(name: string, password: string): Promise<Account | undefined> {
-    const account = this.accounts.find(name);
-    const hash = this.accounts.passwordHash(name);
-    // An unknown user costs the same scrypt as a wrong password: no user enumeration by timing.
-    const matches = await verifyPassword(password, hash ?? (await dummyHash()));
-    return hash && account?.kind === 'user' && matches ? account : undefined;
+  verifyPassword(ctx: Context, name: string, password: string): Promise<Account | undefined> {
+    return this.passwords.check(name, password, clientOf(ctx));
   }
 }

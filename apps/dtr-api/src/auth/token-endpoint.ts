@@ -31,8 +31,10 @@ export async function tokenEndpoint(
   const granted = requested
     .map((scope) => grant(services, principal, scope))
     .filter((scope) => scope.actions.length > 0);
-  const subject = principal.kind === 'user' ? principal.account.name : '';
-  const token = await services.tokens.issue(subject, granted);
+  const token = await services.tokens.issue(
+    principal.kind === 'user' ? principal.account : undefined,
+    granted,
+  );
   ctx.set('Cache-Control', 'no-store');
   ctx.body = {
     token,

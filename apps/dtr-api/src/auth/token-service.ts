@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import {
   type AccessScope,
   exportGrantSigningKey,
+  GRANT_TIME_RANGE,
   generateGrantSigningKey,
   type GrantSigningKey,
   importGrantSigningKey,
@@ -16,9 +17,19 @@ export interface TokenAccess {
   actions: string[];
 }
 
+/** Who a token is for: an account, named by its id and credential generation (not by name). */
+export interface TokenSubject {
+  readonly id: number;
+  readonly name: string;
+  readonly generation: number;
+}
+
 /** A verified registry token. */
 export interface VerifiedToken {
+  /** The account's name ('' for anonymous). */
   subject: string;
+  /** The account it was issued to, undefined for anonymous. */
+  account: { id: number; generation: number } | undefined;
   access: TokenAccess[];
 }
 
@@ -26,8 +37,9 @@ const TOKEN_TYPE = 'JWT';
 
 /**
  * Issues and verifies the registry bearer tokens of the Docker token specification: JWTs signed
- * with DTR's own Ed25519 key (`alg: EdDSA`), `aud` = the service, `sub` = the user ('' for
- * anonymous), `access` = the granted scopes.
+ * with DTR's own Ed25519 key (`alg: EdDSA`), `aud` = the service, `sub` = the user's name ('' for
+ * anonymous), `uid` and `gen` = the account's id and credential generation (the token is bound to
+ * the account, not the name), `access` = the granted scopes.
  */
 export class TokenService {
   private readonly keySet: ReturnType<typeof createLocalJWKSet>;
@@ -52,15 +64,21 @@ export class TokenService {
     return this.options.lifetimeSeconds;
   }
 
-  async issue(subject: string, access: readonly AccessScope[], now = new Date()): Promise<string> {
+  /** A token for `subject` (undefined: anonymous) granting `access`. */
+  async issue(
+    subject: TokenSubject | undefined,
+    access: readonly AccessScope[],
+    now = new Date(),
+  ): Promise<string> {
     const issuedAt = Math.floor(now.getTime() / 1000);
     return new SignJWT({
       access: access.map(({ type, name, actions }) => ({ type, name, actions: [...actions] })),
+      ...(subject ? { uid: subject.id, gen: subject.generation } : {}),
     })
       .setProtectedHeader({ alg: 'EdDSA', kid: this.key.keyId, typ: TOKEN_TYPE })
       .setIssuer(this.options.issuer)
       .setAudience(this.options.service)
-      .setSubject(subject)
+      .setSubject(subject?.name ?? '')
       .setIssuedAt(issuedAt)
       .setNotBefore(issuedAt)
       .setExpirationTime(issuedAt + this.options.lifetimeSeconds)
@@ -77,9 +95,27 @@ export class TokenService {
         audience: this.options.service,
         typ: TOKEN_TYPE,
         clockTolerance: 30,
+        requiredClaims: ['iat', 'exp'],
+        // Issued at most a lifetime ago (also bounds an `exp` of absurd size).
+        maxTokenAge: this.options.lifetimeSeconds + 30,
       });
+      const { iat, exp } = payload as { iat: unknown; exp: unknown };
+      const isTime = (value: unknown): value is number =>
+        typeof value === 'number' &&
+        Number.isSafeInteger(value) &&
+        value >= GRANT_TIME_RANGE.min &&
+        value <= GRANT_TIME_RANGE.max;
+      if (!isTime(iat) || !isTime(exp) || exp <= iat) return undefined;
       const access = Array.isArray(payload['access']) ? (payload['access'] as TokenAccess[]) : [];
-      return { subject: typeof payload.sub === 'string' ? payload.sub : '', access };
+      const subject = typeof payload.sub === 'string' ? payload.sub : '';
+      const { uid, gen } = payload as { uid?: unknown; gen?: unknown };
+      const isCount = (value: unknown): value is number =>
+        typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+      if (subject === '')
+        return uid === undefined ? { subject, account: undefined, access } : undefined;
+      // A named token must name its account by id and generation (older tokens named only a name).
+      if (!isCount(uid) || !isCount(gen)) return undefined;
+      return { subject, account: { id: uid, generation: gen }, access };
     } catch {
       return undefined;
     }

@@ -1,14 +1,34 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import { rootCertificates } from 'node:tls';
 import { got } from 'got';
 import { registryPaths, resolveRegistryUrl } from '@dtr-cache/registry-protocol';
 import type { Logger } from '@dtr-cache/logging';
 import type { ContentCache, ContentCacheStore } from '../store/content-cache-store';
+import type { CacheAddressPolicy } from './cache-address-policy';
 
-/** The last health check of a cache; `healthy` is undefined until the first check ends. */
+/**
+ * The last health check of a cache; `healthy` is undefined until the first check ends. `error` is
+ * a coarse reason (`unreachable`, `timeout`, `TLS error`, `refused address`, `HTTP 503`): the API
+ * and the UI show it; the full error goes to DTR's log only (it would tell anyone who may see the
+ * caches which ports answer where DTR runs).
+ */
 export interface CacheHealth {
   readonly healthy: boolean | undefined;
   readonly checkedAt: Date | undefined;
   readonly error: string | undefined;
+}
+
+const TLS_ERROR =
+  /^(ERR_TLS|ERR_SSL|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|EPROTO$|HOSTNAME_MISMATCH)/;
+
+/** The coarse reason of a failed check. */
+function coarseReason(error: unknown): string {
+  const { code, name } = error as { code?: unknown; name?: unknown };
+  if (code === 'EREFUSEDADDRESS') return 'refused address';
+  if (name === 'TimeoutError' || code === 'ETIMEDOUT') return 'timeout';
+  if (typeof code === 'string' && TLS_ERROR.test(code)) return 'TLS error';
+  return 'unreachable';
 }
 
 const UNKNOWN: CacheHealth = { healthy: undefined, checkedAt: undefined, error: undefined };
@@ -23,11 +43,18 @@ export class CacheHealthMonitor {
   private timer: NodeJS.Timeout | undefined;
   private readonly certificateAuthority: string[];
   private readonly inFlight = new Set<Promise<CacheHealth>>();
+  private readonly httpAgent = new HttpAgent({ keepAlive: false });
+  private readonly httpsAgent = new HttpsAgent({ keepAlive: false });
   private stopped = false;
 
   constructor(
     private readonly caches: ContentCacheStore,
-    private readonly options: { intervalMs: number; timeoutMs: number; cas: readonly string[] },
+    private readonly options: {
+      intervalMs: number;
+      timeoutMs: number;
+      cas: readonly string[];
+      addresses: CacheAddressPolicy;
+    },
     private readonly logger: Logger,
   ) {
     this.certificateAuthority = [...rootCertificates, ...options.cas];
@@ -79,12 +106,19 @@ export class CacheHealthMonitor {
   private async runCheck(cache: ContentCache): Promise<CacheHealth> {
     const checkedAt = new Date();
     let result: CacheHealth;
+    let detail: string | undefined;
     try {
-      const response = await got(resolveRegistryUrl(cache.host, registryPaths.base()), {
+      const url = resolveRegistryUrl(cache.host, registryPaths.base());
+      this.options.addresses.checkHost(url);
+      const response = await got(url, {
         timeout: { request: this.options.timeoutMs },
         retry: { limit: 0 },
         throwHttpErrors: false,
         followRedirect: false,
+        // Names resolve to allowed addresses only, and the address checked is the one used: a
+        // new connection, and so a new lookup, for every check.
+        dnsLookup: this.options.addresses.lookup,
+        agent: { http: this.httpAgent, https: this.httpsAgent },
         https: { certificateAuthority: this.certificateAuthority },
       });
       result =
@@ -92,7 +126,8 @@ export class CacheHealthMonitor {
           ? { healthy: true, checkedAt, error: undefined }
           : { healthy: false, checkedAt, error: `HTTP ${response.statusCode}` };
     } catch (error) {
-      result = { healthy: false, checkedAt, error: (error as Error).message };
+      detail = (error as Error).message;
+      result = { healthy: false, checkedAt, error: coarseReason(error) };
     }
     if (this.stopped) return result;
     const previous = this.results.get(cache.id);
@@ -100,7 +135,8 @@ export class CacheHealthMonitor {
       this.logger[result.healthy ? 'info' : 'warn']('content cache health changed', {
         cache: cache.name,
         healthy: result.healthy,
-        error: result.error,
+        reason: result.error,
+        error: detail,
       });
     }
     try {

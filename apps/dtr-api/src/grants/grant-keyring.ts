@@ -28,12 +28,14 @@ interface LoadedKey {
  */
 export class GrantKeyring {
   private keys: LoadedKey[] = [];
-  readonly verifier = new BlobGrantVerifier({ keys: [] });
+  readonly verifier: BlobGrantVerifier;
 
   private constructor(
     private readonly database: Database,
     private readonly options: { issuer: string; retentionMs: number },
-  ) {}
+  ) {
+    this.verifier = new BlobGrantVerifier({ keys: [] }, { issuer: options.issuer });
+  }
 
   /** Loads the keys, creating the first one if there is none. */
   static async open(
@@ -96,8 +98,11 @@ export class GrantKeyring {
     return this.keys.filter((key) => key.retiredAt === undefined).at(-1)?.createdAt ?? new Date(0);
   }
 
-  /** The public keys as a JWKS document: the active key and retired keys still in retention. */
+  /**
+   * The public keys as a JWKS document: the active key and retired keys still in retention, with
+   * the issuer their grants carry (caches learn it here and check it on every grant).
+   */
   keySet(): GrantKeySet {
-    return { keys: this.keys.map(({ key }) => key.publicKey) };
+    return { keys: this.keys.map(({ key }) => key.publicKey), issuer: this.options.issuer };
   }
 }

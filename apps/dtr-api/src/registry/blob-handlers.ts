@@ -1,5 +1,7 @@
 import type { Context } from 'koa';
 import {
+  type BlobGrant,
+  BlobGrantError,
   blobAnswerHeaders,
   type Digest,
   etagOf,
@@ -45,6 +47,8 @@ async function cacheRedirect(
     repository: repository.fullName,
     digest,
     subject: principal.account.name,
+    accountId: principal.account.id,
+    generation: principal.account.generation,
     lifetimeSeconds: services.options.grantLifetimeSeconds,
     issuer: services.options.issuer,
   });
@@ -52,11 +56,46 @@ async function cacheRedirect(
 }
 
 /**
+ * The repository a grant (carried by a cache filling its copy: the last hop of every miss) lets
+ * DTR serve, checked against the grant's account as it is now, not as it was when the grant was
+ * signed: the account must still exist with the same credential generation (password) and still
+ * be allowed to pull the repository.
+ * @throws BlobGrantError `revoked` if not; any other refusal of the grant itself.
+ */
+async function grantedRepository(
+  services: DtrServices,
+  token: string,
+  name: string,
+  digest: Digest,
+): Promise<Repository | undefined> {
+  const grant: BlobGrant = await services.grantKeys.verifier.verify(token, {
+    repository: name,
+    digest,
+  });
+  const account = services.accounts.findById(grant.accountId);
+  const repository = services.repositories.find(name);
+  const allowed =
+    account?.kind === 'user' &&
+    account.generation === grant.generation &&
+    (!repository || services.policy.canPull({ kind: 'user', account }, repository));
+  if (!allowed) {
+    services.logger.warn('blob grant refused: its account lost access', {
+      account: grant.subject,
+      accountId: grant.accountId,
+      repo: name,
+      digest: digest.toString(),
+    });
+    throw new BlobGrantError('revoked');
+  }
+  return repository;
+}
+
+/**
  * `GET`/`HEAD /v2/<name>/blobs/<digest>`: only a blob linked to the repository (pushed, mounted
  * or referenced there) is served; knowing a digest from elsewhere gives nothing. A user with a
  * content cache selected is redirected (307) there with a signed grant; a request carrying a valid
- * grant (a cache filling its copy) is served directly. Single ranges get 206 (or 416);
- * `If-None-Match` with the digest gets 304.
+ * grant (a cache filling its copy) is served directly, if the grant's account may still pull the
+ * repository. Single ranges get 206 (or 416); `If-None-Match` with the digest gets 304.
  */
 export async function getBlob(
   ctx: Context,
@@ -67,8 +106,7 @@ export async function getBlob(
   const grant = grantFromQuery(ctx.querystring);
   let repository: Repository | undefined;
   if (grant !== undefined) {
-    await services.grantKeys.verifier.verify(grant, { repository: name, digest });
-    repository = services.repositories.find(name);
+    repository = await grantedRepository(services, grant, name, digest);
   } else {
     repository = authorizeRepository(ctx, services, name, 'pull');
   }

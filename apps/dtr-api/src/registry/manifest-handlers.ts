@@ -114,7 +114,8 @@ function checkReferences(
 
 /**
  * `PUT /v2/<name>/manifests/<reference>`: validates the manifest (media type, structure, every
- * referenced blob or child manifest present), stores its bytes, then records it and the tag.
+ * referenced blob or child manifest present), checks the namespace's quota has room for it,
+ * stores its bytes, then records it and the tag.
  */
 export async function putManifest(
   ctx: Context,
@@ -143,6 +144,7 @@ export async function putManifest(
   }
   const mediaType = mediaTypeOf(ctx, document as Record<string, unknown>);
   checkReferences(services, repository, mediaType, document as Record<string, unknown>);
+  services.quotas.assertRoomForBlob(repository, digest.toString(), body.length);
   const writer = await services.blobs.create({ algorithm: digest.algorithm });
   writer.end(body);
   await writer.commit(digest, body.length);

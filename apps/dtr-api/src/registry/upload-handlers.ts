@@ -1,10 +1,13 @@
 import type { Context } from 'koa';
+import { PassThrough, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Digest, Headers, RegistryError, registryPaths } from '@dtr-cache/registry-protocol';
 import type { DtrServices } from '../services';
 import type { Repository } from '../store/repository-store';
-import { answerCreated, authorizeRepository, mayPull } from './registry-access';
-import type { UploadSession } from './upload-sessions';
+import type { UploadSessionRecord } from '../store/upload-session-store';
+import { answerCreated, authenticationOf, authorizeRepository, mayPull } from './registry-access';
+import { quotaExceeded } from './storage-quotas';
+import type { ActiveUpload } from './upload-sessions';
 
 function expectedDigest(ctx: Context): Digest {
   const value = ctx.query['digest'];
@@ -28,24 +31,120 @@ function declaredLength(ctx: Context): number | undefined {
 function answerUploadStatus(
   ctx: Context,
   repository: Repository,
-  session: UploadSession,
+  session: { id: string; size: number },
   status: 202 | 204,
 ): void {
   ctx.status = status;
   ctx.set(Headers.location, registryPaths.blobUpload(repository.fullName, session.id));
-  ctx.set(Headers.range, `0-${Math.max(session.writer.size - 1, 0)}`);
+  ctx.set(Headers.range, `0-${Math.max(session.size - 1, 0)}`);
   ctx.set(Headers.uploadUuid, session.id);
   ctx.length = 0;
 }
 
+/** The account pushing (pushes need one: anonymous callers never get push access). */
+function pusherId(ctx: Context): number {
+  const { principal } = authenticationOf(ctx);
+  if (principal.kind !== 'user') throw new RegistryError('DENIED', 'pushing needs an account');
+  return principal.account.id;
+}
+
+/** Passes bytes through, failing once more than `allowance` went by (a namespace's quota). */
+function quotaLimiter(allowance: number, refusal: () => RegistryError): Transform {
+  let passed = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      passed += chunk.length;
+      callback(passed > allowance ? refusal() : null, chunk);
+    },
+  });
+}
+
 /**
- * Streams the request body into an upload session without ending its writer. A `Content-Range`
- * must start where the upload stands (else 416); the bytes received must match the declared length.
+ * Streams the request body through `limiter` into `writer`. Unlike piping the request itself, a
+ * refusal by the limiter leaves the connection able to carry the answer: the rest of the body is
+ * read and dropped while the error is sent (with `Connection: close`).
  */
-async function appendBody(ctx: Context, session: UploadSession): Promise<void> {
+async function receiveLimited(ctx: Context, limiter: Transform, writer: NodeJS.WritableStream) {
+  const body = new PassThrough();
+  const request = ctx.req;
+  const cutOff = () => {
+    if (!request.complete) body.destroy(new Error('the client went away'));
+  };
+  request.once('close', cutOff);
+  request.pipe(body);
+  try {
+    await pipeline(body, limiter, writer, { end: false });
+  } catch (error) {
+    request.unpipe(body);
+    request.resume();
+    throw error;
+  } finally {
+    request.off('close', cutOff);
+  }
+}
+
+/** The most bytes a request may add to an upload, and how going past them is refused. */
+interface BodyLimit {
+  readonly bytes: number;
+  readonly refusal: () => RegistryError;
+}
+
+/**
+ * What a request may add to an upload: for a monolithic upload of a blob the namespace holds
+ * already (`knownSize`), exactly that blob's size (it takes no room; more bytes could not match
+ * it); otherwise what the namespace's quota leaves, if it has one.
+ */
+function bodyLimit(
+  services: DtrServices,
+  repository: Repository,
+  knownSize: number | undefined,
+): BodyLimit | undefined {
+  if (knownSize !== undefined) {
+    return {
+      bytes: knownSize,
+      refusal: () =>
+        new RegistryError('SIZE_INVALID', 'more bytes than the blob of this digest has', {
+          detail: { size: knownSize },
+          headers: { Connection: 'close' },
+        }),
+    };
+  }
+  const allowance = services.quotas.allowance(repository);
+  if (allowance === Number.POSITIVE_INFINITY) return undefined;
+  return {
+    bytes: allowance,
+    refusal: () => {
+      const namespace = services.accounts.findById(repository.namespaceId);
+      const usage = namespace && services.quotas.usage(namespace);
+      return quotaExceeded(
+        repository.namespace,
+        usage?.limit ?? 0,
+        usage?.used ?? 0,
+        allowance + 1,
+        {
+          Connection: 'close',
+        },
+      );
+    },
+  };
+}
+
+/**
+ * Streams the request body into an upload without ending its writer. A `Content-Range` must start
+ * where the upload stands (else 416); the bytes received must match the declared length; they must
+ * stay within the {@link bodyLimit} (a declared length past it is refused before any byte is read;
+ * bytes that pass it mid-way end the whole upload, so nothing past a quota is ever kept).
+ */
+async function appendBody(
+  ctx: Context,
+  services: DtrServices,
+  repository: Repository,
+  upload: ActiveUpload,
+  knownSize?: number,
+): Promise<void> {
   const contentRange = ctx.get(Headers.contentRange);
   const length = declaredLength(ctx);
-  const before = session.writer.size;
+  const before = upload.writer.size;
   if (contentRange !== '') {
     const match = /^(?:bytes )?(\d+)-(\d+)$/.exec(contentRange);
     if (!match || Number(match[1]) !== before || Number(match[2]) < Number(match[1])) {
@@ -60,8 +159,24 @@ async function appendBody(ctx: Context, session: UploadSession): Promise<void> {
       });
     }
   }
-  await pipeline(ctx.req, session.writer, { end: false });
-  const received = session.writer.size - before;
+  const limit = bodyLimit(services, repository, knownSize);
+  if (!limit) {
+    await pipeline(ctx.req, upload.writer, { end: false });
+  } else {
+    if (length !== undefined && length > limit.bytes) throw limit.refusal();
+    let refused: RegistryError | undefined;
+    const limiter = quotaLimiter(limit.bytes, () => (refused = limit.refusal()));
+    try {
+      await receiveLimited(ctx, limiter, upload.writer);
+    } catch (error) {
+      if (refused) {
+        await services.uploads.cancel(upload);
+        throw refused;
+      }
+      throw error;
+    }
+  }
+  const received = upload.writer.size - before;
   if (length !== undefined && received !== length) {
     throw new RegistryError('SIZE_INVALID', 'the chunk is shorter than its Content-Length', {
       detail: { length, received },
@@ -69,23 +184,42 @@ async function appendBody(ctx: Context, session: UploadSession): Promise<void> {
   }
 }
 
-/** Commits an upload session's bytes as `digest`, links the blob, forgets the session. */
-async function commitSession(
+/** Commits an upload's bytes as `digest`, links the blob, ends the session. */
+async function commitUpload(
   ctx: Context,
   services: DtrServices,
   repository: Repository,
-  session: UploadSession,
+  upload: ActiveUpload,
   digest: Digest,
 ) {
-  services.uploads.remove(session);
-  const blob = await session.writer.commit(digest);
+  const blob = await services.uploads.commit(upload, digest);
   services.repositories.linkBlob(repository, digest.toString(), blob.size);
   answerCreated(ctx, registryPaths.blob(repository.fullName, digest), digest);
 }
 
 /**
- * `POST /v2/<name>/blobs/uploads/`: a cross-repository mount (`?mount=&from=`, if the caller may
- * pull the source and the blob is linked there; otherwise an ordinary upload starts), a
+ * A cross-repository mount (`?mount=&from=`): links the blob if the caller may pull the source,
+ * the blob is linked there and the target namespace has room. Returns false to fall back to an
+ * ordinary upload.
+ */
+async function mountBlob(ctx: Context, services: DtrServices, repository: Repository) {
+  const mount = ctx.query['mount'];
+  const from = ctx.query['from'];
+  if (typeof mount !== 'string' || typeof from !== 'string') return false;
+  const digest = Digest.tryParse(mount);
+  const source =
+    digest && mayPull(ctx, services, from) ? services.repositories.find(from) : undefined;
+  const size =
+    source && digest ? services.repositories.linkedBlobSize(source, digest.toString()) : undefined;
+  if (!digest || size === undefined || !(await services.blobs.stat(digest))) return false;
+  services.quotas.assertRoomForBlob(repository, digest.toString(), size);
+  services.repositories.linkBlob(repository, digest.toString(), size);
+  answerCreated(ctx, registryPaths.blob(repository.fullName, digest), digest);
+  return true;
+}
+
+/**
+ * `POST /v2/<name>/blobs/uploads/`: a cross-repository mount (see {@link mountBlob}), a
  * monolithic upload (`?digest=` with the body), or a new upload session (202).
  */
 export async function startUpload(
@@ -94,59 +228,41 @@ export async function startUpload(
   name: string,
 ): Promise<void> {
   const repository = authorizeRepository(ctx, services, name, 'push');
-  const mount = ctx.query['mount'];
-  const from = ctx.query['from'];
-  if (typeof mount === 'string' && typeof from === 'string') {
-    const digest = Digest.tryParse(mount);
-    const source =
-      digest && mayPull(ctx, services, from) ? services.repositories.find(from) : undefined;
-    const size =
-      source && digest
-        ? services.repositories.linkedBlobSize(source, digest.toString())
-        : undefined;
-    if (digest && size !== undefined && (await services.blobs.stat(digest))) {
-      services.repositories.linkBlob(repository, digest.toString(), size);
-      answerCreated(ctx, registryPaths.blob(repository.fullName, digest), digest);
-      return;
-    }
-  }
-  const session = services.uploads.start(repository.id, await services.blobs.create());
+  if (await mountBlob(ctx, services, repository)) return;
+  const upload = await services.uploads.start(repository.id, pusherId(ctx));
   if (ctx.query['digest'] === undefined) {
-    answerUploadStatus(ctx, repository, session, 202);
+    await services.uploads.release(upload);
+    answerUploadStatus(ctx, repository, upload.record, 202);
     return;
   }
-  const digest = expectedDigest(ctx);
-  services.uploads.acquire(session.id, repository.id);
   try {
-    await appendBody(ctx, session);
-    await commitSession(ctx, services, repository, session, digest);
+    const digest = expectedDigest(ctx);
+    const known = services.repositories.namespaceHasBlob(repository.namespaceId, digest.toString())
+      ? (await services.blobs.stat(digest))?.size
+      : undefined;
+    await appendBody(ctx, services, repository, upload, known);
+    await commitUpload(ctx, services, repository, upload, digest);
   } catch (error) {
-    await services.uploads.cancel(session);
+    await services.uploads.cancel(upload).catch(() => undefined);
     throw error;
   }
 }
 
-/**
- * Checks push access to `name` and takes upload `uploadId` of that repository (release or cancel
- * it when done).
- * @throws RegistryError `BLOB_UPLOAD_UNKNOWN` for an unknown id, `BLOB_UPLOAD_INVALID` while
- *   another request uses it, or the access error.
- */
-function acquireUpload(ctx: Context, services: DtrServices, name: string, uploadId: string) {
-  const repository = authorizeRepository(ctx, services, name, 'push');
-  return { repository, session: services.uploads.acquire(uploadId, repository.id) };
+/** Checks push access to `name` and returns the repository. */
+function pushTarget(ctx: Context, services: DtrServices, name: string): Repository {
+  return authorizeRepository(ctx, services, name, 'push');
 }
 
-/** `GET /v2/<name>/blobs/uploads/<id>`: the upload's progress (204 with `Range`). */
+/** `GET /v2/<name>/blobs/uploads/<id>`: the upload's progress (204 with `Range`); no file is opened. */
 export function uploadStatus(
   ctx: Context,
   services: DtrServices,
   name: string,
   uploadId: string,
 ): void {
-  const { repository, session } = acquireUpload(ctx, services, name, uploadId);
-  services.uploads.release(session);
-  answerUploadStatus(ctx, repository, session, 204);
+  const repository = pushTarget(ctx, services, name);
+  const record: UploadSessionRecord = services.uploads.find(uploadId, repository.id);
+  answerUploadStatus(ctx, repository, record, 204);
 }
 
 /** `PATCH /v2/<name>/blobs/uploads/<id>`: appends a chunk (streamed). */
@@ -156,13 +272,15 @@ export async function appendChunk(
   name: string,
   uploadId: string,
 ): Promise<void> {
-  const { repository, session } = acquireUpload(ctx, services, name, uploadId);
+  const repository = pushTarget(ctx, services, name);
+  const upload = await services.uploads.acquire(uploadId, repository.id);
+  let size: number;
   try {
-    await appendBody(ctx, session);
+    await appendBody(ctx, services, repository, upload);
   } finally {
-    services.uploads.release(session);
+    size = await services.uploads.release(upload).catch(() => upload.writer.size);
   }
-  answerUploadStatus(ctx, repository, session, 202);
+  answerUploadStatus(ctx, repository, { id: uploadId, size }, 202);
 }
 
 /**
@@ -175,21 +293,17 @@ export async function finishUpload(
   name: string,
   uploadId: string,
 ): Promise<void> {
-  const { repository, session } = acquireUpload(ctx, services, name, uploadId);
+  const repository = pushTarget(ctx, services, name);
+  const upload = await services.uploads.acquire(uploadId, repository.id);
   let digest: Digest;
   try {
     digest = expectedDigest(ctx);
-    await appendBody(ctx, session);
+    await appendBody(ctx, services, repository, upload);
   } catch (error) {
-    services.uploads.release(session);
+    await services.uploads.release(upload).catch(() => undefined);
     throw error;
   }
-  try {
-    await commitSession(ctx, services, repository, session, digest);
-  } catch (error) {
-    await services.uploads.cancel(session);
-    throw error;
-  }
+  await commitUpload(ctx, services, repository, upload, digest);
 }
 
 /** `DELETE /v2/<name>/blobs/uploads/<id>`: cancels the upload. */
@@ -199,7 +313,7 @@ export async function cancelUpload(
   name: string,
   uploadId: string,
 ): Promise<void> {
-  const { session } = acquireUpload(ctx, services, name, uploadId);
-  await services.uploads.cancel(session);
+  const repository = pushTarget(ctx, services, name);
+  await services.uploads.end(uploadId, repository.id);
   ctx.status = 204;
 }

@@ -1,94 +1,249 @@
 import { randomBytes } from 'node:crypto';
-import type { BlobWriter } from '@dtr-cache/blob-store';
-import { RegistryError } from '@dtr-cache/registry-protocol';
+import {
+  type BlobInfo,
+  FileNotFoundError,
+  type ResumableBlobStore,
+  type ResumableBlobWriter,
+  type TempFileInfo,
+} from '@dtr-cache/blob-store';
+import type { Logger } from '@dtr-cache/logging';
+import { type Digest, type DigestHasher, RegistryError } from '@dtr-cache/registry-protocol';
+import type { UploadSessionRecord, UploadSessionStore } from '../store/upload-session-store';
 
-/** A blob upload in progress: bytes go to a blob-store writer until the final PUT commits them. */
-export interface UploadSession {
-  readonly id: string;
-  readonly repositoryId: number;
-  readonly writer: BlobWriter;
-  readonly startedAt: Date;
-  lastActivity: number;
-  /** True while a request streams into the session (requests on one session are serialized). */
-  busy: boolean;
+/** Options of {@link UploadSessions}. */
+export interface UploadSessionOptions {
+  /** Sessions one account may have open at once. */
+  readonly maxPerAccount: number;
+  /** Sessions open at once for all accounts. */
+  readonly maxSessions: number;
+  /** A session without a request for this long ends, and its bytes are removed. */
+  readonly idleTimeoutMs: number;
+}
+
+/** A session taken by one request: write to `writer`, then {@link UploadSessions.release} it. */
+export interface ActiveUpload {
+  readonly record: UploadSessionRecord;
+  readonly writer: ResumableBlobWriter;
 }
 
 /**
- * Upload sessions of this process. Sessions idle for longer than `idleTimeoutMs` are cancelled
- * (their bytes discarded) by a periodic sweep.
+ * Blob upload sessions (`POST /v2/<name>/blobs/uploads/` to the final `PUT`): kept in the
+ * database, their bytes in a temp file each. Between requests a session holds no open file — a
+ * request opens it, writes, and closes it again — so idle sessions cost no descriptors, and a
+ * restarted DTR resumes them (the bytes are hashed again once, the running digest being lost).
+ * Sessions are capped per account and in all (429 `TOOMANYREQUESTS` with `Retry-After`: when the
+ * oldest of them would expire), and end after `idleTimeoutMs` without a request. One request at a
+ * time per session in this process.
  */
 export class UploadSessions {
-  private readonly sessions = new Map<string, UploadSession>();
+  /** Sessions a request of this process is using. */
+  private readonly busy = new Set<string>();
+  /** Running digests of sessions this process wrote last (saves hashing their bytes again). */
+  private readonly hashers = new Map<string, DigestHasher>();
+  /** Uploads committed or cancelled: releasing them again does nothing. */
+  private readonly ended = new WeakSet<ActiveUpload>();
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly idleTimeoutMs = 60 * 60 * 1000) {
-    this.timer = setInterval(() => void this.sweep(), Math.min(idleTimeoutMs, 60_000));
+  constructor(
+    private readonly store: UploadSessionStore,
+    private readonly blobs: ResumableBlobStore,
+    private readonly removeStaleTempFiles: (
+      keep: (file: TempFileInfo) => boolean,
+    ) => Promise<number>,
+    private readonly options: UploadSessionOptions,
+    private readonly logger: Logger,
+  ) {
+    this.timer = setInterval(
+      () =>
+        void this.sweep().catch((error: unknown) => logger.error('upload sweep failed', { error })),
+      Math.max(1000, Math.min(options.idleTimeoutMs / 4, 60_000)),
+    );
     this.timer.unref();
   }
 
-  start(repositoryId: number, writer: BlobWriter): UploadSession {
-    const session: UploadSession = {
+  /**
+   * Starts a session of `accountId` in repository `repositoryId`, taken by the calling request.
+   * @throws RegistryError `TOOMANYREQUESTS` (with `Retry-After`) when a cap is reached.
+   */
+  async start(repositoryId: number, accountId: number): Promise<ActiveUpload> {
+    const writer = await this.blobs.create();
+    const now = new Date();
+    const record: UploadSessionRecord = {
       id: randomBytes(18).toString('base64url'),
       repositoryId,
-      writer,
-      startedAt: new Date(),
-      lastActivity: Date.now(),
-      busy: false,
+      accountId,
+      tempKey: writer.uploadKey,
+      size: 0,
+      startedAt: now,
+      activeAt: now,
     };
-    this.sessions.set(session.id, session);
-    return session;
+    const refused = this.store.insert(record, {
+      perAccount: this.options.maxPerAccount,
+      total: this.options.maxSessions,
+    });
+    if (refused) {
+      await writer.cancel();
+      const retryAfter = Math.min(
+        Math.ceil(this.options.idleTimeoutMs / 1000),
+        Math.max(
+          1,
+          Math.ceil(
+            (refused.oldestActivity.getTime() + this.options.idleTimeoutMs - now.getTime()) / 1000,
+          ),
+        ),
+      );
+      this.logger.warn('upload session refused', {
+        cap: refused.cap,
+        limit: refused.limit,
+        accountId,
+      });
+      throw new RegistryError(
+        'TOOMANYREQUESTS',
+        refused.cap === 'account'
+          ? `too many upload sessions open for this account (at most ${refused.limit}): finish or cancel some`
+          : `too many upload sessions open (at most ${refused.limit}): retry later`,
+        {
+          headers: { 'Retry-After': String(retryAfter) },
+          detail: { limit: refused.limit, retryAfterSeconds: retryAfter },
+        },
+      );
+    }
+    this.busy.add(record.id);
+    return { record, writer };
   }
 
   /**
-   * The session `id` of repository `repositoryId`, marked busy until `release`.
-   * @throws RegistryError `BLOB_UPLOAD_UNKNOWN` (also for another repository's session),
-   *   `BLOB_UPLOAD_INVALID` while another request uses the session.
+   * The session `id` of repository `repositoryId`, without touching its bytes (its status).
+   * @throws RegistryError `BLOB_UPLOAD_UNKNOWN` (also for another repository's session).
    */
-  acquire(id: string, repositoryId: number): UploadSession {
-    const session = this.sessions.get(id);
-    if (!session || session.repositoryId !== repositoryId) {
+  find(id: string, repositoryId: number): UploadSessionRecord {
+    const record = this.store.find(id);
+    if (!record || record.repositoryId !== repositoryId)
       throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { detail: { uploadId: id } });
-    }
-    if (session.busy) {
+    return record;
+  }
+
+  /**
+   * Takes session `id` for the calling request and opens its bytes for writing.
+   * @throws RegistryError `BLOB_UPLOAD_UNKNOWN` for an unknown session (or one whose bytes are
+   *   gone: it is ended), `BLOB_UPLOAD_INVALID` while another request uses it.
+   */
+  async acquire(id: string, repositoryId: number): Promise<ActiveUpload> {
+    const record = this.find(id, repositoryId);
+    if (this.busy.has(id)) {
       throw new RegistryError('BLOB_UPLOAD_INVALID', 'another request is writing to this upload', {
         detail: { uploadId: id },
       });
     }
-    session.busy = true;
-    session.lastActivity = Date.now();
-    return session;
+    this.busy.add(id);
+    try {
+      const hasher = this.hashers.get(id);
+      const writer = await this.blobs.resume({
+        key: record.tempKey,
+        size: record.size,
+        ...(hasher ? { hasher } : {}),
+      });
+      return { record, writer };
+    } catch (error) {
+      this.busy.delete(id);
+      if (!(error instanceof FileNotFoundError)) throw error;
+      // The bytes are gone (removed by hand, a lost disk): the session cannot go on.
+      this.forget(id);
+      this.logger.warn('upload session lost its bytes', { uploadId: id });
+      throw new RegistryError(
+        'BLOB_UPLOAD_UNKNOWN',
+        'the bytes of this upload are gone: start again',
+        {
+          detail: { uploadId: id },
+        },
+      );
+    }
   }
 
-  release(session: UploadSession): void {
-    session.busy = false;
-    session.lastActivity = Date.now();
+  /** Ends the request's use of a session: its bytes are kept (and closed) for the next request. */
+  async release(upload: ActiveUpload): Promise<number> {
+    if (this.ended.has(upload)) return upload.writer.size;
+    try {
+      const suspended = await upload.writer.suspend();
+      if (suspended.hasher) this.hashers.set(upload.record.id, suspended.hasher);
+      else this.hashers.delete(upload.record.id);
+      this.store.recordActivity(upload.record.id, suspended.size, new Date());
+      return suspended.size;
+    } finally {
+      this.busy.delete(upload.record.id);
+    }
   }
 
-  /** Forgets a session whose writer was committed or cancelled. */
-  remove(session: UploadSession): void {
-    this.sessions.delete(session.id);
+  /**
+   * Commits a session's bytes as `digest` and ends it.
+   * @throws what {@link ResumableBlobWriter.commit} throws; the session is ended either way.
+   */
+  async commit(upload: ActiveUpload, digest: Digest): Promise<BlobInfo> {
+    this.ended.add(upload);
+    try {
+      return await upload.writer.commit(digest);
+    } finally {
+      this.forget(upload.record.id);
+    }
   }
 
-  async cancel(session: UploadSession): Promise<void> {
-    this.sessions.delete(session.id);
-    await session.writer.cancel();
+  /**
+   * Ends session `id` of repository `repositoryId` and removes its bytes, without opening them.
+   * @throws RegistryError `BLOB_UPLOAD_UNKNOWN`, or `BLOB_UPLOAD_INVALID` while a request uses it.
+   */
+  async end(id: string, repositoryId: number): Promise<void> {
+    const record = this.find(id, repositoryId);
+    if (this.busy.has(id)) {
+      throw new RegistryError('BLOB_UPLOAD_INVALID', 'another request is writing to this upload', {
+        detail: { uploadId: id },
+      });
+    }
+    this.forget(id);
+    await this.blobs.discard({ key: record.tempKey });
   }
 
-  get size(): number {
-    return this.sessions.size;
+  /** Ends a session taken by the request and removes its bytes. */
+  async cancel(upload: ActiveUpload): Promise<void> {
+    this.ended.add(upload);
+    try {
+      await upload.writer.cancel();
+    } finally {
+      this.forget(upload.record.id);
+    }
   }
 
-  async sweep(now = Date.now()): Promise<number> {
-    const idle = [...this.sessions.values()].filter(
-      (session) => !session.busy && now - session.lastActivity > this.idleTimeoutMs,
+  /**
+   * Ends sessions idle for longer than the idle timeout (not those a request of this process is
+   * using) and removes their bytes, then removes temp files no session owns that were not written
+   * for as long (left by a crash, or by sessions deleted with their repository or account).
+   * Returns how many sessions ended.
+   */
+  async sweep(now = new Date()): Promise<number> {
+    const cutoff = new Date(now.getTime() - this.options.idleTimeoutMs);
+    let ended = 0;
+    for (const record of this.store.idleSince(cutoff)) {
+      if (this.busy.has(record.id)) continue;
+      await this.blobs.discard({ key: record.tempKey });
+      this.forget(record.id);
+      ended += 1;
+    }
+    if (ended > 0) this.logger.info('idle upload sessions ended', { count: ended });
+    const owned = this.store.tempKeys();
+    const removed = await this.removeStaleTempFiles(
+      (file) => owned.has(file.key) || file.modifiedAt >= cutoff,
     );
-    await Promise.all(idle.map((session) => this.cancel(session)));
-    return idle.length;
+    if (removed > 0) this.logger.info('abandoned upload bytes removed', { files: removed });
+    return ended;
   }
 
-  /** Cancels every session (shutdown). */
-  async close(): Promise<void> {
+  /** Stops the sweeps. Sessions stay (in the database, their bytes on disk) for the next start. */
+  close(): void {
     clearInterval(this.timer);
-    await Promise.all([...this.sessions.values()].map((session) => this.cancel(session)));
+  }
+
+  private forget(id: string): void {
+    this.store.delete(id);
+    this.hashers.delete(id);
+    this.busy.delete(id);
   }
 }

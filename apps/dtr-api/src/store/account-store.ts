@@ -1,38 +1,63 @@
 import { RegistryError } from '@dtr-cache/registry-protocol';
 import type { Database } from './database';
 
+/** A namespace's storage quota override: bytes, or no limit at all. */
+export type StorageQuota = number | 'unlimited';
+
 /** A user or an organization. */
 export interface Account {
+  /** Never reused: a deleted account's id names nobody. */
   readonly id: number;
   readonly name: string;
   readonly kind: 'user' | 'organization';
   readonly isAdmin: boolean;
   readonly createdAt: string;
+  /**
+   * Changes with the password: tokens and grants carry it, and those of an older generation are
+   * refused.
+   */
+  readonly generation: number;
+  /** The administrators' override of the default quota; undefined: the default applies. */
+  readonly storageQuota: StorageQuota | undefined;
 }
 
-interface AccountRow {
+/** An `accounts` row. */
+export interface AccountRow {
   id: number;
   name: string;
   kind: 'user' | 'organization';
   is_admin: number;
   password_hash: string | null;
   created_at: string;
+  generation: number;
+  storage_quota: number | null;
 }
+
+/** `storage_quota` of "no limit" (NULL means the configured default). */
+const UNLIMITED = -1;
 
 /** Account names: one lower-case repository-name component, 2 to 64 characters. */
 export const ACCOUNT_NAME_PATTERN = /^(?=.{2,64}$)[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/;
 
-function toAccount(row: AccountRow): Account {
+/** The account of an `accounts` row. */
+export function toAccount(row: AccountRow): Account {
   return {
     id: row.id,
     name: row.name,
     kind: row.kind,
     isAdmin: row.is_admin === 1,
     createdAt: row.created_at,
+    generation: row.generation,
+    storageQuota:
+      row.storage_quota === null
+        ? undefined
+        : row.storage_quota === UNLIMITED
+          ? 'unlimited'
+          : row.storage_quota,
   };
 }
 
-/** Accounts and organization memberships in SQLite. */
+/** Accounts in SQLite (memberships: {@link MembershipStore}). */
 export class AccountStore {
   constructor(private readonly database: Database) {}
 
@@ -83,6 +108,37 @@ export class AccountStore {
     return row && toAccount(row);
   }
 
+  /** The account with this id, or undefined (ids are never reused). */
+  findById(id: number): Account | undefined {
+    const row = this.database.prepare('SELECT * FROM accounts WHERE id = ?').get(id) as
+      AccountRow | undefined;
+    return row && toAccount(row);
+  }
+
+  /**
+   * Replaces a user's password hash and moves the account to a new generation, which makes every
+   * token and grant issued before refused. Returns the account as it is now.
+   */
+  setPasswordHash(account: Pick<Account, 'id'>, hash: string): Account {
+    return toAccount(
+      this.database
+        .prepare(
+          'UPDATE accounts SET password_hash = ?, generation = generation + 1 WHERE id = ? RETURNING *',
+        )
+        .get(hash, account.id) as AccountRow,
+    );
+  }
+
+  /** Sets (or, with undefined, removes) the storage quota override of an account. */
+  setStorageQuota(account: Pick<Account, 'id'>, quota: StorageQuota | undefined): Account {
+    const value = quota === undefined ? null : quota === 'unlimited' ? UNLIMITED : quota;
+    return toAccount(
+      this.database
+        .prepare('UPDATE accounts SET storage_quota = ? WHERE id = ? RETURNING *')
+        .get(value, account.id) as AccountRow,
+    );
+  }
+
   /** The stored password hash of a user, or undefined (organizations have none). */
   passwordHash(name: string): string | undefined {
     const row = this.database
@@ -103,39 +159,31 @@ export class AccountStore {
     );
   }
 
-  /** Deletes an account with its repositories and memberships; false if it did not exist. */
+  /**
+   * Deletes an account with its repositories, memberships, sessions and upload sessions; false if
+   * it did not exist. Its id is never given to another account.
+   * @throws RegistryError `CONFLICT` if it is the last owner of an organization (the organization
+   *   would lose its last owner).
+   */
   delete(name: string): boolean {
-    return this.database.prepare('DELETE FROM accounts WHERE name = ?').run(name).changes > 0;
-  }
-
-  addMember(organization: Account, user: Account): void {
-    this.database
-      .prepare('INSERT OR IGNORE INTO memberships (organization_id, user_id) VALUES (?, ?)')
-      .run(organization.id, user.id);
-  }
-
-  removeMember(organization: Account, user: Account): boolean {
-    return (
-      this.database
-        .prepare('DELETE FROM memberships WHERE organization_id = ? AND user_id = ?')
-        .run(organization.id, user.id).changes > 0
-    );
-  }
-
-  members(organization: Account): Account[] {
-    const rows = this.database
-      .prepare(
-        'SELECT a.* FROM accounts a JOIN memberships m ON m.user_id = a.id WHERE m.organization_id = ? ORDER BY a.name',
-      )
-      .all(organization.id) as AccountRow[];
-    return rows.map(toAccount);
-  }
-
-  isMember(organizationId: number, userId: number): boolean {
-    return (
-      this.database
-        .prepare('SELECT 1 FROM memberships WHERE organization_id = ? AND user_id = ?')
-        .get(organizationId, userId) !== undefined
-    );
+    return this.database.transaction(() => {
+      const owned = this.database
+        .prepare(
+          `SELECT o.name FROM memberships m JOIN accounts o ON o.id = m.organization_id
+           JOIN accounts u ON u.id = m.user_id
+           WHERE u.name = ? AND m.role = 'owner' AND NOT EXISTS (
+             SELECT 1 FROM memberships other WHERE other.organization_id = m.organization_id
+             AND other.role = 'owner' AND other.user_id <> m.user_id)`,
+        )
+        .all(name) as Array<{ name: string }>;
+      if (owned.length > 0) {
+        throw new RegistryError(
+          'CONFLICT',
+          'the account is the last owner of an organization: make another member an owner first',
+          { detail: { name, organizations: owned.map((row) => row.name) } },
+        );
+      }
+      return this.database.prepare('DELETE FROM accounts WHERE name = ?').run(name).changes > 0;
+    })();
   }
 }

@@ -5,7 +5,8 @@ import BetterSqlite3 from 'better-sqlite3';
 /** An open SQLite database (better-sqlite3: synchronous, one connection per process). */
 export type Database = BetterSqlite3.Database;
 
-const MIGRATIONS: readonly string[] = [
+/** The schema, as the migrations that build it, in order (`user_version` counts those applied). */
+export const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE accounts (
     id INTEGER PRIMARY KEY,
@@ -79,25 +80,78 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX sessions_expires_at ON sessions(expires_at);
   `,
+  // Ids are never reused (AUTOINCREMENT: a token, grant or old API call naming a deleted account
+  // or cache must not reach its successor); a credential generation per account; per-account
+  // storage quotas; organization roles (existing members become members); upload sessions.
+  `
+  CREATE TABLE accounts_new (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL CHECK (kind IN ('user', 'organization')),
+    password_hash TEXT,
+    is_admin INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    generation INTEGER NOT NULL DEFAULT 1,
+    storage_quota INTEGER
+  );
+  INSERT INTO accounts_new (id, name, kind, password_hash, is_admin, created_at)
+    SELECT id, name, kind, password_hash, is_admin, created_at FROM accounts;
+  DROP TABLE accounts;
+  ALTER TABLE accounts_new RENAME TO accounts;
+  CREATE TABLE content_caches_new (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    host TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  INSERT INTO content_caches_new (id, name, host, created_at)
+    SELECT id, name, host, created_at FROM content_caches;
+  DROP TABLE content_caches;
+  ALTER TABLE content_caches_new RENAME TO content_caches;
+  ALTER TABLE memberships ADD COLUMN role TEXT NOT NULL DEFAULT 'member'
+    CHECK (role IN ('owner', 'member'));
+  CREATE TABLE upload_sessions (
+    id TEXT PRIMARY KEY,
+    repository_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+    account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    temp_key TEXT NOT NULL,
+    size INTEGER NOT NULL DEFAULT 0,
+    started_at TEXT NOT NULL,
+    active_at TEXT NOT NULL
+  );
+  CREATE INDEX upload_sessions_account ON upload_sessions(account_id);
+  CREATE INDEX upload_sessions_active_at ON upload_sessions(active_at);
+  CREATE INDEX repositories_namespace ON repositories(namespace_id);
+  `,
 ];
 
 /**
  * Opens (creating if needed) the database at `path` — or in memory for `:memory:` — in WAL mode
- * with foreign keys on, and applies pending migrations in one transaction each.
+ * with foreign keys on, and applies pending migrations in one transaction each. Foreign keys are
+ * off while migrations run (SQLite's procedure for rebuilding a table others refer to) and are
+ * checked before each migration commits.
+ * @throws Error if a migration would leave a broken reference (nothing of it is applied).
  */
 export function openDatabase(path: string): Database {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const database = new BetterSqlite3(path);
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = FULL');
-  database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
   const version = database.pragma('user_version', { simple: true }) as number;
-  for (let index = version; index < MIGRATIONS.length; index += 1) {
-    database.transaction(() => {
-      database.exec(MIGRATIONS[index] as string);
-      database.pragma(`user_version = ${index + 1}`);
-    })();
+  database.pragma('foreign_keys = OFF');
+  try {
+    for (let index = version; index < MIGRATIONS.length; index += 1) {
+      database.transaction(() => {
+        database.exec(MIGRATIONS[index] as string);
+        const broken = database.pragma('foreign_key_check') as unknown[];
+        if (broken.length > 0)
+          throw new Error(`migration ${index + 1} leaves ${broken.length} broken references`);
+        database.pragma(`user_version = ${index + 1}`);
+      })();
+    }
+  } finally {
+    database.pragma('foreign_keys = ON');
   }
   return database;
 }

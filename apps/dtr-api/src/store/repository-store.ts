@@ -144,6 +144,33 @@ export class RepositoryStore {
     return row?.size;
   }
 
+  /**
+   * Bytes stored for a namespace: each distinct blob (layers, configs, manifests) linked to any of
+   * its repositories, counted once however many of them link it.
+   */
+  namespaceBytes(namespaceId: number): number {
+    const row = this.database
+      .prepare(
+        `SELECT COALESCE(SUM(size), 0) AS bytes FROM (
+           SELECT DISTINCT b.digest, b.size FROM repository_blobs b
+           JOIN repositories r ON r.id = b.repository_id WHERE r.namespace_id = ?)`,
+      )
+      .get(namespaceId) as { bytes: number };
+    return row.bytes;
+  }
+
+  /** True if a blob is linked to any repository of the namespace (storing it again adds nothing). */
+  namespaceHasBlob(namespaceId: number, digest: string): boolean {
+    return (
+      this.database
+        .prepare(
+          `SELECT 1 FROM repository_blobs b JOIN repositories r ON r.id = b.repository_id
+           WHERE r.namespace_id = ? AND b.digest = ? LIMIT 1`,
+        )
+        .get(namespaceId, digest) !== undefined
+    );
+  }
+
   unlinkBlob(repository: Repository, digest: string): boolean {
     return (
       this.database

@@ -4,6 +4,7 @@ import type { Database } from './database';
 
 /** A signed-in browser session of the web UI. */
 export interface Session {
+  readonly accountId: number;
   readonly accountName: string;
   /** The synchronizer token every state-changing request of this session must carry. */
   readonly csrfToken: string;
@@ -11,6 +12,7 @@ export interface Session {
 }
 
 interface SessionRow {
+  id: number;
   name: string;
   csrf_token: string;
   expires_at: string;
@@ -46,7 +48,10 @@ export class SessionStore {
       )
       .run(hashOf(token), account.id, csrfToken, now.toISOString(), expiresAt.toISOString());
     this.database.prepare('DELETE FROM sessions WHERE expires_at <= ?').run(now.toISOString());
-    return { token, session: { accountName: account.name, csrfToken, expiresAt } };
+    return {
+      token,
+      session: { accountId: account.id, accountName: account.name, csrfToken, expiresAt },
+    };
   }
 
   /** The live session of a cookie value, or undefined (unknown, ended or expired). */
@@ -54,18 +59,29 @@ export class SessionStore {
     if (token === '' || token.length > 100) return undefined;
     const row = this.database
       .prepare(
-        `SELECT accounts.name, sessions.csrf_token, sessions.expires_at FROM sessions
+        `SELECT accounts.id, accounts.name, sessions.csrf_token, sessions.expires_at FROM sessions
          JOIN accounts ON accounts.id = sessions.account_id
          WHERE sessions.token_hash = ? AND sessions.expires_at > ?`,
       )
       .get(hashOf(token), now.toISOString()) as SessionRow | undefined;
     return (
       row && {
+        accountId: row.id,
         accountName: row.name,
         csrfToken: row.csrf_token,
         expiresAt: new Date(row.expires_at),
       }
     );
+  }
+
+  /**
+   * Ends every session of an account (its password changed), but the one of `keep` (the cookie of
+   * the browser that changed it), if given; returns how many ended.
+   */
+  endAll(account: Pick<Account, 'id'>, keep?: string): number {
+    return this.database
+      .prepare('DELETE FROM sessions WHERE account_id = ? AND token_hash IS NOT ?')
+      .run(account.id, keep === undefined ? null : hashOf(keep)).changes;
   }
 
   /** Ends the session of a cookie value (signing out); true if there was one. */

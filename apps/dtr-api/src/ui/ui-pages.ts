@@ -1,6 +1,5 @@
 import type { cacheJson } from '../api/content-cache-routes';
 import type { Account } from '../store/account-store';
-import type { Repository } from '../store/repository-store';
 import { html, type SafeHtml } from './html';
 
 /** A message shown at the top of a page. */
@@ -20,12 +19,12 @@ export type CacheView = ReturnType<typeof cacheJson>;
 
 type Section = 'profile' | 'caches' | 'docs' | 'none';
 
-function csrfField(viewer: Viewer): SafeHtml {
+export function csrfField(viewer: Viewer): SafeHtml {
   return html`<input type="hidden" name="_csrf" value="${viewer.csrfToken}" />`;
 }
 
 /** A required, labelled input of a form (its value escaped; a password is never echoed back). */
-function textField(field: {
+export function textField(field: {
   name: string;
   label: string;
   type?: 'text' | 'password' | 'url';
@@ -51,7 +50,7 @@ function textField(field: {
   </div>`;
 }
 
-function notices(list: readonly Notice[]): SafeHtml {
+export function notices(list: readonly Notice[]): SafeHtml {
   return html`${list.map(
     (notice) =>
       html`<div
@@ -134,225 +133,6 @@ export function signInPage(options: {
         <button class="primary" type="submit">Sign in</button>
       </form>
     </div>`,
-  });
-}
-
-function profileHeader(viewer: Viewer, user: Account, tab: 'overview' | 'settings'): SafeHtml {
-  return html`<h1>${user.name} ${user.isAdmin && html`<span class="badge admin">admin</span>`}</h1>
-    <p class="subtitle">${viewer.account.name === user.name ? 'Your profile' : 'User profile'}</p>
-    <div class="tabs">
-      <a href="/users/${user.name}" class="${tab === 'overview' ? 'current' : ''}">Overview</a>
-      <a href="/users/${user.name}/settings" class="${tab === 'settings' ? 'current' : ''}"
-        >Settings</a
-      >
-    </div>`;
-}
-
-/** A user's profile: facts and repositories. */
-export function profilePage(options: {
-  viewer: Viewer;
-  user: Account;
-  contentCache: string | undefined;
-  repositories: readonly Repository[];
-}): string {
-  const { viewer, user } = options;
-  return layout({
-    title: user.name,
-    viewer,
-    section: 'profile',
-    body: html`${profileHeader(viewer, user, 'overview')}
-      <div class="card">
-        <h2>Account</h2>
-        <dl class="facts">
-          <dt>Username</dt>
-          <dd>${user.name}</dd>
-          <dt>Role</dt>
-          <dd>${user.isAdmin ? 'Administrator' : 'User'}</dd>
-          <dt>Member since</dt>
-          <dd>${user.createdAt.slice(0, 10)}</dd>
-          <dt>Content cache</dt>
-          <dd>
-            ${options.contentCache ?? html`<span class="empty">None: blobs come from DTR</span>`}
-          </dd>
-        </dl>
-      </div>
-      <div class="card">
-        <h2>Repositories</h2>
-        ${
-          options.repositories.length === 0
-            ? html`<p class="empty">
-                No repositories yet. Push an image to <code>${user.name}/&lt;name&gt;</code> to
-                create one.
-              </p>`
-            : html`<table>
-                <thead>
-                  <tr>
-                    <th>Repository</th>
-                    <th>Visibility</th>
-                    <th>Created</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  ${options.repositories.map(
-                    (repository) =>
-                      html`<tr>
-                        <td>${repository.fullName}</td>
-                        <td>${repository.visibility}</td>
-                        <td>${repository.createdAt.slice(0, 10)}</td>
-                      </tr>`,
-                  )}
-                </tbody>
-              </table>`
-        }
-      </div>`,
-  });
-}
-
-function healthBadge(cache: CacheView): SafeHtml {
-  return html`<span class="badge ${cache.health.status}" title="${cache.health.error ?? ''}"
-    >${cache.health.status}</span
-  >`;
-}
-
-/** The registered caches; with `admin`, also when each was registered and a Delete button. */
-function cacheTable(caches: readonly CacheView[], admin?: Viewer): SafeHtml {
-  return html`<table>
-    <thead>
-      <tr>
-        <th>Name</th>
-        <th>Host</th>
-        <th>Health</th>
-        ${
-          admin &&
-          html`<th>Registered</th>
-            <th></th>`
-        }
-      </tr>
-    </thead>
-    <tbody>
-      ${caches.map(
-        (cache) =>
-          html`<tr>
-            <td>${cache.name}</td>
-            <td><code>${cache.host}</code></td>
-            <td>${healthBadge(cache)}</td>
-            ${
-              admin &&
-              html`<td>${cache.createdAt.slice(0, 10)}</td>
-                <td>
-                  <form method="post" action="/admin/content-caches/${cache.id}/delete">
-                    ${csrfField(admin)}
-                    <button class="danger" type="submit" aria-label="Delete ${cache.name}">
-                      Delete
-                    </button>
-                  </form>
-                </td>`
-            }
-          </tr>`,
-      )}
-    </tbody>
-  </table>`;
-}
-
-/** The Settings tab: the content cache selector. */
-export function settingsPage(options: {
-  viewer: Viewer;
-  user: Account;
-  caches: readonly CacheView[];
-  selected: string | undefined;
-  notices: readonly Notice[];
-}): string {
-  const { viewer, user, caches, selected } = options;
-  return layout({
-    title: `${user.name} · Settings`,
-    viewer,
-    section: 'profile',
-    body: html`${profileHeader(viewer, user, 'settings')} ${notices(options.notices)}
-      <form class="card" method="post" action="/users/${user.name}/settings">
-        <h2>Content Cache</h2>
-        ${csrfField(viewer)}
-        <div class="field">
-          <label for="contentCache">Pull image layers through</label>
-          <select id="contentCache" name="contentCache">
-            <option value="" ${selected === undefined && html`selected`}>
-              None: pull from DTR directly
-            </option>
-            ${caches.map(
-              (cache) =>
-                html`<option value="${cache.name}" ${selected === cache.name && html`selected`}>
-                  ${cache.name} (${cache.host}) · ${cache.health.status}
-                </option>`,
-            )}
-          </select>
-          <p class="hint">
-            Manifests always come from DTR. Each layer is redirected to the chosen cache while it is
-            healthy; otherwise DTR serves it.
-          </p>
-        </div>
-        ${
-          caches.length === 0 &&
-          html`<p class="empty">
-            No content caches are registered
-            yet${viewer.account.isAdmin ? html`: <a href="/admin/content-caches">register one</a>` : ': ask an administrator'}.
-          </p>`
-        }
-        <button class="primary" type="submit">Save</button>
-      </form>
-      ${
-        caches.length > 0 &&
-        html`<div class="card">
-          <h2>Registered caches</h2>
-          ${cacheTable(caches)}
-        </div>`
-      }`,
-  });
-}
-
-/** Administrators: list, register and delete content caches. */
-export function contentCachesPage(options: {
-  viewer: Viewer;
-  caches: readonly CacheView[];
-  notices: readonly Notice[];
-  form?: { name: string; host: string };
-}): string {
-  const { viewer, caches } = options;
-  return layout({
-    title: 'Content Caches',
-    viewer,
-    section: 'caches',
-    body: html`<h1>Content Caches</h1>
-      <p class="subtitle">
-        Caches near your users. Each user picks one on their profile's Settings tab.
-      </p>
-      ${notices(options.notices)}
-      <div class="card">
-        <h2>Registered caches</h2>
-        ${
-          caches.length === 0
-            ? html`<p class="empty">No content caches are registered yet.</p>`
-            : cacheTable(caches, viewer)
-        }
-      </div>
-      <form class="card" method="post" action="/admin/content-caches">
-        <h2>Register a content cache</h2>
-        ${csrfField(viewer)}
-        ${textField({
-          name: 'name',
-          label: 'Name',
-          value: options.form?.name ?? '',
-          placeholder: 'san-francisco',
-          hint: 'Lower-case letters and digits, separated by ".", "_" or "-".',
-        })}
-        ${textField({
-          name: 'host',
-          label: 'Host',
-          type: 'url',
-          value: options.form?.host ?? '',
-          placeholder: 'https://sf.cache.example.com:5000',
-          hint: 'The URL clients use to reach the cache.',
-        })}
-        <button class="primary" type="submit">Register</button>
-      </form>`,
   });
 }
 

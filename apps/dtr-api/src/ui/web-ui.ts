@@ -13,16 +13,9 @@ import { readSmallBody } from '../read-body';
 import { authenticationOf } from '../registry/registry-access';
 import type { DtrServices } from '../services';
 import type { Account } from '../store/account-store';
-import {
-  type CacheView,
-  contentCachesPage,
-  errorPage,
-  type Notice,
-  profilePage,
-  settingsPage,
-  signInPage,
-  type Viewer,
-} from './ui-pages';
+import { contentCachesPage } from './cache-pages';
+import { profilePage, settingsPage } from './profile-pages';
+import { type CacheView, errorPage, type Notice, signInPage, type Viewer } from './ui-pages';
 import { UI_STYLESHEET } from './ui-style';
 
 /** Cookie of the sign-in form's CSRF token (double submit: cookie and hidden field must match). */
@@ -242,10 +235,21 @@ export function webUi(services: DtrServices): Router {
       }
       if (username === '' || (form.get('password') ?? '') === '')
         return again('Enter your username and password.', 400);
-      const account = await services.authenticator.verifyPassword(
-        username,
-        form.get('password') ?? '',
-      );
+      let account;
+      try {
+        account = await services.authenticator.verifyPassword(
+          ctx,
+          username,
+          form.get('password') ?? '',
+        );
+      } catch (error) {
+        if (!(error instanceof RegistryError) || error.code !== 'TOOMANYREQUESTS') throw error;
+        ctx.set('Retry-After', error.headers['Retry-After'] ?? '1');
+        return again(
+          `Too many failed sign-ins. Try again in ${error.headers['Retry-After'] ?? '1'} seconds.`,
+          429,
+        );
+      }
       if (!account) {
         services.logger.info('web sign-in refused', { username });
         return again('Incorrect username or password.', 401);
@@ -297,6 +301,9 @@ export function webUi(services: DtrServices): Router {
           user,
           contentCache: services.caches.cacheOf(user)?.name,
           repositories,
+          organizations: services.memberships
+            .organizationsOf(user)
+            .map(({ organization, role }) => ({ name: organization.name, role })),
         }),
       );
     }),

@@ -1,0 +1,160 @@
+import type { Account } from '../store/account-store';
+import type { OrganizationRole } from '../store/membership-store';
+import type { Repository } from '../store/repository-store';
+import { cacheTable } from './cache-pages';
+import { html, type SafeHtml } from './html';
+import { type CacheView, csrfField, layout, type Notice, notices, type Viewer } from './ui-pages';
+
+function profileHeader(viewer: Viewer, user: Account, tab: 'overview' | 'settings'): SafeHtml {
+  return html`<h1>${user.name} ${user.isAdmin && html`<span class="badge admin">admin</span>`}</h1>
+    <p class="subtitle">${viewer.account.name === user.name ? 'Your profile' : 'User profile'}</p>
+    <div class="tabs">
+      <a href="/users/${user.name}" class="${tab === 'overview' ? 'current' : ''}">Overview</a>
+      <a href="/users/${user.name}/settings" class="${tab === 'settings' ? 'current' : ''}"
+        >Settings</a
+      >
+    </div>`;
+}
+
+/** A user's profile: facts and repositories. */
+export function profilePage(options: {
+  viewer: Viewer;
+  user: Account;
+  contentCache: string | undefined;
+  repositories: readonly Repository[];
+  organizations: ReadonlyArray<{ name: string; role: OrganizationRole }>;
+}): string {
+  const { viewer, user } = options;
+  return layout({
+    title: user.name,
+    viewer,
+    section: 'profile',
+    body: html`${profileHeader(viewer, user, 'overview')}
+      <div class="card">
+        <h2>Account</h2>
+        <dl class="facts">
+          <dt>Username</dt>
+          <dd>${user.name}</dd>
+          <dt>Role</dt>
+          <dd>${user.isAdmin ? 'Administrator' : 'User'}</dd>
+          <dt>Member since</dt>
+          <dd>${user.createdAt.slice(0, 10)}</dd>
+          <dt>Content cache</dt>
+          <dd>
+            ${options.contentCache ?? html`<span class="empty">None: blobs come from DTR</span>`}
+          </dd>
+        </dl>
+      </div>
+      <div class="card">
+        <h2>Organizations</h2>
+        ${
+          options.organizations.length === 0
+            ? html`<p class="empty">Not a member of any organization.</p>`
+            : html`<table>
+                  <thead>
+                    <tr>
+                      <th>Organization</th>
+                      <th>Role</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    ${options.organizations.map(
+                      (membership) =>
+                        html`<tr>
+                          <td>${membership.name}</td>
+                          <td>${membership.role === 'owner' ? 'Owner' : 'Member'}</td>
+                        </tr>`,
+                    )}
+                  </tbody>
+                </table>
+                <p class="hint">
+                  Members pull, push and delete in the organization's repositories; owners also add
+                  and remove members and change roles.
+                </p>`
+        }
+      </div>
+      <div class="card">
+        <h2>Repositories</h2>
+        ${
+          options.repositories.length === 0
+            ? html`<p class="empty">
+                No repositories yet. Push an image to <code>${user.name}/&lt;name&gt;</code> to
+                create one.
+              </p>`
+            : html`<table>
+                <thead>
+                  <tr>
+                    <th>Repository</th>
+                    <th>Visibility</th>
+                    <th>Created</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  ${options.repositories.map(
+                    (repository) =>
+                      html`<tr>
+                        <td>${repository.fullName}</td>
+                        <td>${repository.visibility}</td>
+                        <td>${repository.createdAt.slice(0, 10)}</td>
+                      </tr>`,
+                  )}
+                </tbody>
+              </table>`
+        }
+      </div>`,
+  });
+}
+
+/** The Settings tab: the content cache selector. */
+export function settingsPage(options: {
+  viewer: Viewer;
+  user: Account;
+  caches: readonly CacheView[];
+  selected: string | undefined;
+  notices: readonly Notice[];
+}): string {
+  const { viewer, user, caches, selected } = options;
+  return layout({
+    title: `${user.name} · Settings`,
+    viewer,
+    section: 'profile',
+    body: html`${profileHeader(viewer, user, 'settings')} ${notices(options.notices)}
+      <form class="card" method="post" action="/users/${user.name}/settings">
+        <h2>Content Cache</h2>
+        ${csrfField(viewer)}
+        <div class="field">
+          <label for="contentCache">Pull image layers through</label>
+          <select id="contentCache" name="contentCache">
+            <option value="" ${selected === undefined && html`selected`}>
+              None: pull from DTR directly
+            </option>
+            ${caches.map(
+              (cache) =>
+                html`<option value="${cache.name}" ${selected === cache.name && html`selected`}>
+                  ${cache.name} (${cache.host}) · ${cache.health.status}
+                </option>`,
+            )}
+          </select>
+          <p class="hint">
+            Manifests always come from DTR. Each layer is redirected to the chosen cache while it is
+            healthy; otherwise DTR serves it.
+          </p>
+        </div>
+        ${
+          caches.length === 0 &&
+          html`<p class="empty">
+            No content caches are registered
+            yet${viewer.account.isAdmin ? html`: <a href="/admin/content-caches">register one</a>` : ': ask an administrator'}.
+          </p>`
+        }
+        <button class="primary" type="submit">Save</button>
+      </form>
+      ${
+        caches.length > 0 &&
+        html`<div class="card">
+          <h2>Registered caches</h2>
+          ${cacheTable(caches)}
+        </div>`
+      }`,
+  });
+}
