@@ -48,6 +48,19 @@ async function bundle(directory) {
       sourcemap: 'linked',
       sourcesContent: false,
       logLevel: 'error',
+      // The native-memory library loads its addon beside itself: it stays where it is installed,
+      // imported by its absolute path, instead of being copied into the bundle.
+      plugins: [
+        {
+          name: 'native-memory-in-place',
+          setup(build) {
+            build.onResolve({ filter: /^@dtr-cache\/native-memory$/ }, () => ({
+              path: fileURLToPath(import.meta.resolve('@dtr-cache/native-memory')),
+              external: true,
+            }));
+          },
+        },
+      ],
       // CommonJS packages inside an ES module bundle still call require() for Node's modules.
       banner: {
         js: "import { createRequire as __contentCacheRequire } from 'node:module'; const require = __contentCacheRequire(import.meta.url);",

@@ -12,6 +12,7 @@ import {
 } from '@dtr-cache/registry-protocol';
 import type { CachingBlobStore } from './cache/caching-blob-store';
 import type { CacheMetrics } from './cache-metrics';
+import type { ClientConnections } from './client-connections';
 import { type BlobRequest, serveBlob } from './serve-blob';
 import type { UpstreamKeys } from './upstream/upstream-keys';
 
@@ -25,10 +26,15 @@ export interface CacheServices {
   readonly headers: Readonly<Record<string, readonly string[]>>;
   /** `log.accesslog.disabled` inverted. */
   readonly accessLog: boolean;
+  /** The server's connections per client: each request is admitted by it first. */
+  readonly connections: ClientConnections;
+  /** `sendtimeout`: a response whose client takes none of its waiting bytes for this long closes. */
+  readonly sendTimeoutMs: number;
 }
 
 /**
- * Builds the cache's request listener; it never listens. Blob requests (`GET`/`HEAD
+ * Builds the cache's request listener; it never listens (see `createCacheServer`). A request on
+ * a connection its client has too many of is refused first. Blob requests (`GET`/`HEAD
  * /v2/<name>/blobs/<digest>`, all but a few of the cache's requests) are served by
  * {@link serveBlob} on Node's request and response; everything else — and every error, a blob
  * request's included — by the Koa application, whose one error middleware renders the registry's
@@ -47,6 +53,12 @@ export function createApp(services: CacheServices): RequestListener {
     API_VERSION,
   ];
   return (request, response) => {
+    const refusal = services.connections.admit(request);
+    if (refusal) {
+      failures.set(request, refusal);
+      void koa(request, response);
+      return;
+    }
     const route = blobRequestOf(request);
     if (!route) {
       void koa(request, response);

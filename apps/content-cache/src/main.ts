@@ -1,25 +1,24 @@
-import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import { FilesystemDriver, MemoryDriver, MemoryTier, openBlobStore } from '@dtr-cache/blob-store';
 import { ConfigError, MEMORY_TIER_MAX_BLOB_SIZE } from '@dtr-cache/config';
 import { createLogger } from '@dtr-cache/logging';
 import { listen, stopOnSignals } from '@dtr-cache/server-lifecycle';
-import { createApp } from './app';
 import { type CacheConfig, loadCacheConfig } from './cache-config';
 import { CacheMetrics } from './cache-metrics';
 import { BlobExpiry } from './cache/blob-expiry';
 import { CachingBlobStore } from './cache/caching-blob-store';
+import { createCacheServer } from './cache-server';
 import { UpstreamClient } from './upstream/upstream-client';
 import { AcmeCertificates } from './tls/acme-certificates';
 import { UpstreamKeys } from './upstream/upstream-keys';
 
 const USAGE = 'usage: content-cache <config.yml>';
 
-function createServer(
+/** The TLS options of the cache's server, or undefined for plain HTTP. */
+function tlsOptions(
   config: CacheConfig,
   acme: AcmeCertificates | undefined,
-  callback: Parameters<typeof createHttpServer>[1],
-): Server {
+): HttpsServerOptions | undefined {
   const tls = config.tlsFiles;
   const minVersion = config.registry.http.tls?.minimumVersion ?? 'TLSv1.2';
   const clientCas = tls?.clientCas ?? [];
@@ -27,21 +26,15 @@ function createServer(
     clientCas.length > 0 ? { ca: clientCas, requestCert: true, rejectUnauthorized: true } : {};
   if (acme) {
     // acme-tls/1 lets the ACME server validate the TLS-ALPN-01 challenge on this very port.
-    return createHttpsServer(
-      {
-        SNICallback: acme.sniCallback,
-        ALPNProtocols: ['http/1.1', 'acme-tls/1'],
-        minVersion,
-        ...mutual,
-      },
-      callback,
-    );
+    return {
+      SNICallback: acme.sniCallback,
+      ALPNProtocols: ['http/1.1', 'acme-tls/1'],
+      minVersion,
+      ...mutual,
+    };
   }
-  if (!tls) return createHttpServer(callback);
-  return createHttpsServer(
-    { cert: tls.certificate, key: tls.key, minVersion, ...mutual },
-    callback,
-  );
+  if (!tls) return undefined;
+  return { cert: tls.certificate, key: tls.key, minVersion, ...mutual };
 }
 
 async function main(): Promise<void> {
@@ -124,17 +117,20 @@ async function main(): Promise<void> {
         logger,
       )
     : undefined;
-  const server = createServer(
-    config,
-    acme,
-    createApp({
+  const server = createCacheServer(
+    {
       cache,
       keys,
       metrics,
       logger,
       headers: registry.http.headers,
       accessLog: !registry.log.accessLogDisabled,
-    }),
+    },
+    {
+      tls: tlsOptions(config, acme),
+      maxClientConnections: config.downstream.maxClientConnections,
+      sendTimeoutMs: config.downstream.sendTimeout.milliseconds,
+    },
   );
 
   stopOnSignals(server, {

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { OpenBlob } from '@dtr-cache/blob-store';
+import type { TLSSocket } from 'node:tls';
+import { type OpenBlob, readSizerOf } from '@dtr-cache/blob-store';
 import {
   BlobGrantError,
   blobAnswerHeaders,
@@ -14,6 +15,7 @@ import {
   rangeNotSatisfiable,
 } from '@dtr-cache/registry-protocol';
 import type { CacheServices } from './app';
+import { SendTimeout } from './send-timeout';
 
 /** A blob request, as routed: what it asks for, and its raw query (where the grant is). */
 export interface BlobRequest {
@@ -46,6 +48,7 @@ export async function serveBlob(
   const method = request.method as 'GET' | 'HEAD';
   let result = 'error';
   let bytes = 0;
+  const timeout = new SendTimeout(response, services.sendTimeoutMs);
   response.once('close', () => {
     const seconds = (performance.now() - started) / 1000;
     services.metrics.requests.inc({ method, result });
@@ -60,6 +63,7 @@ export async function serveBlob(
         status: response.statusCode,
         bytes,
         complete: response.writableFinished,
+        ...(timeout.expired ? { sendTimeout: true } : {}),
         durationMs: Math.round(seconds * 1000),
       });
     }
@@ -104,7 +108,7 @@ export async function serveBlob(
   }
   result = blob.source ?? 'hit';
   response.writeHead(range.kind === 'partial' ? 206 : 200, answer);
-  sendBody(response, blob, (count) => (bytes += count));
+  sendBody(response, blob, timeout, (count) => (bytes += count));
 }
 
 /**
@@ -118,20 +122,49 @@ function blobHeaders(headers: readonly string[], digest: Digest, length?: number
   return answer;
 }
 
-/** Bytes a response may have waiting for its socket before its body is paused. */
-const SEND_BUFFER = 256 * 1024;
+/**
+ * A response's body is read in chunks of this size until its client has taken
+ * {@link PROVEN_BYTES} of it (their writes completed): the most a client that stops reading (or
+ * never starts) leaves the cache holding. The kernel's socket buffers take up to about 4 MiB of
+ * a client that reads nothing (Linux, default \`tcp_wmem\`), so that alone proves nothing.
+ */
+const FIRST_CHUNK = 64 * 1024;
+/**
+ * {@link FIRST_CHUNK} over TLS: one TLS record. A TLS socket keeps the encrypted copy of a chunk
+ * being written besides the chunk: 1000 stalled clients held 240 KB each with 64 KiB chunks, 100
+ * KB with 16 KiB ones.
+ */
+const FIRST_CHUNK_TLS = 16 * 1024;
+/** Taken bytes after which a response is read in chunks of {@link LARGE_CHUNK}. */
+const PROVEN_BYTES = 8 * 1024 * 1024;
+/** The chunks of a client that keeps up: one write, without a copy, per read buffer (1 MiB). */
+const LARGE_CHUNK = 1024 * 1024;
+/**
+ * Bytes of chunks arriving together (a fill's upstream chunks) written in one go: beyond them the
+ * body is paused until they went out.
+ */
+const BATCH = 256 * 1024;
 
 /**
  * Sends the blob as the body of a response whose head is written, counting the bytes. Bytes
  * already in memory go out in one write. A streamed chunk is handed back to the store (`recycle`)
  * once its write completed, so the next read reuses its memory. A failing body (upstream died,
  * bytes did not verify) aborts the response rather than ending it; a client that goes away stops
- * the body. (Not `stream.pipeline`: it costs an AbortController per response, and gives no word
- * of a chunk's write completing.)
+ * the body; one that takes none of the bytes waiting for it for `timeout`'s time has its
+ * response closed. (Not `stream.pipeline`: it costs an AbortController per response, and gives
+ * no word of a chunk's write completing.)
+ *
+ * What a response holds for its client: the chunks written that its socket has not taken yet
+ * (a chunk is written only once the socket took the ones before), and what its body read ahead.
+ * From the disk: one chunk of {@link FIRST_CHUNK} ({@link FIRST_CHUNK_TLS}) bytes until the client
+ * has taken {@link PROVEN_BYTES} (the disk's stream reads ahead up to 256 KiB for a client that
+ * keeps up, and gives it back 100 ms after it stops), then a {@link LARGE_CHUNK} being written and
+ * one read ahead. From a fill: up to {@link BATCH} bytes of chunks and the one that crossed it.
  */
 function sendBody(
   response: ServerResponse,
   blob: OpenBlob,
+  timeout: SendTimeout,
   onBytes: (count: number) => void,
 ): void {
   if (blob.bytes) {
@@ -142,7 +175,9 @@ function sendBody(
     // inter-processor interrupt, and together they wake fewer (64 KiB from memory at 64
     // connections: 15,000 requests/s instead of 12,000 on the 2-core benchmark machine).
     setImmediate(() => {
-      if (!response.destroyed) response.end(bytes);
+      if (response.destroyed) return;
+      response.end(bytes, () => timeout.progressed());
+      timeout.waiting();
     });
     return;
   }
@@ -151,29 +186,58 @@ function sendBody(
     if (!body.readableEnded) body.destroy();
   });
   const recycle = blob.recycle;
-  // Chunks that arrive together (a fill's 64 KiB upstream chunks, read ahead) go out together:
-  // corked until the next tick, and not paused for until SEND_BUFFER bytes wait for the socket.
+  const setReadSize = readSizerOf(body);
+  const firstChunk = (response.socket as TLSSocket | null)?.encrypted
+    ? FIRST_CHUNK_TLS
+    : FIRST_CHUNK;
+  setReadSize?.(firstChunk);
+  // Small chunks go out one at a time: a client that stops reading holds one of them.
+  let pauseAt = setReadSize ? firstChunk : BATCH;
+  let taken = 0;
+  const written = (chunk: Buffer) => (error?: Error | null) => {
+    // A write that failed may still be referenced by the socket: only a completed one is reused.
+    if (error) return;
+    recycle?.(chunk);
+    if (taken < PROVEN_BYTES && (taken += chunk.length) >= PROVEN_BYTES) {
+      setReadSize?.(LARGE_CHUNK);
+      pauseAt = BATCH;
+    }
+    timeout.progressed();
+  };
+  // Chunks that arrive together (a fill's upstream chunks, read ahead) go out together: corked
+  // until the next tick, and not paused for until BATCH bytes wait for the socket.
   let corked = false;
   const uncork = () => {
     corked = false;
     response.uncork();
+    // Bytes left waiting: the client is slower than its socket's buffer. Nothing more is read
+    // until they went out ('drain'); if they all did, the body goes on at once.
+    if (response.writableLength === 0) body.resume();
+    else if (response.writableNeedDrain) body.pause();
   };
   body.on('data', (chunk: Buffer) => {
     onBytes(chunk.length);
+    if (pauseAt < BATCH) {
+      // A small chunk goes out alone, at once: the body reads on only if the socket took it all.
+      response.write(chunk, written(chunk));
+      if (response.writableLength === 0) return;
+      timeout.waiting();
+      if (response.writableNeedDrain) body.pause();
+      return;
+    }
     if (!corked) {
       corked = true;
       response.cork();
       process.nextTick(uncork);
     }
-    // A write that failed may still be referenced by the socket: only a completed one is reused.
-    const written = recycle
-      ? (error?: Error | null) => {
-          if (!error) recycle(chunk);
-        }
-      : undefined;
-    if (!response.write(chunk, written) && response.writableLength >= SEND_BUFFER) body.pause();
+    response.write(chunk, written(chunk));
+    timeout.waiting();
+    if (response.writableLength >= pauseAt) body.pause();
   });
-  response.on('drain', () => body.resume());
+  response.on('drain', () => {
+    timeout.progressed();
+    body.resume();
+  });
   body.once('end', () => response.end());
   body.once('error', () => response.destroy());
 }

@@ -1,4 +1,4 @@
-import { createServer, get, type IncomingMessage, type Server } from 'node:http';
+import { get, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   MemoryDriver,
@@ -7,10 +7,15 @@ import {
   type StorageDriver,
   type TempFile,
 } from '@dtr-cache/blob-store';
-import { DEFAULT_MEMORY_SIZE, MEMORY_TIER_MAX_BLOB_SIZE } from '@dtr-cache/config';
+import {
+  DEFAULT_MEMORY_SIZE,
+  IssueCollector,
+  MEMORY_TIER_MAX_BLOB_SIZE,
+  parseDownstreamOptions,
+} from '@dtr-cache/config';
 import { createLogger, type Logger } from '@dtr-cache/logging';
-import { createApp } from '../src/app';
 import { CacheMetrics } from '../src/cache-metrics';
+import { createCacheServer } from '../src/cache-server';
 import { BlobExpiry, type ExpiryOptions } from '../src/cache/blob-expiry';
 import { CachingBlobStore } from '../src/cache/caching-blob-store';
 import { UpstreamClient } from '../src/upstream/upstream-client';
@@ -37,6 +42,10 @@ export async function startCache(options: {
   memorySize?: number;
   /** `http.headers`. */
   headers?: Record<string, string[]>;
+  /** `sendtimeout` in milliseconds (default: the configuration's default). */
+  sendTimeoutMs?: number;
+  /** `maxclientconnections` (default: the configuration's default). */
+  maxClientConnections?: number;
 }): Promise<RunningCache> {
   const logs: Array<Record<string, unknown>> = [];
   const logger: Logger = createLogger({ level: 'debug', formatter: 'json', fields: {} }, (line) =>
@@ -71,8 +80,18 @@ export async function startCache(options: {
         }
       : {}),
   });
-  const server: Server = createServer(
-    createApp({ cache, keys, metrics, logger, headers: options.headers ?? {}, accessLog: true }),
+  const defaults = parseDownstreamOptions(
+    { upstreams: options.upstreams },
+    new IssueCollector(),
+    'options',
+  );
+  const server: Server = createCacheServer(
+    { cache, keys, metrics, logger, headers: options.headers ?? {}, accessLog: true },
+    {
+      sendTimeoutMs: options.sendTimeoutMs ?? (defaults?.sendTimeout.milliseconds as number),
+      maxClientConnections:
+        options.maxClientConnections ?? (defaults?.maxClientConnections as number),
+    },
   );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {

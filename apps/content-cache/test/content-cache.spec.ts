@@ -308,6 +308,7 @@ describe('the registry surface', () => {
     expect(metrics).toMatch(/content_cache_fills_total\{outcome="committed"\} \d+/);
     expect(await (await fetch(`${cache.url}/.well-known/jwks.json`)).json()).toEqual({
       keys: [origin.key.publicKey],
+      issuer: 'dtr',
     });
   });
 

@@ -36,6 +36,8 @@ export class StandInOrigin {
   keysFetched = 0;
   /** How the key set is answered: the key, an empty set, or 503 (an upstream still starting). */
   keysAnswer: 'key' | 'empty' | 'unavailable' = 'key';
+  /** The issuer named beside the keys; undefined leaves it out (as an older origin would). */
+  keysIssuer: string | undefined = 'dtr';
   key!: GrantSigningKey;
   url = '';
   private server!: Server;
@@ -62,14 +64,16 @@ export class StandInOrigin {
   grant(
     repository: string,
     digest: Digest,
-    options: { lifetimeSeconds?: number; now?: Date; key?: GrantSigningKey } = {},
+    options: { lifetimeSeconds?: number; now?: Date; key?: GrantSigningKey; issuer?: string } = {},
   ) {
     return signBlobGrant(options.key ?? this.key, {
       repository,
       digest,
       subject: 'alice',
+      accountId: 7,
+      generation: 1,
       lifetimeSeconds: options.lifetimeSeconds ?? 60,
-      issuer: 'dtr',
+      issuer: options.issuer ?? 'dtr',
       ...(options.now ? { now: options.now } : {}),
     });
   }
@@ -88,9 +92,12 @@ export class StandInOrigin {
         response.writeHead(503).end();
         return;
       }
-      response
-        .writeHead(200, { 'Content-Type': 'application/json' })
-        .end(JSON.stringify({ keys: this.keysAnswer === 'key' ? [this.key.publicKey] : [] }));
+      response.writeHead(200, { 'Content-Type': 'application/json' }).end(
+        JSON.stringify({
+          keys: this.keysAnswer === 'key' ? [this.key.publicKey] : [],
+          issuer: this.keysIssuer,
+        }),
+      );
       return;
     }
     this.requests.push({ method: request.method ?? '', path: url.pathname });
@@ -100,7 +107,7 @@ export class StandInOrigin {
       return;
     }
     try {
-      await new BlobGrantVerifier({ keys: [this.key.publicKey] }).verify(
+      await new BlobGrantVerifier({ keys: [this.key.publicKey], issuer: 'dtr' }).verify(
         grantFromQuery(url.searchParams),
         { repository: route.repository, digest: route.digest },
       );

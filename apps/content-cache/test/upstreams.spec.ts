@@ -161,6 +161,7 @@ describe('a chain of two caches', () => {
     const losAngeles = await cacheOf({ upstreams: [sanFrancisco.url] });
     expect(await (await fetch(`${losAngeles.url}/.well-known/jwks.json`)).json()).toEqual({
       keys: [origin.key.publicKey],
+      issuer: 'dtr',
     });
     expect(origin.keysFetched).toBe(1);
 

@@ -22,7 +22,9 @@ const WARN_EVERY_FAILURES = 60;
  *
  * An upstream that answers with no keys (a cache that has not fetched them itself yet) counts as
  * unreachable: the keys held are kept and the fetch is retried, so a hop started before its
- * upstream had keys does not refuse every grant until the next scheduled refresh.
+ * upstream had keys does not refuse every grant until the next scheduled refresh. So does one that
+ * does not say which issuer its grants carry (`issuer` beside the keys): every grant's `iss` is
+ * checked against it, and its `aud` marks it as a blob grant, at every hop.
  */
 export class UpstreamKeys {
   private readonly verifier = new BlobGrantVerifier({ keys: [] });
@@ -72,7 +74,10 @@ export class UpstreamKeys {
         const fetched = await this.upstream.fetchKeys();
         const keys = Array.isArray(fetched.keys) ? fetched.keys : [];
         if (keys.length === 0) throw new Error('the upstream holds no grant keys yet');
-        this.keys = { keys };
+        const issuer = fetched.issuer;
+        if (typeof issuer !== 'string' || issuer === '')
+          throw new Error('the upstream does not name the issuer of its grants');
+        this.keys = { keys, issuer };
         this.verifier.updateKeys(this.keys);
         if (this.failuresInARow > 0)
           this.logger.info('grant keys fetched from upstream again', {
