@@ -90,11 +90,14 @@ function installDebianPackages(commands) {
   }
   log(`installing Debian packages: ${packages.join(' ')}`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages], {
-    stdio: 'inherit',
-    env,
-  });
+  // Another apt (a boot-time update, a parallel set-up) holding its lock is waited for, not failed on.
+  const wait = ['-o', 'DPkg::Lock::Timeout=600'];
+  execFileSync('apt-get', [...wait, 'update', '-qq'], { stdio: 'inherit', env });
+  execFileSync(
+    'apt-get',
+    [...wait, 'install', '-y', '-qq', '--no-install-recommends', ...packages],
+    { stdio: 'inherit', env },
+  );
 }
 
 checkNodeVersion();

@@ -10,15 +10,16 @@
  * The cache configurations are the reference files with only hosts, ports and paths replaced. The
  * caches are registered with `POST /api/v0/content_caches`, and a demo user has los-angeles selected.
  * Prints the endpoints and writes them to `<data>/endpoints.json`; Ctrl-C stops everything; a second
- * start reuses the data (and the generated passwords in `<data>/credentials.json`).
+ * start reuses the data (and the generated passwords in `<data>/credentials.json`). A server that
+ * exits on its own is restarted after a backoff (supervisor.ts); the pids of the servers running
+ * are kept in `<data>/pids.json`.
  *
  * DTR_HOST moves DTR (the caches follow on the next three addresses, unless REGION_US_HOST,
  * SAN_FRANCISCO_HOST or LOS_ANGELES_HOST say otherwise); tests run topologies side by side. For
  * tests only, TOPOLOGY_BLOBTTL replaces the reference files' `blobttl: 24h`; DTR's own keys take
  * DTR_API_* overrides as usual.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   cacheConfigs,
@@ -35,6 +36,7 @@ import {
   waitReady,
   workspaceRoot as root,
 } from './topology';
+import { Supervisor } from './supervisor';
 
 const data = resolve(process.env['DTR_DATA'] ?? join(root, 'data'));
 const topology = layoutFromEnv(process.env, '127.0.0.10');
@@ -92,45 +94,38 @@ function writeConfigs(adminPassword: string): void {
   );
 }
 
-const children = new Map<string, ChildProcess>();
-/** Per process: settles once it exited and all it printed is in its log file. */
-const logged = new Map<string, Promise<void>>();
-let stopping = false;
-
-function startProcess(name: string, args: string[], env: NodeJS.ProcessEnv = {}): void {
-  mkdirSync(join(data, 'logs'), { recursive: true });
-  const out = createWriteStream(join(data, 'logs', `${name}.log`), { flags: 'a' });
-  const child = spawn(process.execPath, args, {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...env, ...process.env },
-  });
-  // Two sources into one file: neither may end it. It ends once the process exited and both of
-  // its streams closed ('close', after 'exit'), so its last lines (`msg=stopped`) are kept.
-  child.stdout.pipe(out, { end: false });
-  child.stderr.pipe(out, { end: false });
-  logged.set(
-    name,
-    new Promise<void>((resolve) => child.once('close', () => out.end(() => resolve()))),
-  );
-  children.set(name, child);
-  child.once('exit', (code, signal) => {
-    children.delete(name);
-    if (stopping) return;
-    log(`${name} exited (${signal ?? code}); see ${join(data, 'logs', `${name}.log`)}`);
-    void stopAll(1);
-  });
+const pidsFile = join(data, 'pids.json');
+/** Keeps `<data>/pids.json` current: the pid of each server running now (replaced atomically). */
+function writePids(): void {
+  try {
+    writeFileSync(`${pidsFile}.tmp`, `${JSON.stringify(supervisor.pids(), null, 2)}\n`);
+    renameSync(`${pidsFile}.tmp`, pidsFile);
+  } catch (error) {
+    // Supervision goes on without it.
+    log(`cannot write ${pidsFile}: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
+const supervisor = new Supervisor({
+  logs: join(data, 'logs'),
+  onEvent: (event) => {
+    if (event.kind === 'exited') {
+      log(
+        `${event.name} exited (${event.reason}); restarting in ${event.restartInMs / 1000}s` +
+          ` (see ${supervisor.logFile(event.name)})`,
+      );
+    } else if (event.restart) {
+      log(`${event.name} restarted (pid ${event.pid})`);
+    }
+    writePids();
+  },
+});
+
 async function stopAll(exitCode: number): Promise<void> {
-  if (stopping) return;
-  stopping = true;
+  if (supervisor.stopping) return;
   log('stopping');
-  for (const child of children.values()) child.kill('SIGTERM');
-  const timer = setTimeout(() => {
-    for (const child of children.values()) child.kill('SIGKILL');
-  }, 10_000);
-  await Promise.all(logged.values());
-  clearTimeout(timer);
+  await supervisor.stopAll();
+  rmSync(pidsFile, { force: true });
   log('stopped');
   process.exit(exitCode);
 }
@@ -163,7 +158,7 @@ async function main(): Promise<void> {
   // Each server with the Node options and environment its launcher would add (bin/*.mjs): one
   // process each, as in the container images.
   const dtrRuntime = serverRuntime('dtr-api');
-  startProcess(
+  supervisor.start(
     'dtr',
     [
       ...dtrRuntime.nodeOptions,
@@ -172,10 +167,10 @@ async function main(): Promise<void> {
     ],
     dtrRuntime.env,
   );
-  await waitReady('dtr', `${dtrUrl}/health`, cas, { cancelled: () => stopping });
+  await waitReady('dtr', `${dtrUrl}/health`, cas, { cancelled: () => supervisor.stopping });
   const runtime = serverRuntime('content-cache');
   for (const cache of CACHES) {
-    startProcess(
+    supervisor.start(
       cache.name,
       [
         ...runtime.nodeOptions,
@@ -186,8 +181,10 @@ async function main(): Promise<void> {
     );
   }
   for (const cache of CACHES)
-    await waitReady(cache.name, `${cacheUrlOf(cache)}/health`, cas, { cancelled: () => stopping });
-  if (stopping) return;
+    await waitReady(cache.name, `${cacheUrlOf(cache)}/health`, cas, {
+      cancelled: () => supervisor.stopping,
+    });
+  if (supervisor.stopping) return;
 
   await provision(topology, users, cas);
 

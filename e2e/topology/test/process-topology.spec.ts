@@ -4,7 +4,19 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { basic, type RunningTopology, startTopology, workspaceRoot } from './topology-harness';
+import { basic, type RunningTopology, startTopology, workspaceRoot } from '@dtr-cache/test-support';
+
+/** Pushes `content` (whose digest is `digest`) to demo/app as the demo user, in one POST. */
+async function pushDemoBlob(topology: RunningTopology, content: Buffer, digest: string) {
+  const { endpoints, call } = topology;
+  const pushed = await call(`${endpoints.dtr.url}/v2/demo/app/blobs/uploads/?digest=${digest}`, {
+    method: 'POST',
+    auth: basic(endpoints.users.demo),
+    body: content,
+    type: 'application/octet-stream',
+  });
+  expect(pushed.status).toBe(201);
+}
 
 describe('npm start: the process topology (DTR, region-us, san-francisco → los-angeles)', () => {
   let topology: RunningTopology;
@@ -43,13 +55,7 @@ describe('npm start: the process topology (DTR, region-us, san-francisco → los
     const content = randomBytes(2_000_000);
     const digest = `sha256:${createHash('sha256').update(content).digest('hex')}`;
     const demo = basic(endpoints.users.demo);
-    const pushed = await call(`${endpoints.dtr.url}/v2/demo/app/blobs/uploads/?digest=${digest}`, {
-      method: 'POST',
-      auth: demo,
-      body: content,
-      type: 'application/octet-stream',
-    });
-    expect(pushed.status).toBe(201);
+    await pushDemoBlob(topology, content, digest);
 
     for (let pull = 0; pull < 2; pull += 1) {
       const redirect = await call(`${endpoints.dtr.url}/v2/demo/app/blobs/${digest}`, {
@@ -176,4 +182,101 @@ describe('npm start when whatever started it dies', () => {
       await rm(data, { recursive: true, force: true });
     }
   }, 200_000);
+});
+
+describe('npm start when a server crashes', () => {
+  let topology: RunningTopology;
+  const config = (server: string) => join(topology.data, 'config', `${server}.yml`);
+  /** The pids of the processes running `server` (found by its configuration file). */
+  const processesOf = (server: string) =>
+    execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
+      .split('\n')
+      .filter((line) => line.includes(config(server)))
+      .map((line) => Number(line.trim().split(' ')[0]));
+  const pidsJson = async () =>
+    JSON.parse(await readFile(join(topology.data, 'pids.json'), 'utf8')) as Record<string, number>;
+  const restartedPid = (server: string) =>
+    Number(new RegExp(`start: ${server} restarted \\(pid (\\d+)\\)`).exec(topology.output())?.[1]);
+  const healthy = (url: string) =>
+    topology
+      .call(`${url}/health`)
+      .then((answer) => answer.status)
+      .catch(() => 0);
+
+  beforeAll(async () => {
+    topology = await startTopology('127.0.0.80');
+  });
+
+  afterAll(async () => {
+    await topology?.dispose();
+  });
+
+  it('restarts a cache and DTR killed with SIGKILL, and pulls through them again', async () => {
+    const { endpoints, call, data } = topology;
+    const demo = basic(endpoints.users.demo);
+    const content = randomBytes(1_000_000);
+    const digest = `sha256:${createHash('sha256').update(content).digest('hex')}`;
+    await pushDemoBlob(topology, content, digest);
+
+    const killed: Record<string, number> = {};
+    for (const server of ['los-angeles', 'dtr']) {
+      const pids = processesOf(server);
+      expect(pids, server).toHaveLength(1);
+      killed[server] = pids[0] as number;
+      process.kill(pids[0] as number, 'SIGKILL');
+    }
+    for (const server of ['los-angeles', 'dtr']) {
+      await expect
+        .poll(() => topology.output(), { timeout: 30_000, interval: 100 })
+        .toContain(`start: ${server} restarted (pid `);
+      expect(topology.output()).toContain(
+        `start: ${server} exited (SIGKILL); restarting in 1s (see ${join(data, 'logs', `${server}.log`)})`,
+      );
+      const pid = restartedPid(server);
+      expect(pid).not.toBe(killed[server]);
+      expect(processesOf(server)).toEqual([pid]);
+      expect((await pidsJson())[server]).toBe(pid);
+    }
+    await expect
+      .poll(() => healthy(endpoints.dtr.url), { timeout: 60_000, interval: 250 })
+      .toBe(200);
+    const losAngeles = endpoints.caches['los-angeles']?.url as string;
+    await expect.poll(() => healthy(losAngeles), { timeout: 60_000, interval: 250 }).toBe(200);
+
+    // The blob pushed before DTR was killed, through the restarted los-angeles (a miss there).
+    const redirect = await call(`${endpoints.dtr.url}/v2/demo/app/blobs/${digest}`, { auth: demo });
+    expect(redirect.status).toBe(307);
+    const location = redirect.headers['location'] as string;
+    expect(location.startsWith(`${losAngeles}/v2/demo/app/blobs/${digest}?grant=`)).toBe(true);
+    const blob = await call(location);
+    expect(blob.status).toBe(200);
+    expect(blob.body.equals(content)).toBe(true);
+    await expect.poll(() => topology.cacheResults('los-angeles', digest)).toEqual(['miss']);
+    // Each log file goes on: the killed incarnation's lines, then the restarted one's.
+    for (const server of ['los-angeles', 'dtr']) {
+      const lines = await topology.logLines(server);
+      expect(
+        lines.filter((line) => line.includes('msg=listening')),
+        server,
+      ).toHaveLength(2);
+    }
+  });
+
+  it('doubles the delay for a second crash, and Ctrl-C during it stops all without a restart', async () => {
+    const [pid] = processesOf('los-angeles');
+    process.kill(pid as number, 'SIGKILL');
+    await expect
+      .poll(() => topology.output(), { timeout: 10_000, interval: 50 })
+      .toContain('start: los-angeles exited (SIGKILL); restarting in 2s');
+    expect(await topology.stop()).toBe(0);
+    expect(topology.output().match(/start: los-angeles restarted/g)).toHaveLength(1);
+    expect(topology.output()).toContain('start: stopped');
+    for (const server of ['dtr', 'region-us', 'san-francisco', 'los-angeles'])
+      expect(processesOf(server), server).toEqual([]);
+    for (const server of ['dtr', 'region-us', 'san-francisco']) {
+      const log = await readFile(join(topology.data, 'logs', `${server}.log`), 'utf8');
+      expect(log, server).toContain('msg=stopped');
+    }
+    await expect(readFile(join(topology.data, 'pids.json'))).rejects.toThrow('ENOENT');
+  });
 });

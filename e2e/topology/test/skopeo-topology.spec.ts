@@ -7,9 +7,15 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { type OciImage, writeOciImage } from '@dtr-cache/test-support';
+import {
+  basic,
+  type OciImage,
+  type RunningTopology,
+  startTopology,
+  workspaceRoot,
+  writeOciImage,
+} from '@dtr-cache/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { basic, type RunningTopology, startTopology, workspaceRoot } from './topology-harness';
 
 const run = promisify(execFile);
 /** The grant lifetime DTR is started with here, and the caches' clock tolerance. */

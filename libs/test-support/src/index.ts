@@ -3,3 +3,12 @@ export { httpsGet, type HttpsAnswer } from './https-get';
 export { generateCertificates } from './certificates';
 export { writeOciImage, type OciImage } from './oci-image';
 export { blobRequests, getResults, type BlobRequestLine } from './cache-log';
+export {
+  basic,
+  startTopology,
+  workspaceRoot,
+  type Answer,
+  type Endpoints,
+  type RunningTopology,
+  type User,
+} from './topology';

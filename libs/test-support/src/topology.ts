@@ -6,8 +6,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { getResults } from '@dtr-cache/test-support';
+import { getResults } from './cache-log';
 
+/** The checkout this library is in (the topology's scripts are run from there). */
 export const workspaceRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const run = promisify(execFile);
 
@@ -38,6 +39,8 @@ export const basic = (user: User) =>
 export interface RunningTopology {
   readonly data: string;
   readonly endpoints: Endpoints;
+  /** The CAs of the topology's TLS servers (DTR, san-francisco, los-angeles). */
+  readonly cas: Buffer[];
   /** Everything start.ts printed. */
   output(): string;
   /** One HTTP(S) request trusting the topology's CAs. */
@@ -160,6 +163,7 @@ export async function startTopology(
   return {
     data,
     endpoints,
+    cas: ca,
     output: () => output,
     call,
     logLines,
