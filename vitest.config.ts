@@ -9,6 +9,8 @@ export default defineConfig({
       'e2e/*/vitest.config.ts',
       // The Docker suite builds images and needs an engine: `npm run test:docker`.
       '!e2e/docker/vitest.config.ts',
+      // The abuse-and-fault suite loads the whole topology for minutes: `npm run test:abuse`.
+      '!e2e/abuse/vitest.config.ts',
     ],
     reporters: ['default', './tools/test-summary-reporter.ts'],
   },
