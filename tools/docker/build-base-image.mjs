@@ -28,8 +28,9 @@ function log(message) {
   process.stderr.write(`base-image: ${message}\n`);
 }
 
+/** Runs a step; its output goes to stderr, since this script's stdout is its JSON answer. */
 function run(command, args, options = {}) {
-  execFileSync(command, args, { stdio: ['ignore', 'inherit', 'inherit'], ...options });
+  execFileSync(command, args, { stdio: ['ignore', 2, 'inherit'], ...options });
 }
 
 function imageExists(name) {
