@@ -206,7 +206,7 @@ describe.each(drivers)('BlobStore on %s', (_name, makeDriver) => {
     });
     try {
       const gatedBlobs = new DriverBlobStore(driver);
-      const writer = await gatedBlobs.create();
+      const writer = await gatedBlobs.createTailable();
       for (let offset = 0; offset < content.length; offset += 100_000)
         writer.write(content.subarray(offset, offset + 100_000));
       let verified = false;
@@ -348,7 +348,7 @@ describe('BlobStore on the filesystem', () => {
       }),
     );
     const content = randomBytes(100_000);
-    const writer = await blobs.create();
+    const writer = await blobs.createTailable();
     const write = (chunk: Buffer) =>
       new Promise<Error | null | undefined>((resolve) => writer.write(chunk, resolve));
     expect(await write(content.subarray(0, 10_000))).toBeFalsy();

@@ -40,8 +40,6 @@ export interface OpenBlob {
    * the stored blob.
    */
   readonly bytes?: Buffer;
-  /** Where the bytes come from, for logs and metrics (a cache: `hit`, `miss`, `coalesced`). */
-  readonly source?: string;
   /**
    * Takes back a chunk read from `stream` once nothing references it any more (its write to the
    * client completed), so the store reads later bytes into the same memory. Optional on both sides:
@@ -74,6 +72,14 @@ export interface BlobWriter extends Writable {
   ): Promise<BlobInfo>;
   /** Discards everything written; safe to call at any time and more than once. */
   cancel(): Promise<void>;
+}
+
+/**
+ * A {@link BlobWriter} whose bytes can be read back while it is being written: a pull-through
+ * cache serves a blob to its clients while it fills it. Offered beside the storage contract by
+ * stores that can ({@link TailableBlobStore}).
+ */
+export interface TailableBlobWriter extends BlobWriter {
   /**
    * The digest of the bytes accepted so far, hashed as they were accepted whether or not they
    * reached storage: after a failed write, of every byte accepted before the failure. Does not end
@@ -83,8 +89,9 @@ export interface BlobWriter extends Writable {
   /** Bytes written through to storage so far (readable with `readWritten`). */
   readonly written: number;
   /**
-   * Reads back bytes already written, while the blob is still being written and after `commit`
-   * (to serve a blob while it is being filled), until `releaseReader` or `cancel`.
+   * Reads back bytes already written, while the blob is still being written and after `commit`,
+   * until `releaseReader` or `cancel`.
+   * @throws the storage's read error.
    */
   readWritten(offset: number, length: number): Promise<Buffer>;
   /**
@@ -94,6 +101,12 @@ export interface BlobWriter extends Writable {
   recycle(chunk: Buffer): void;
   /** Releases what `readWritten` holds open. */
   releaseReader(): Promise<void>;
+}
+
+/** A store whose writers can be read while they are written ({@link TailableBlobWriter}). */
+export interface TailableBlobStore {
+  /** Starts a writer, like {@link BlobStore.create}, whose written bytes can be read back. */
+  createTailable(options?: { algorithm?: DigestAlgorithm }): Promise<TailableBlobWriter>;
 }
 
 /**
@@ -178,7 +191,7 @@ export interface BlobStoreOptions {
 }
 
 /** The content-addressed {@link BlobStore} over a {@link StorageDriver}. */
-export class DriverBlobStore implements BlobStore, ResumableBlobStore {
+export class DriverBlobStore implements BlobStore, ResumableBlobStore, TailableBlobStore {
   constructor(readonly driver: StorageDriver) {}
 
   async stat(digest: Digest): Promise<BlobInfo | undefined> {
@@ -210,7 +223,15 @@ export class DriverBlobStore implements BlobStore, ResumableBlobStore {
     }
   }
 
-  async create(options: { algorithm?: DigestAlgorithm } = {}): Promise<ResumableBlobWriter> {
+  create(options: { algorithm?: DigestAlgorithm } = {}): Promise<ResumableBlobWriter> {
+    return this.createWriter(options);
+  }
+
+  createTailable(options: { algorithm?: DigestAlgorithm } = {}): Promise<TailableBlobWriter> {
+    return this.createWriter(options);
+  }
+
+  private async createWriter(options: { algorithm?: DigestAlgorithm }): Promise<DriverBlobWriter> {
     return new DriverBlobWriter(
       this.driver,
       await this.driver.createTemp(),

@@ -8,7 +8,12 @@ import {
   type PrefixDigest,
 } from '@dtr-cache/registry-protocol';
 import { blobKey } from './blob-layout';
-import type { BlobInfo, ResumableBlobWriter, SuspendedUpload } from './blob-store';
+import type {
+  BlobInfo,
+  ResumableBlobWriter,
+  SuspendedUpload,
+  TailableBlobWriter,
+} from './blob-store';
 import type { StorageDriver, TempFile } from './storage-driver';
 
 /**
@@ -17,7 +22,8 @@ import type { StorageDriver, TempFile } from './storage-driver';
  */
 const WRITER_BUFFER = 4 * 1024 * 1024;
 
-export class DriverBlobWriter extends Writable implements ResumableBlobWriter {
+/** The writer of a {@link DriverBlobStore}: into a temp file, published by a rename. */
+export class DriverBlobWriter extends Writable implements ResumableBlobWriter, TailableBlobWriter {
   private readonly hasher: DigestHasher;
   private settled = false;
   private writtenBytes: number;

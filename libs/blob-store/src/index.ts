@@ -19,6 +19,8 @@ export type {
   ResumableBlobStore,
   ResumableBlobWriter,
   SuspendedUpload,
+  TailableBlobStore,
+  TailableBlobWriter,
 } from './blob-store';
 export { MemoryTier } from './memory-tier';
 export type { MemoryTierOptions } from './memory-tier';
