@@ -1,16 +1,12 @@
 import type { ServerOptions as HttpsServerOptions } from 'node:https';
-import { FilesystemDriver, MemoryDriver, MemoryTier, openBlobStore } from '@dtr-cache/blob-store';
-import { ConfigError, MEMORY_TIER_MAX_BLOB_SIZE } from '@dtr-cache/config';
+import { FilesystemDriver, MemoryDriver } from '@dtr-cache/blob-store';
+import { ConfigError } from '@dtr-cache/config';
 import { createLogger } from '@dtr-cache/logging';
 import { listen, stopOnSignals } from '@dtr-cache/server-lifecycle';
 import { type CacheConfig, loadCacheConfig } from './cache-config';
-import { CacheMetrics } from './cache-metrics';
-import { BlobExpiry } from './cache/blob-expiry';
-import { CachingBlobStore } from './cache/caching-blob-store';
 import { createCacheServer } from './cache-server';
-import { UpstreamClient } from './upstream/upstream-client';
+import { buildCacheServices } from './cache-services';
 import { AcmeCertificates } from './tls/acme-certificates';
-import { UpstreamKeys } from './upstream/upstream-keys';
 
 const USAGE = 'usage: content-cache <config.yml>';
 
@@ -59,52 +55,29 @@ async function main(): Promise<void> {
     registry.storage.driver.kind === 'inmemory'
       ? new MemoryDriver()
       : new FilesystemDriver(registry.storage.driver.rootDirectory);
-  const stored = await openBlobStore(driver, {
-    onTempFilesRemoved: (count) => count > 0 && logger.info('stale temp files removed', { count }),
-  });
-  const local = new MemoryTier(stored, {
-    maxBytes: config.downstream.memorySize,
-    maxBlobSize: MEMORY_TIER_MAX_BLOB_SIZE,
-  });
-  const client = new UpstreamClient({
-    hosts: upstream.upstreamHosts.length > 0 ? upstream.upstreamHosts : [upstream.originHost],
-    cas: config.caPems,
-    connectTimeoutMs: 5000,
-    stallTimeoutMs: 30_000,
-    failureThreshold: 3,
-    cooldownMs: 30_000,
-  });
-  const keys = new UpstreamKeys(client, logger);
-  await keys.start();
-  const metrics = new CacheMetrics();
   const ttlMs = config.downstream.blobTtl?.milliseconds;
-  const expiry =
-    ttlMs === undefined && config.downstream.maxSize === undefined
-      ? undefined
-      : await BlobExpiry.load(
-          local,
-          {
+  const services = await buildCacheServices({
+    logger,
+    driver,
+    memorySize: config.downstream.memorySize,
+    upstream: {
+      hosts: upstream.upstreamHosts.length > 0 ? upstream.upstreamHosts : [upstream.originHost],
+      cas: config.caPems,
+      connectTimeoutMs: 5000,
+      stallTimeoutMs: 30_000,
+      failureThreshold: 3,
+      cooldownMs: 30_000,
+    },
+    expiry:
+      ttlMs === undefined && config.downstream.maxSize === undefined
+        ? undefined
+        : {
             ttlMs,
             maxSize: config.downstream.maxSize,
             sweepIntervalMs: Math.max(100, Math.min((ttlMs ?? 240_000) / 4, 60_000)),
           },
-          logger,
-        );
-  expiry?.start();
-  const cache = new CachingBlobStore(local, client, {
-    stored: (digest, size) => expiry?.stored(digest, size),
-    ...(expiry
-      ? {
-          reading: (digest: Parameters<BlobExpiry['reading']>[0], size: number) =>
-            expiry.reading(digest, size),
-        }
-      : {}),
-    finished: (digest, outcome, error) => {
-      metrics.fills.inc({ outcome });
-      if (outcome === 'failed')
-        logger.warn('fill failed, nothing kept', { digest: digest.toString(), error });
-    },
   });
+  services.expiry?.start();
   const letsEncrypt = registry.http.tls?.kind === 'letsencrypt' ? registry.http.tls : undefined;
   const acme = letsEncrypt
     ? new AcmeCertificates(
@@ -117,6 +90,7 @@ async function main(): Promise<void> {
         logger,
       )
     : undefined;
+  const { cache, keys, metrics } = services;
   const server = createCacheServer(
     {
       cache,
@@ -137,11 +111,8 @@ async function main(): Promise<void> {
     drainTimeoutMs: registry.http.drainTimeout.milliseconds,
     logger,
     release: async () => {
-      keys.stop();
-      expiry?.stop();
       acme?.stop();
-      client.close();
-      await driver.close();
+      await services.release();
     },
   });
   const addr = await listen(server, registry.http.listen);

@@ -1,25 +1,15 @@
 import { get, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import {
-  MemoryDriver,
-  MemoryTier,
-  openBlobStore,
-  type StorageDriver,
-  type TempFile,
-} from '@dtr-cache/blob-store';
-import {
-  DEFAULT_MEMORY_SIZE,
-  IssueCollector,
-  MEMORY_TIER_MAX_BLOB_SIZE,
-  parseDownstreamOptions,
-} from '@dtr-cache/config';
+import { MemoryDriver, type StorageDriver, type TempFile } from '@dtr-cache/blob-store';
+import { DEFAULT_MEMORY_SIZE, IssueCollector, parseDownstreamOptions } from '@dtr-cache/config';
 import { createLogger, type Logger } from '@dtr-cache/logging';
-import { CacheMetrics } from '../src/cache-metrics';
+import type { Digest } from '@dtr-cache/registry-protocol';
 import { createCacheServer } from '../src/cache-server';
-import { BlobExpiry, type ExpiryOptions } from '../src/cache/blob-expiry';
-import { CachingBlobStore } from '../src/cache/caching-blob-store';
-import { UpstreamClient } from '../src/upstream/upstream-client';
-import { UpstreamKeys } from '../src/upstream/upstream-keys';
+import { buildCacheServices } from '../src/cache-services';
+import type { BlobExpiry, ExpiryOptions } from '../src/cache/blob-expiry';
+import type { CachingBlobStore } from '../src/cache/caching-blob-store';
+import type { UpstreamClient } from '../src/upstream/upstream-client';
+import type { UpstreamKeys } from '../src/upstream/upstream-keys';
 
 /** An in-process content cache on a loopback port, with its log lines captured. */
 export interface RunningCache {
@@ -29,6 +19,8 @@ export interface RunningCache {
   keys: UpstreamKeys;
   expiry: BlobExpiry | undefined;
   logs: Array<Record<string, unknown>>;
+  /** `cache=` of each `blob request` log line for `digest`, in order: miss, hit, coalesced… */
+  results(digest: Digest): unknown[];
   close(): Promise<void>;
 }
 
@@ -51,34 +43,23 @@ export async function startCache(options: {
   const logger: Logger = createLogger({ level: 'debug', formatter: 'json', fields: {} }, (line) =>
     logs.push(JSON.parse(line) as Record<string, unknown>),
   );
-  const upstream = new UpstreamClient({
-    hosts: options.upstreams.map((url) => new URL(url)),
-    cas: [],
-    connectTimeoutMs: 2000,
-    stallTimeoutMs: options.stallTimeoutMs ?? 5000,
-    failureThreshold: 3,
-    cooldownMs: 30_000,
-  });
-  const keys = new UpstreamKeys(upstream, logger, {
-    minRefreshIntervalMs: options.minKeyRefreshMs ?? 0,
-    refreshIntervalMs: 3_600_000,
-  });
-  await keys.start();
-  const metrics = new CacheMetrics();
-  const local = new MemoryTier(await openBlobStore(options.driver ?? new MemoryDriver()), {
-    maxBytes: options.memorySize ?? DEFAULT_MEMORY_SIZE,
-    maxBlobSize: MEMORY_TIER_MAX_BLOB_SIZE,
-  });
-  const expiry = options.expiry ? await BlobExpiry.load(local, options.expiry, logger) : undefined;
-  const cache = new CachingBlobStore(local, upstream, {
-    finished: (_digest, outcome) => metrics.fills.inc({ outcome }),
-    stored: (digest, size) => expiry?.stored(digest, size),
-    ...(expiry
-      ? {
-          reading: (digest: Parameters<BlobExpiry['reading']>[0], size: number) =>
-            expiry.reading(digest, size),
-        }
-      : {}),
+  const { cache, upstream, keys, metrics, expiry, release } = await buildCacheServices({
+    logger,
+    driver: options.driver ?? new MemoryDriver(),
+    memorySize: options.memorySize ?? DEFAULT_MEMORY_SIZE,
+    upstream: {
+      hosts: options.upstreams.map((url) => new URL(url)),
+      cas: [],
+      connectTimeoutMs: 2000,
+      stallTimeoutMs: options.stallTimeoutMs ?? 5000,
+      failureThreshold: 3,
+      cooldownMs: 30_000,
+    },
+    keyRefresh: {
+      minRefreshIntervalMs: options.minKeyRefreshMs ?? 0,
+      refreshIntervalMs: 3_600_000,
+    },
+    expiry: options.expiry,
   });
   const defaults = parseDownstreamOptions(
     { upstreams: options.upstreams },
@@ -101,11 +82,14 @@ export async function startCache(options: {
     keys,
     expiry,
     logs,
+    results: (digest) =>
+      logs
+        .filter((line) => line['msg'] === 'blob request' && line['digest'] === digest.toString())
+        .map((line) => line['cache']),
     async close() {
-      keys.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      upstream.close();
+      await release();
     },
   };
 }

@@ -106,9 +106,7 @@ describe('serving', () => {
     const second = await getBytes(await blobUrl(digest));
     expect(second.body.equals(content)).toBe(true);
     expect(origin.blobGets(digest)).toBe(1);
-    const results = cache.logs
-      .filter((line) => line['digest'] === digest.toString())
-      .map((line) => line['cache']);
+    const results = cache.results(digest);
     expect(results).toEqual(['miss', 'hit']);
     expect(await cache.cache.local.stat(digest)).toMatchObject({ size: content.length });
   });
@@ -143,9 +141,7 @@ describe('serving', () => {
       true,
     );
     expect(origin.blobGets(digest)).toBe(1);
-    const outcomes = cache.logs
-      .filter((line) => line['digest'] === digest.toString())
-      .map((line) => line['cache']);
+    const outcomes = cache.results(digest);
     expect(outcomes.filter((outcome) => outcome === 'miss')).toHaveLength(1);
     expect(outcomes.filter((outcome) => outcome === 'coalesced')).toHaveLength(15);
   });

@@ -1,17 +1,16 @@
-import { type Readable, Transform } from 'node:stream';
-import type { BlobInfo, BlobStore, BlobWriter, OpenBlob } from '@dtr-cache/blob-store';
+import type { Readable } from 'node:stream';
+import type { BlobInfo, BlobStore, OpenBlob, TailableBlobStore } from '@dtr-cache/blob-store';
 import {
   type ByteRange,
-  createDigestVerifier,
   type Digest,
-  type DigestAlgorithm,
-  type PrefixDigest,
   RegistryError,
   isRangeWithin,
   rangeNotSatisfiable,
 } from '@dtr-cache/registry-protocol';
 import type { UpstreamClient } from '../upstream/upstream-client';
-import { BlobFill, isDiskFull, type PassThrough } from './blob-fill';
+import { BlobFill, type FillContext, InFlightFills, isDiskFull, UpstreamPassThrough } from './fill';
+
+export type { FillContext } from './fill';
 
 /** After the disk filled up, misses are passed through (not kept) for this long. */
 const DISK_FULL_BACKOFF_MS = 30_000;
@@ -23,10 +22,21 @@ const TOUCH_INTERVAL_MS = 60_000;
 /** Bound on the remembered touch times (beyond it, the record starts over). */
 const MAX_TOUCH_RECORDS = 100_000;
 
-/** What a miss needs to fetch from upstream: the repository and the client's grant. */
-export interface FillContext {
-  readonly repository: string;
-  readonly grant: string;
+/** An open blob of the cache, with where its bytes come from. */
+export interface CachedBlob extends OpenBlob {
+  /** For logs and metrics: `hit`, `miss`, `coalesced` or `pass-through`. */
+  readonly source: string;
+}
+
+/** The cache as one request sees it: misses are filled with that request's grant. */
+export interface CacheReader {
+  /** Local, else the fill's size, else the upstream's answer to a HEAD; undefined if unknown. */
+  stat(digest: Digest): Promise<BlobInfo | undefined>;
+  /**
+   * A hit, or the fill (started or joined) of a miss. Streams.
+   * @throws RegistryError `BLOB_UNKNOWN`, `RANGE_INVALID`; the upstream's refusal.
+   */
+  open(digest: Digest, range?: ByteRange): Promise<CachedBlob>;
 }
 
 /** Observers of the cache: fills for metrics and logs, pulls and reads for expiry. */
@@ -46,12 +56,17 @@ export interface CacheObserver {
  * fill. Route code uses the request-bound view from {@link view} and never knows which it got.
  */
 export class CachingBlobStore {
-  private readonly fills = new Map<string, Promise<BlobFill>>();
+  private readonly fills = new InFlightFills();
   private readonly touchedAt = new Map<string, number>();
   private diskFullUntil = 0;
 
+  /**
+   * @param local where hits come from (the memory tier over the stored blobs)
+   * @param writers where fills write, read back while written (the store under `local`)
+   */
   constructor(
     readonly local: BlobStore,
+    private readonly writers: TailableBlobStore,
     private readonly upstream: UpstreamClient,
     private readonly observer: CacheObserver = {},
   ) {}
@@ -61,16 +76,18 @@ export class CachingBlobStore {
     return this.fills.size;
   }
 
-  /** A BlobStore whose misses are filled from upstream with `context`. */
-  view(context: FillContext): BlobStore {
-    return new CacheView(this, context);
+  /** The cache for one request: its misses are filled with `context`. */
+  view(context: FillContext): CacheReader {
+    return {
+      stat: (digest) => this.statFor(digest, context),
+      open: (digest, range) => this.openFor(digest, range, context),
+    };
   }
 
-  /** {@link view}'s `stat`: local, else the fill's size, else the upstream's answer to a HEAD. */
-  async statFor(digest: Digest, context: FillContext): Promise<BlobInfo | undefined> {
+  private async statFor(digest: Digest, context: FillContext): Promise<BlobInfo | undefined> {
     const local = await this.local.stat(digest);
     if (local) return local;
-    const fill = await this.fills.get(digest.toString());
+    const fill = await this.fills.get(digest);
     if (fill) return { digest, size: fill.size, lastAccessedAt: new Date() };
     try {
       const size = await this.upstream.headBlob(context.repository, digest, context.grant);
@@ -81,18 +98,16 @@ export class CachingBlobStore {
     }
   }
 
-  /** {@link view}'s `open`: a hit, or the fill (started or joined) of a miss. */
-  async openFor(
+  private async openFor(
     digest: Digest,
     range: ByteRange | undefined,
     context: FillContext,
-  ): Promise<OpenBlob> {
+  ): Promise<CachedBlob> {
     const hit = await this.openLocal(digest, range);
     if (hit) return hit;
-    const key = digest.toString();
-    const shared = this.fills.get(key);
-    const filling = shared ?? this.share(key, digest, context);
-    const joined = shared !== undefined;
+    const { fill: filling, joined } = this.fills.join(digest, () =>
+      this.startFill(digest, context),
+    );
     const fill = await filling;
     if (fill.committed) {
       const stored = await this.openLocal(digest, range);
@@ -100,7 +115,7 @@ export class CachingBlobStore {
     }
     // Ended without keeping the blob (failed, or kept nothing) before this client joined it.
     if (fill.spent) {
-      if (this.fills.get(key) === filling) this.fills.delete(key);
+      this.fills.forget(digest, filling);
       return this.openFor(digest, range, context);
     }
     if (!isRangeWithin(range, fill.size)) throw rangeNotSatisfiable(fill.size);
@@ -111,7 +126,7 @@ export class CachingBlobStore {
   private async openLocal(
     digest: Digest,
     range: ByteRange | undefined,
-  ): Promise<OpenBlob | undefined> {
+  ): Promise<CachedBlob | undefined> {
     try {
       const blob = await this.local.open(digest, range);
       this.touch(digest);
@@ -138,54 +153,16 @@ export class CachingBlobStore {
   }
 
   /**
-   * Serves a blob straight from upstream without keeping it, to one client: one a fill left behind
-   * (see {@link BlobFill}). The whole blob is fetched and verified, so the body (or the requested
-   * range of it) ends only once verified; with `sent`, its first bytes must also be those.
-   */
-  private async passThrough(
-    digest: Digest,
-    range: ByteRange | undefined,
-    context: FillContext,
-    sent?: PrefixDigest,
-  ): Promise<OpenBlob> {
-    const upstream = await this.upstream.getBlob(context.repository, digest, context.grant);
-    if (!isRangeWithin(range, upstream.size)) {
-      upstream.stream.destroy();
-      throw rangeNotSatisfiable(upstream.size);
-    }
-    const verified = upstream.stream.pipe(
-      createDigestVerifier(digest, upstream.size, { prefix: sent }),
-    );
-    upstream.stream.once('error', (error: Error) => verified.destroy(error));
-    const stream = range ? verified.pipe(sliceOf(range)) : verified;
-    if (range) verified.once('error', (error) => stream.destroy(error));
-    return { size: upstream.size, range, stream: stream as Readable, source: 'pass-through' };
-  }
-
-  /** Starts the download of `key` that later clients join, until it has ended. */
-  private share(key: string, digest: Digest, context: FillContext): Promise<BlobFill> {
-    const filling = this.startFill(digest, context);
-    this.fills.set(key, filling);
-    // (Another download may have replaced this one already: see `openFor`.)
-    const leave = () => {
-      if (this.fills.get(key) === filling) this.fills.delete(key);
-    };
-    filling.then((fill) => fill.done).then(leave, leave);
-    return filling;
-  }
-
-  /**
    * Starts the one download of a missed blob that its clients share: a fill, or while the disk is
    * full one that keeps nothing.
    */
   private async startFill(digest: Digest, context: FillContext): Promise<BlobFill> {
     const upstream = this.upstream.getBlob(context.repository, digest, context.grant);
-    const passThrough: PassThrough = async (range, sent) =>
-      (await this.passThrough(digest, range, context, sent)).stream;
+    const passThrough = new UpstreamPassThrough(this.upstream, digest, context);
     const fill =
       Date.now() < this.diskFullUntil
         ? BlobFill.transient(digest, await upstream, passThrough)
-        : await BlobFill.start(this.local, digest, upstream, passThrough);
+        : await BlobFill.start(this.writers, digest, upstream, passThrough);
     if (!fill.kept) return fill;
     this.observer.started?.(digest);
     fill.done.then(
@@ -206,7 +183,7 @@ export class CachingBlobStore {
  * An open blob with its `source` set. Not a spread of it: that would call a lazy `stream` getter
  * (a memory hit's), making the stream that a one-write response never reads.
  */
-class SourcedBlob implements OpenBlob {
+class SourcedBlob implements CachedBlob {
   constructor(
     private readonly blob: OpenBlob,
     readonly source: string,
@@ -227,50 +204,4 @@ class SourcedBlob implements OpenBlob {
   get recycle(): ((chunk: Buffer) => void) | undefined {
     return this.blob.recycle;
   }
-}
-
-/** A {@link BlobStore} over the cache for one request: misses fill with its context. */
-class CacheView implements BlobStore {
-  constructor(
-    private readonly cache: CachingBlobStore,
-    private readonly context: FillContext,
-  ) {}
-
-  stat(digest: Digest): Promise<BlobInfo | undefined> {
-    return this.cache.statFor(digest, this.context);
-  }
-  open(digest: Digest, range?: ByteRange): Promise<OpenBlob> {
-    return this.cache.openFor(digest, range, this.context);
-  }
-  create(options?: { algorithm?: DigestAlgorithm }): Promise<BlobWriter> {
-    return this.cache.local.create(options);
-  }
-  delete(digest: Digest): Promise<boolean> {
-    return this.cache.local.delete(digest);
-  }
-  touch(digest: Digest, at?: Date): Promise<boolean> {
-    return this.cache.local.touch(digest, at);
-  }
-  list(): AsyncIterable<BlobInfo> {
-    return this.cache.local.list();
-  }
-}
-
-/** Passes on only the bytes of an inclusive range, holding the last back until the source ends. */
-function sliceOf(range: ByteRange): Transform {
-  let position = 0;
-  let held: Buffer | undefined;
-  return new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      const from = Math.max(range.start - position, 0);
-      const to = Math.min(range.end + 1 - position, chunk.length);
-      position += chunk.length;
-      if (held) this.push(held);
-      held = to > from ? chunk.subarray(from, to) : undefined;
-      callback();
-    },
-    flush(callback) {
-      callback(null, held);
-    },
-  });
 }

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
+import { DriverBlobStore, MemoryDriver } from '@dtr-cache/blob-store';
 import { Digest } from '@dtr-cache/registry-protocol';
 import { describe, expect, it } from 'vitest';
-import type { UpstreamBlob } from '../upstream/upstream-client';
+import type { UpstreamBlob } from '../../upstream/upstream-client';
 import { BlobFill } from './blob-fill';
 
 const MiB = 1024 * 1024;
@@ -21,7 +22,9 @@ function upstreamOf(content: Buffer): UpstreamBlob {
   };
 }
 
-const noPassThrough = () => Promise.reject(new Error('no client should need its own download'));
+const noPassThrough = {
+  open: () => Promise.reject(new Error('no client should need its own download')),
+};
 
 describe('a fill that keeps nothing', () => {
   it('holds no more than its lead over a slow client, and hands it every byte', async () => {
@@ -41,5 +44,52 @@ describe('a fill that keeps nothing', () => {
     expect(held).toBeLessThanOrEqual(8 * MiB + 64 * 1024);
     await fill.done;
     expect(fill.heldBytes).toBe(0);
+  });
+});
+
+describe('a reader destroyed before its first read (a Range request on a miss learning the size)', () => {
+  it('is let go of: the fill drops its window and releases its file once the others are done', async () => {
+    const content = randomBytes(24 * MiB);
+    const fill = BlobFill.transient(Digest.of(content), upstreamOf(content), noPassThrough);
+    fill.reader().destroy();
+    const received: Buffer[] = [];
+    for await (const chunk of fill.reader()) received.push(chunk as Buffer);
+    expect(Buffer.concat(received).equals(content)).toBe(true);
+    await fill.done;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(fill.heldBytes).toBe(0);
+  });
+
+  it('lets a kept fill release its file once the others are done', async () => {
+    const content = randomBytes(4 * MiB);
+    const store = new DriverBlobStore(new MemoryDriver());
+    let released = 0;
+    const writers = {
+      createTailable: async () => {
+        const writer = await store.createTailable();
+        const release = writer.releaseReader.bind(writer);
+        return Object.assign(writer, {
+          releaseReader: () => {
+            released += 1;
+            return release();
+          },
+        });
+      },
+    };
+    const digest = Digest.of(content);
+    const fill = await BlobFill.start(
+      writers,
+      digest,
+      Promise.resolve(upstreamOf(content)),
+      noPassThrough,
+    );
+    fill.reader().destroy();
+    const received: Buffer[] = [];
+    for await (const chunk of fill.reader()) received.push(chunk as Buffer);
+    expect(Buffer.concat(received).equals(content)).toBe(true);
+    await fill.done;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(released).toBe(1);
+    expect(await store.stat(digest)).toMatchObject({ size: content.length });
   });
 });

@@ -1,0 +1,81 @@
+import { MemoryTier, openBlobStore, type StorageDriver } from '@dtr-cache/blob-store';
+import { MEMORY_TIER_MAX_BLOB_SIZE } from '@dtr-cache/config';
+import type { Logger } from '@dtr-cache/logging';
+import { CacheMetrics } from './cache-metrics';
+import { BlobExpiry, type ExpiryOptions } from './cache/blob-expiry';
+import { CachingBlobStore } from './cache/caching-blob-store';
+import { UpstreamClient, type UpstreamClientOptions } from './upstream/upstream-client';
+import { UpstreamKeys } from './upstream/upstream-keys';
+
+/** What the cache's services are built from (the configuration, or a test's choices). */
+export interface CacheServicesOptions {
+  readonly logger: Logger;
+  /** The storage driver of the blobs (closed by {@link BuiltCacheServices.release}). */
+  readonly driver: StorageDriver;
+  /** `memorysize`: bytes of recently pulled small blobs held in memory (0: none). */
+  readonly memorySize: number;
+  readonly upstream: UpstreamClientOptions;
+  /** How often grant keys are fetched again (default: every 5 min, at most every 10 s). */
+  readonly keyRefresh?: { minRefreshIntervalMs: number; refreshIntervalMs: number };
+  /** `blobttl` and `maxsize`; undefined: blobs are kept until deleted by hand. */
+  readonly expiry?: ExpiryOptions;
+}
+
+/** The cache's services, built and ready; nothing is listening yet. */
+export interface BuiltCacheServices {
+  readonly cache: CachingBlobStore;
+  readonly upstream: UpstreamClient;
+  readonly keys: UpstreamKeys;
+  readonly metrics: CacheMetrics;
+  /** Expiry and eviction, loaded but not started (see {@link BlobExpiry.start}). */
+  readonly expiry: BlobExpiry | undefined;
+  /** Stops timers and closes the upstream connections and the storage driver. */
+  release(): Promise<void>;
+}
+
+/**
+ * Builds the cache's services: the store (memory tier over the blobs; stale temp files removed),
+ * the upstream client and its grant keys (fetched before this resolves), expiry, metrics, and the
+ * caching store with its observers (metrics, the log line of a failed fill, expiry's records).
+ * The one place both `main.ts` and the tests build them.
+ * @throws the storage driver's error opening the store.
+ */
+export async function buildCacheServices(
+  options: CacheServicesOptions,
+): Promise<BuiltCacheServices> {
+  const { logger } = options;
+  const stored = await openBlobStore(options.driver, {
+    onTempFilesRemoved: (count) => count > 0 && logger.info('stale temp files removed', { count }),
+  });
+  const local = new MemoryTier(stored, {
+    maxBytes: options.memorySize,
+    maxBlobSize: MEMORY_TIER_MAX_BLOB_SIZE,
+  });
+  const upstream = new UpstreamClient(options.upstream);
+  const keys = new UpstreamKeys(upstream, logger, options.keyRefresh);
+  await keys.start();
+  const metrics = new CacheMetrics();
+  const expiry = options.expiry ? await BlobExpiry.load(local, options.expiry, logger) : undefined;
+  const cache = new CachingBlobStore(local, stored, upstream, {
+    stored: (digest, size) => expiry?.stored(digest, size),
+    ...(expiry ? { reading: expiry.reading.bind(expiry) } : {}),
+    finished: (digest, outcome, error) => {
+      metrics.fills.inc({ outcome });
+      if (outcome === 'failed')
+        logger.warn('fill failed, nothing kept', { digest: digest.toString(), error });
+    },
+  });
+  return {
+    cache,
+    upstream,
+    keys,
+    metrics,
+    expiry,
+    async release() {
+      keys.stop();
+      expiry?.stop();
+      upstream.close();
+      await options.driver.close();
+    },
+  };
+}

@@ -1,0 +1,75 @@
+import { type Readable, Transform } from 'node:stream';
+import {
+  type ByteRange,
+  createDigestVerifier,
+  type Digest,
+  isRangeWithin,
+  type PrefixDigest,
+  rangeNotSatisfiable,
+} from '@dtr-cache/registry-protocol';
+import type { UpstreamClient } from '../../upstream/upstream-client';
+
+/** What a miss needs to fetch from upstream: the repository and the client's grant. */
+export interface FillContext {
+  readonly repository: string;
+  readonly grant: string;
+}
+
+/**
+ * A blob served straight from upstream to one client, verified, without keeping it: for a client
+ * a fill left behind (the disk filled up, or it fell behind a fill that keeps nothing).
+ */
+export interface PassThrough {
+  /**
+   * The blob (or `range` of it) from a download of its own. The whole blob is fetched and
+   * verified, so the body ends only once verified; with `sent`, its first bytes must also be
+   * those a client was already sent. Streams.
+   * @throws the upstream's refusal; `RANGE_INVALID` for a range outside the blob.
+   */
+  open(range: ByteRange | undefined, sent?: PrefixDigest): Promise<Readable>;
+}
+
+/** The {@link PassThrough} of one digest from an {@link UpstreamClient}, with a client's grant. */
+export class UpstreamPassThrough implements PassThrough {
+  constructor(
+    private readonly upstream: UpstreamClient,
+    private readonly digest: Digest,
+    private readonly context: FillContext,
+  ) {}
+
+  async open(range: ByteRange | undefined, sent?: PrefixDigest): Promise<Readable> {
+    const { repository, grant } = this.context;
+    const upstream = await this.upstream.getBlob(repository, this.digest, grant);
+    if (!isRangeWithin(range, upstream.size)) {
+      upstream.stream.destroy();
+      throw rangeNotSatisfiable(upstream.size);
+    }
+    const verified = upstream.stream.pipe(
+      createDigestVerifier(this.digest, upstream.size, { prefix: sent }),
+    );
+    upstream.stream.once('error', (error: Error) => verified.destroy(error));
+    if (!range) return verified;
+    const slice = verified.pipe(sliceOf(range));
+    verified.once('error', (error) => slice.destroy(error));
+    return slice;
+  }
+}
+
+/** Passes on only the bytes of an inclusive range, holding the last back until the source ends. */
+function sliceOf(range: ByteRange): Transform {
+  let position = 0;
+  let held: Buffer | undefined;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      const from = Math.max(range.start - position, 0);
+      const to = Math.min(range.end + 1 - position, chunk.length);
+      position += chunk.length;
+      if (held) this.push(held);
+      held = to > from ? chunk.subarray(from, to) : undefined;
+      callback();
+    },
+    flush(callback) {
+      callback(null, held);
+    },
+  });
+}
