@@ -1,18 +1,21 @@
-import type { IncomingMessage, RequestListener } from 'node:http';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import Koa from 'koa';
 import type { Logger } from '@dtr-cache/logging';
 import {
   API_VERSION,
   BLOB_GRANT_KEYS_PATH,
-  configuredHeaders,
   Headers,
   matchRegistryRoute,
   RegistryError,
-  registryErrorMiddleware,
 } from '@dtr-cache/registry-protocol';
 import type { CachingBlobStore } from './cache/caching-blob-store';
 import type { CacheMetrics } from './cache-metrics';
 import type { ClientConnections } from './client-connections';
+import {
+  registryErrors,
+  type UnexpectedErrorHandler,
+  writeRegistryError,
+} from './registry-error-writer';
 import { type BlobRequest, serveBlob } from './serve-blob';
 import type { UpstreamKeys } from './upstream/upstream-keys';
 
@@ -36,27 +39,37 @@ export interface CacheServices {
  * Builds the cache's request listener; it never listens (see `createCacheServer`). A request on
  * a connection its client has too many of is refused first. Blob requests (`GET`/`HEAD
  * /v2/<name>/blobs/<digest>`, all but a few of the cache's requests) are served by
- * {@link serveBlob} on Node's request and response; everything else — and every error, a blob
- * request's included — by the Koa application, whose one error middleware renders the registry's
- * error envelope.
+ * {@link serveBlob} on Node's request and response; everything else by the Koa application.
+ * Every error, wherever it arose, is written by {@link writeRegistryError} as the registry's
+ * error envelope, with `http.headers` (and on `/v2/` the API version) like any answer.
  */
 export function createApp(services: CacheServices): RequestListener {
-  /** Blob requests that failed before answering, handed to Koa to be rendered. */
-  const failures = new WeakMap<IncomingMessage, unknown>();
-  const koa = createKoaApp(services, failures).callback();
+  const onUnexpected: UnexpectedErrorHandler = (error, request) =>
+    services.logger.error('request failed', {
+      method: request.method,
+      path: pathOf(request.url ?? ''),
+      error,
+    });
+  const koa = createKoaApp(services, onUnexpected).callback();
+  const configured = Object.entries(services.headers);
   // Set on every blob answer, as Koa's middleware sets them on its own answers (a flat list).
   const headers = [
-    ...Object.entries(services.headers).flatMap(([name, values]) =>
-      values.flatMap((value) => [name, value]),
-    ),
+    ...configured.flatMap(([name, values]) => values.flatMap((value) => [name, value])),
     Headers.apiVersion,
     API_VERSION,
   ];
+  const fail = (request: IncomingMessage, response: ServerResponse, error: unknown) => {
+    if (!response.headersSent) {
+      for (const [name, values] of configured) response.setHeader(name, [...values]);
+      if (isRegistryPath(pathOf(request.url ?? '')))
+        response.setHeader(Headers.apiVersion, API_VERSION);
+    }
+    writeRegistryError(request, response, error, onUnexpected);
+  };
   return (request, response) => {
     const refusal = services.connections.admit(request);
     if (refusal) {
-      failures.set(request, refusal);
-      void koa(request, response);
+      fail(request, response, refusal);
       return;
     }
     const route = blobRequestOf(request);
@@ -64,15 +77,22 @@ export function createApp(services: CacheServices): RequestListener {
       void koa(request, response);
       return;
     }
-    serveBlob(request, response, services, headers, route).catch((error: unknown) => {
-      if (response.headersSent) {
-        response.destroy();
-        return;
-      }
-      failures.set(request, error);
-      void koa(request, response);
-    });
+    serveBlob(request, response, services, headers, route).catch((error: unknown) =>
+      fail(request, response, error),
+    );
   };
+}
+
+/** The path of a request-target, without its query (which may carry a grant). */
+function pathOf(target: string): string {
+  const form = originForm(target) ?? '';
+  const queryAt = form.indexOf('?');
+  return queryAt === -1 ? form : form.slice(0, queryAt);
+}
+
+/** True for the registry API's paths, which carry the API version header. */
+function isRegistryPath(path: string): boolean {
+  return path === '/v2' || path.startsWith('/v2/');
 }
 
 /**
@@ -107,22 +127,17 @@ function originForm(target: string): string | undefined {
   }
 }
 
-/** The Koa application: every route but blob requests, and every error. */
-function createKoaApp(services: CacheServices, failures: WeakMap<IncomingMessage, unknown>): Koa {
+/** The Koa application: every route but blob requests. */
+function createKoaApp(services: CacheServices, onUnexpected: UnexpectedErrorHandler): Koa {
   const app = new Koa();
   app.silent = true;
-  app.use(configuredHeaders(services.headers));
-  app.use(
-    registryErrorMiddleware({
-      onUnexpectedError: (error, ctx) =>
-        services.logger.error('request failed', { method: ctx.method, path: ctx.path, error }),
-    }),
-  );
+  const configured = Object.entries(services.headers);
   app.use(async (ctx, next) => {
-    if (ctx.path === '/v2' || ctx.path.startsWith('/v2/')) ctx.set(Headers.apiVersion, API_VERSION);
-    if (failures.has(ctx.req)) throw failures.get(ctx.req);
+    for (const [name, values] of configured) ctx.set(name, [...values]);
+    if (isRegistryPath(ctx.path)) ctx.set(Headers.apiVersion, API_VERSION);
     return next();
   });
+  app.use(registryErrors(onUnexpected));
   app.use(async (ctx, next) => {
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return next();
     if (ctx.path === BLOB_GRANT_KEYS_PATH) {
@@ -151,7 +166,7 @@ function createKoaApp(services: CacheServices, failures: WeakMap<IncomingMessage
     return next();
   });
   app.use(async (ctx, next) => {
-    if (ctx.path !== '/v2' && !ctx.path.startsWith('/v2/')) return next();
+    if (!isRegistryPath(ctx.path)) return next();
     const route = matchRegistryRoute(ctx.path, ctx.method);
     if (!route) throw new RegistryError('NOT_FOUND', undefined, { detail: { path: ctx.path } });
     if (route.name === 'base') {

@@ -1,13 +1,10 @@
 import Koa from 'koa';
-import {
-  BLOB_GRANT_KEYS_PATH,
-  configuredHeaders,
-  registryErrorMiddleware,
-} from '@dtr-cache/registry-protocol';
+import { BLOB_GRANT_KEYS_PATH } from '@dtr-cache/registry-protocol';
 import { apiDocs } from './api/api-docs';
 import { apiRouter } from './api/api-router';
 import type { Authentication } from './auth/authenticate';
 import { checkCsrf } from './auth/csrf';
+import { configuredHeaders, registryErrorMiddleware } from './http/registry-error-middleware';
 import { tokenEndpoint } from './auth/token-endpoint';
 import { registryRouter } from './registry/registry-router';
 import { clientAddress, clientOf } from './request-context';

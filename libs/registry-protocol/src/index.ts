@@ -2,9 +2,8 @@ export { ERROR_CODES, isErrorCode, statusOf } from './error-codes';
 export type { ErrorCode, ErrorCodeDescriptor } from './error-codes';
 export { RegistryError, errorEnvelope, parseErrorEnvelope } from './registry-error';
 export type { ErrorEnvelope, ErrorEnvelopeEntry, RegistryErrorOptions } from './registry-error';
-export { configuredHeaders } from './configured-headers';
-export { registryErrorMiddleware, toRegistryError } from './error-middleware';
-export type { ErrorMiddlewareOptions } from './error-middleware';
+export { REPRESENTATION_HEADERS, registryErrorResponse, toRegistryError } from './error-response';
+export type { RegistryErrorResponse } from './error-response';
 export { Digest, DIGEST_HEX_LENGTHS } from './digest';
 export type { DigestAlgorithm } from './digest';
 export {

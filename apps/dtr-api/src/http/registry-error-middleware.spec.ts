@@ -2,8 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { registryErrorMiddleware } from './error-middleware';
-import { RegistryError } from './registry-error';
+import { RegistryError } from '@dtr-cache/registry-protocol';
+import { configuredHeaders, registryErrorMiddleware } from './registry-error-middleware';
 
 let server: Server | undefined;
 
@@ -22,12 +22,8 @@ async function serve(app: Koa): Promise<string> {
 function appThrowing(error: unknown, onUnexpectedError = vi.fn()): Koa {
   const app = new Koa();
   app.silent = true;
-  app.use(
-    registryErrorMiddleware({
-      onUnexpectedError,
-      headers: { 'Docker-Distribution-Api-Version': 'registry/2.0' },
-    }),
-  );
+  app.use(configuredHeaders({ 'Docker-Distribution-Api-Version': ['registry/2.0'] }));
+  app.use(registryErrorMiddleware({ onUnexpectedError }));
   app.use(() => {
     throw error;
   });
@@ -138,5 +134,29 @@ describe('registryErrorMiddleware', () => {
     const response = await fetch(`${url}/nowhere`);
     expect(response.status).toBe(404);
     expect(await response.json()).toMatchObject({ errors: [{ code: 'NOT_FOUND' }] });
+  });
+});
+
+describe('configuredHeaders', () => {
+  it('sets every configured header on answers and on errors', async () => {
+    const app = new Koa();
+    app.use(configuredHeaders({ 'X-Content-Type-Options': ['nosniff'], 'X-Multi': ['a', 'b'] }));
+    app.use(registryErrorMiddleware());
+    app.use((ctx) => {
+      if (ctx.path === '/fail') throw new RegistryError('DENIED');
+      ctx.body = 'ok';
+    });
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const { port } = server.address() as { port: number };
+    try {
+      for (const path of ['/ok', '/fail']) {
+        const answer = await fetch(`http://127.0.0.1:${port}${path}`);
+        expect(answer.headers.get('x-content-type-options')).toBe('nosniff');
+        expect(answer.headers.get('x-multi')).toBe('a, b');
+      }
+    } finally {
+      server.close();
+    }
   });
 });
