@@ -27,7 +27,7 @@ export interface BuiltCacheServices {
   readonly upstream: UpstreamClient;
   readonly keys: UpstreamKeys;
   readonly metrics: CacheMetrics;
-  /** Expiry and eviction, loaded but not started (see {@link BlobExpiry.start}). */
+  /** Expiry and eviction, its index loading in the background, not started ({@link BlobExpiry.start}). */
   readonly expiry: BlobExpiry | undefined;
   /** Stops timers and closes the upstream connections and the storage driver. */
   release(): Promise<void>;
@@ -35,7 +35,8 @@ export interface BuiltCacheServices {
 
 /**
  * Builds the cache's services: the store (memory tier over the blobs; stale temp files removed),
- * the upstream client and its grant keys (fetched before this resolves), expiry, metrics, and the
+ * the upstream client and its grant keys (fetched before this resolves), expiry (its index built in
+ * the background), metrics, and the
  * caching store with its observers (metrics, the log line of a failed fill, expiry's records).
  * The one place both `main.ts` and the tests build them.
  * @throws the storage driver's error opening the store.
@@ -55,7 +56,8 @@ export async function buildCacheServices(
   const keys = new UpstreamKeys(upstream, logger, options.keyRefresh);
   await keys.start();
   const metrics = new CacheMetrics();
-  const expiry = options.expiry ? await BlobExpiry.load(local, options.expiry, logger) : undefined;
+  // Not awaited: a store of millions of blobs takes a while to read, and must not delay the start.
+  const expiry = options.expiry ? BlobExpiry.open(local, options.expiry, logger) : undefined;
   const cache = new CachingBlobStore(local, stored, upstream, {
     stored: (digest, size) => expiry?.stored(digest, size),
     ...(expiry ? { reading: expiry.reading.bind(expiry) } : {}),

@@ -61,6 +61,7 @@ export async function startCache(options: {
     },
     expiry: options.expiry,
   });
+  await expiry?.ready;
   const defaults = parseDownstreamOptions(
     { upstreams: options.upstreams },
     new IssueCollector(),

@@ -12,6 +12,7 @@ import { silentLogger } from '@dtr-cache/logging';
 import { Digest } from '@dtr-cache/registry-protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BlobExpiry } from '../src/cache/blob-expiry';
+import { buildCacheServices } from '../src/cache-services';
 import { startCache } from './cache-harness';
 import { StandInOrigin } from './stand-in-origin';
 
@@ -81,6 +82,37 @@ describe('blobttl (last-pull expiry)', () => {
     expect(expiry.stats.blobs).toBe(10_000);
   });
 
+  it('builds its index in the background: pulls count meanwhile, sweeps wait for the whole store', async () => {
+    const blobs = await openBlobStore(new MemoryDriver());
+    const t0 = Date.parse('2026-11-23T00:00:00Z');
+    const stale = await store(blobs, Buffer.from('stale'), new Date(t0));
+    const pulled = await store(blobs, Buffer.from('pulled'), new Date(t0));
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    // A store that takes its time to list (millions of blobs on a slow disk).
+    const slow: BlobStore = Object.assign(Object.create(blobs) as BlobStore, {
+      list: async function* () {
+        await gate;
+        yield* blobs.list();
+      },
+    });
+    const expiry = BlobExpiry.open(
+      slow,
+      { ttlMs: 100_000, maxSize: undefined, sweepIntervalMs: 1000 },
+      silentLogger,
+    );
+    expiry.reading(pulled, 6, t0 + 150_000)();
+    expect(await expiry.sweep(t0 + 200_000)).toEqual({ expired: 0, evicted: 0, examined: 0 });
+    expect(await blobs.stat(stale)).toBeDefined();
+    release();
+    await expiry.ready;
+    expect(expiry.stats).toMatchObject({ blobs: 2, bytes: 11 });
+    // The pull made while the store was read counts, not the older time on disk.
+    expect(await expiry.sweep(t0 + 200_000)).toMatchObject({ expired: 1 });
+    expect(await blobs.stat(stale)).toBeUndefined();
+    expect(await blobs.stat(pulled)).toBeDefined();
+  });
+
   it('keeps its clock across a restart: pull times live on disk', async () => {
     const root = await mkdtemp(join(tmpdir(), 'expiry-'));
     cleanups.push(() => rm(root, { recursive: true, force: true }));
@@ -119,7 +151,7 @@ describe('maxsize (least-recently-pulled eviction)', () => {
     expect(await blobs.stat(b)).toBeUndefined();
     expect(await blobs.stat(a)).toBeDefined();
     expect(await blobs.stat(c)).toBeDefined();
-    expect(expiry.stats).toEqual({ blobs: 2, bytes: 800 });
+    expect(expiry.stats).toMatchObject({ blobs: 2, bytes: 800 });
   });
 });
 
@@ -148,5 +180,43 @@ describe('expiry in the running cache', () => {
     const again = Buffer.from(await (await fetch(await url())).arrayBuffer());
     expect(again.equals(content)).toBe(true);
     expect(origin.blobGets(digest)).toBe(2);
+  });
+});
+
+describe('a large store at start-up', () => {
+  it('does not wait for the store to be read before the cache is ready to serve', async () => {
+    const origin = await StandInOrigin.start();
+    cleanups.push(() => origin.close());
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    /** A driver whose listing of the blobs takes as long as the test says. */
+    class SlowListingDriver extends MemoryDriver {
+      override async *list(prefix: string) {
+        await gate;
+        yield* super.list(prefix);
+      }
+    }
+    const services = await buildCacheServices({
+      logger: silentLogger,
+      driver: new SlowListingDriver(),
+      memorySize: 0,
+      upstream: {
+        hosts: [new URL(origin.url)],
+        cas: [],
+        connectTimeoutMs: 2000,
+        stallTimeoutMs: 5000,
+        failureThreshold: 3,
+        cooldownMs: 30_000,
+      },
+      expiry: { ttlMs: 60_000, maxSize: undefined, sweepIntervalMs: 3_600_000 },
+    });
+    cleanups.push(() => services.release());
+    let ready = false;
+    void services.expiry?.ready.then(() => (ready = true));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(ready).toBe(false);
+    release();
+    await services.expiry?.ready;
+    expect(ready).toBe(true);
   });
 });

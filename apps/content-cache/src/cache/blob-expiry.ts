@@ -1,6 +1,7 @@
 import type { BlobStore } from '@dtr-cache/blob-store';
 import type { Logger } from '@dtr-cache/logging';
-import type { Digest } from '@dtr-cache/registry-protocol';
+import { DIGEST_HEX_LENGTHS, Digest, type DigestAlgorithm } from '@dtr-cache/registry-protocol';
+import { type IndexedBlob, LastPullIndex } from './last-pull-index';
 
 /** Options of {@link BlobExpiry}. */
 export interface ExpiryOptions {
@@ -19,26 +20,30 @@ export interface SweepResult {
   examined: number;
 }
 
-interface Entry {
-  readonly digest: Digest;
-  readonly size: number;
-  lastPull: number;
-}
+/** Bytes of a digest of each algorithm: an index's key width. */
+const KEY_BYTES: Readonly<Record<DigestAlgorithm, number>> = {
+  sha256: DIGEST_HEX_LENGTHS.sha256 / 2,
+  sha512: DIGEST_HEX_LENGTHS.sha512 / 2,
+};
 
 /**
  * Expiry of cached blobs: `blobttl` (last-pull semantics) and the optional `maxsize` limit
- * (least-recently-pulled eviction). Every stored blob sits in a Map kept in last-pull order — a
- * pull moves its entry to the end — so a sweep walks only the expired (or evicted) prefix: its
- * cost does not grow with the number of unexpired blobs. Pull times are also recorded on disk
- * (the blob file's mtime), so the clock survives restarts: the index is rebuilt from the store at
- * start-up. A blob being read or filled is never deleted; it is left for a later sweep.
+ * (least-recently-pulled eviction). Every stored blob is in a compact index in last-pull order
+ * ({@link LastPullIndex}, one per digest algorithm) — a pull moves it to the newest end — so a
+ * sweep walks only the expired (or evicted) oldest blobs: its cost does not grow with the number
+ * of unexpired blobs. Pull times are also recorded on disk (the blob file's mtime), so the clock
+ * survives restarts: the index is rebuilt from the store at start-up, in the background (a store
+ * of millions of blobs takes a while to read; pulls are served and recorded meanwhile), and sweeps
+ * start once it is complete. A blob being read or filled is never deleted; it is left for a later
+ * sweep.
  */
 export class BlobExpiry {
-  private readonly entries = new Map<string, Entry>();
+  private readonly indexes = new Map<DigestAlgorithm, LastPullIndex>();
   private readonly readers = new Map<string, number>();
-  private total = 0;
   private timer: NodeJS.Timeout | undefined;
   private sweeping: Promise<SweepResult> | undefined;
+  private loading: Promise<void> | undefined;
+  private loaded = false;
 
   private constructor(
     private readonly local: BlobStore,
@@ -46,47 +51,88 @@ export class BlobExpiry {
     private readonly logger: Logger,
   ) {}
 
-  /** Builds the index from the stored blobs and their last-pull times. */
-  static async load(local: BlobStore, options: ExpiryOptions, logger: Logger): Promise<BlobExpiry> {
+  /**
+   * An expiry whose index is built from the stored blobs and their last-pull times in the
+   * background ({@link ready}); it records pulls at once, and sweeps once the index is complete.
+   */
+  static open(local: BlobStore, options: ExpiryOptions, logger: Logger): BlobExpiry {
     const expiry = new BlobExpiry(local, options, logger);
-    const stored: Entry[] = [];
-    for await (const blob of local.list())
-      stored.push({
-        digest: blob.digest,
-        size: blob.size,
-        lastPull: blob.lastAccessedAt.getTime(),
-      });
-    stored.sort((a, b) => a.lastPull - b.lastPull);
-    for (const entry of stored) expiry.insert(entry);
+    expiry.loadIndex();
     return expiry;
   }
 
-  /** Blobs tracked and their total size. */
-  get stats(): { blobs: number; bytes: number } {
-    return { blobs: this.entries.size, bytes: this.total };
+  /** {@link open}, resolving once the index is complete. */
+  static async load(local: BlobStore, options: ExpiryOptions, logger: Logger): Promise<BlobExpiry> {
+    const expiry = BlobExpiry.open(local, options, logger);
+    await expiry.ready;
+    return expiry;
   }
 
-  private insert(entry: Entry): void {
-    const key = entry.digest.toString();
-    const previous = this.entries.get(key);
-    if (previous) {
-      this.entries.delete(key);
-      this.total -= previous.size;
+  /** Resolves once the index holds every stored blob (rejects if reading the store failed). */
+  get ready(): Promise<void> {
+    return this.loading ?? Promise.resolve();
+  }
+
+  /** Blobs tracked, their total size, and the memory of the index. */
+  get stats(): { blobs: number; bytes: number; indexBytes: number } {
+    let blobs = 0;
+    let bytes = 0;
+    let indexBytes = 0;
+    for (const index of this.indexes.values()) {
+      blobs += index.size;
+      bytes += index.totalBytes;
+      indexBytes += index.memoryBytes;
     }
-    this.entries.set(key, entry);
-    this.total += entry.size;
+    return { blobs, bytes, indexBytes };
+  }
+
+  private indexOf(algorithm: DigestAlgorithm): LastPullIndex {
+    let index = this.indexes.get(algorithm);
+    if (!index) {
+      index = new LastPullIndex(KEY_BYTES[algorithm]);
+      this.indexes.set(algorithm, index);
+    }
+    return index;
+  }
+
+  /** Reads the store into the index (in the background); on failure, tries again at a sweep. */
+  private loadIndex(): void {
+    const started = performance.now();
+    this.loading = (async () => {
+      for await (const blob of this.local.list())
+        this.indexOf(blob.digest.algorithm).add(
+          blob.digest.hex,
+          blob.size,
+          blob.lastAccessedAt.getTime(),
+        );
+      for (const index of this.indexes.values()) index.reorder();
+      this.loaded = true;
+      this.logger.info('blob index loaded', {
+        ...this.stats,
+        durationMs: Math.round(performance.now() - started),
+      });
+      if (this.overLimit()) void this.sweep();
+    })();
+    this.loading.catch((error: unknown) => {
+      this.loading = undefined;
+      this.logger.error('blob index could not be loaded', { error });
+    });
+  }
+
+  private overLimit(): boolean {
+    return this.options.maxSize !== undefined && this.stats.bytes > this.options.maxSize;
   }
 
   /** A blob was stored (a fill committed): it counts as pulled now. May trigger eviction. */
   stored(digest: Digest, size: number, at = Date.now()): void {
-    this.insert({ digest, size, lastPull: at });
-    if (this.options.maxSize !== undefined && this.total > this.options.maxSize) void this.sweep();
+    this.indexOf(digest.algorithm).touch(digest.hex, size, at);
+    if (this.loaded && this.overLimit()) void this.sweep();
   }
 
   /** A client starts reading a stored blob: records the pull; call the result when it stops. */
   reading(digest: Digest, size: number, at = Date.now()): () => void {
     const key = digest.toString();
-    this.insert({ digest, size, lastPull: at });
+    this.indexOf(digest.algorithm).touch(digest.hex, size, at);
     this.readers.set(key, (this.readers.get(key) ?? 0) + 1);
     let done = false;
     return () => {
@@ -98,36 +144,64 @@ export class BlobExpiry {
     };
   }
 
-  private async remove(entry: Entry, reason: 'expired' | 'evicted'): Promise<void> {
-    const key = entry.digest.toString();
-    this.entries.delete(key);
-    this.total -= entry.size;
-    await this.local.delete(entry.digest);
-    this.logger.info('blob removed', { digest: key, reason, bytes: entry.size });
-  }
-
-  /** Deletes expired blobs, then evicts the least recently pulled ones beyond `maxsize`. */
+  /**
+   * Deletes expired blobs, then evicts the least recently pulled ones beyond `maxsize`. Does
+   * nothing until the index is complete.
+   */
   sweep(now = Date.now()): Promise<SweepResult> {
+    if (!this.loaded) {
+      if (!this.loading) this.loadIndex();
+      return Promise.resolve({ expired: 0, evicted: 0, examined: 0 });
+    }
     this.sweeping ??= this.runSweep(now).finally(() => (this.sweeping = undefined));
     return this.sweeping;
   }
 
   private async runSweep(now: number): Promise<SweepResult> {
     const result: SweepResult = { expired: 0, evicted: 0, examined: 0 };
-    const { ttlMs, maxSize } = this.options;
+    const { ttlMs } = this.options;
     // Oldest first, lazily: the walk stops at the first blob that is neither expired nor over
-    // the limit. (A Map iterator tolerates deletions, and re-inserted entries come last.)
-    for (const entry of this.entries.values()) {
+    // the limit.
+    for (const { algorithm, blob } of this.oldestFirst()) {
       result.examined += 1;
-      const isExpired = ttlMs !== undefined && entry.lastPull + ttlMs <= now;
-      const overLimit = maxSize !== undefined && this.total > maxSize;
-      if (!isExpired && !overLimit) break;
-      if (this.readers.has(entry.digest.toString())) continue;
-      await this.remove(entry, isExpired ? 'expired' : 'evicted');
+      const index = this.indexOf(algorithm);
+      // Pulled while an earlier deletion was awaited: it is among the newest now.
+      if (index.get(blob.hex)?.lastPull !== blob.lastPull) continue;
+      const isExpired = ttlMs !== undefined && blob.lastPull + ttlMs <= now;
+      if (!isExpired && !this.overLimit()) break;
+      const digest = Digest.parse(`${algorithm}:${blob.hex}`);
+      if (this.readers.has(digest.toString())) continue;
+      index.remove(blob.hex);
+      await this.local.delete(digest);
+      this.logger.info('blob removed', {
+        digest: digest.toString(),
+        reason: isExpired ? 'expired' : 'evicted',
+        bytes: blob.size,
+      });
       if (isExpired) result.expired += 1;
       else result.evicted += 1;
     }
     return result;
+  }
+
+  /** Every indexed blob, oldest first, merging the indexes of the digest algorithms. */
+  private *oldestFirst(): Generator<{ algorithm: DigestAlgorithm; blob: IndexedBlob }> {
+    const walks = [...this.indexes].map(([algorithm, index]) => {
+      const walk = index.oldestFirst();
+      return { algorithm, walk, head: walk.next() };
+    });
+    for (;;) {
+      let oldest: (typeof walks)[number] | undefined;
+      for (const candidate of walks) {
+        if (candidate.head.done) continue;
+        if (!oldest || candidate.head.value.lastPull < (oldest.head.value as IndexedBlob).lastPull)
+          oldest = candidate;
+      }
+      if (!oldest || oldest.head.done) return;
+      const blob = oldest.head.value;
+      oldest.head = oldest.walk.next();
+      yield { algorithm: oldest.algorithm, blob };
+    }
   }
 
   start(): void {
