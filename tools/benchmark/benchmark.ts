@@ -9,12 +9,21 @@
  *
  * Set BENCH_QUICK=1 for a small smoke run (smaller blobs, shorter load), and
  * BENCH_CACHE_NODE_ARGS for Node flags of the cache process (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p"),
- * BENCH_ONLY to run some phases only (comma-separated: warm, small, misses, serial, memory), and
+ * BENCH_ONLY to run some phases only (comma-separated: warm, small, misses, serial, memory, and
+ * startup: a cache started on a store of BENCH_STARTUP_BLOBS one-byte blobs, default a million,
+ * run only when named), and
  * BENCH_KEEP=1 to keep the working folder (the servers' logs) afterwards.
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
-import { chmodSync, createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  createWriteStream,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -39,13 +48,20 @@ const ROUNDS = quick ? 1 : 3;
 const ADMIN = { user: 'admin', password: 'bench-admin-password' };
 const USER = { user: 'bench', password: 'bench-user-password' };
 const REPO = 'bench/data';
-const PHASES = ['warm', 'small', 'misses', 'serial', 'memory'] as const;
+/** Phases run by default; `startup` (a store of a million blobs) runs only when named. */
+const PHASES = ['warm', 'small', 'misses', 'serial', 'memory', 'startup'] as const;
+const DEFAULT_PHASES = PHASES.filter((phase) => phase !== 'startup');
 const only = (process.env['BENCH_ONLY'] ?? '').split(',').filter(Boolean);
 for (const name of only) {
   if (!(PHASES as readonly string[]).includes(name))
     throw new Error(`BENCH_ONLY: unknown phase ${name}; phases are ${PHASES.join(', ')}`);
 }
-const runs = (phase: (typeof PHASES)[number]) => only.length === 0 || only.includes(phase);
+const runs = (phase: (typeof PHASES)[number]) =>
+  only.length === 0 ? (DEFAULT_PHASES as readonly string[]).includes(phase) : only.includes(phase);
+/** Blobs on disk in the `startup` phase (BENCH_STARTUP_BLOBS). */
+/** Processes of the content cache: it runs one (nginx is given as many workers). */
+const CACHE_PROCESSES = 1;
+const STARTUP_BLOBS = Number(process.env['BENCH_STARTUP_BLOBS'] ?? (quick ? 20_000 : 1_000_000));
 
 const children: ChildProcess[] = [];
 function log(message: string): void {
@@ -155,7 +171,7 @@ async function wrk(
   urls: string[],
   directory: string,
   name: string,
-): Promise<{ requestsPerSecond: number; p50Ms: number; p99Ms: number }> {
+): Promise<{ requests: number; requestsPerSecond: number; p50Ms: number; p99Ms: number }> {
   const script = join(directory, `${name}.lua`);
   const base = new URL(urls[0] as string);
   const paths = urls.map((url) => {
@@ -181,6 +197,7 @@ async function wrk(
   const errors = /Non-2xx or 3xx responses: (\d+)/.exec(stdout);
   if (errors) throw new Error(`wrk against ${name}: ${errors[1]} error responses\n${stdout}`);
   return {
+    requests: Number(/(\d+) requests in/.exec(stdout)?.[1] ?? NaN),
     requestsPerSecond: rps,
     p50Ms: toMs(/^\s+50%\s+(\S+)/m.exec(stdout)?.[1]),
     p99Ms: toMs(/^\s+99%\s+(\S+)/m.exec(stdout)?.[1]),
@@ -191,6 +208,52 @@ async function wrk(
 function rss(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) * 1024;
+}
+
+/** Clock ticks per second of /proc's CPU times. */
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+
+/**
+ * CPU seconds (user + system) used so far by a process and all its live descendants (nginx's
+ * master and workers, the cache's workers), from /proc/<pid>/stat.
+ */
+function treeCpuSeconds(rootPid: number): number {
+  const processes = new Map<number, { parent: number; ticks: number }>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    // Fields after the command name (which may hold spaces): state, ppid, … utime (14), stime (15).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    processes.set(Number(entry), {
+      parent: Number(fields[1]),
+      ticks: Number(fields[11]) + Number(fields[12]),
+    });
+  }
+  let ticks = 0;
+  for (const [pid, info] of processes) {
+    for (let ancestor = pid; ancestor > 1; ancestor = processes.get(ancestor)?.parent ?? 0) {
+      if (ancestor === rootPid) {
+        ticks += info.ticks;
+        break;
+      }
+    }
+  }
+  return ticks / CLOCK_TICKS;
+}
+
+/** Runs `load` and returns its result with the CPU seconds `pid`'s process tree spent meanwhile. */
+async function withCpu<Result>(
+  pid: number,
+  load: () => Promise<Result>,
+): Promise<{ result: Result; cpuSeconds: number }> {
+  const before = treeCpuSeconds(pid);
+  const result = await load();
+  return { result, cpuSeconds: treeCpuSeconds(pid) - before };
 }
 
 async function main(): Promise<void> {
@@ -272,17 +335,26 @@ async function main(): Promise<void> {
       join(work, 'reference.yml'),
       `version: 0.1\nlog: { level: error, accesslog: { disabled: true } }\nstorage: { filesystem: { rootdirectory: ${work}/reference }, delete: { enabled: true } }\nhttp: { addr: "127.0.0.1:${referencePort}" }\nproxy: { remoteurl: "${upstream}", username: ${ADMIN.user}, password: ${ADMIN.password} }\n`,
     );
-    start('docker-registry', ['serve', join(work, 'reference.yml')], join(work, 'reference.log'));
+    const referenceProcess = start(
+      'docker-registry',
+      ['serve', join(work, 'reference.yml')],
+      join(work, 'reference.log'),
+    );
     const reference = `http://127.0.0.1:${referencePort}`;
     await waitHttp(`${reference}/v2/`);
 
-    // nginx serving the same files from local disk.
+    // nginx serving the same files from local disk, with as many workers as the cache has
+    // processes (CPU per unit of work is compared, and requests/s on equal terms).
     mkdirSync(join(work, 'files'), { recursive: true });
     writeFileSync(
       join(work, 'nginx.conf'),
-      `daemon off;\nworker_processes 2;\npid ${work}/nginx.pid;\nerror_log ${work}/nginx-error.log;\nevents { worker_connections 1024; }\nhttp {\n  access_log off;\n  sendfile on;\n  tcp_nopush on;\n  keepalive_requests 100000;\n  client_body_temp_path ${work}/nginx-tmp;\n  server {\n    listen 127.0.0.1:${nginxPort};\n    root ${work}/files;\n  }\n}\n`,
+      `daemon off;\nworker_processes ${CACHE_PROCESSES};\npid ${work}/nginx.pid;\nerror_log ${work}/nginx-error.log;\nevents { worker_connections 1024; }\nhttp {\n  access_log off;\n  sendfile on;\n  tcp_nopush on;\n  keepalive_requests 100000;\n  client_body_temp_path ${work}/nginx-tmp;\n  server {\n    listen 127.0.0.1:${nginxPort};\n    root ${work}/files;\n  }\n}\n`,
     );
-    start('nginx', ['-c', join(work, 'nginx.conf'), '-p', work], join(work, 'nginx.log'));
+    const nginxProcess = start(
+      'nginx',
+      ['-c', join(work, 'nginx.conf'), '-p', work],
+      join(work, 'nginx.log'),
+    );
     const nginx = `http://127.0.0.1:${nginxPort}`;
     await waitHttp(`${nginx}/`, [200, 403, 404]);
 
@@ -339,7 +411,7 @@ async function main(): Promise<void> {
 
     log('creating and pushing blobs');
     const big = await push(BIG);
-    const small = [];
+    const small: Array<Awaited<ReturnType<typeof push>>> = [];
     if (runs('small'))
       for (let index = 0; index < SMALL_COUNT; index += 1) small.push(await push(SMALL));
     // (Fetched after the first pushes: a token only covers repositories that exist.)
@@ -358,6 +430,12 @@ async function main(): Promise<void> {
       sizes: { big: BIG, huge: HUGE, small: SMALL },
     };
     const servers = { cache: 'cache', reference: 'reference', nginx: 'nginx' } as const;
+    /** The process (tree) of each server, whose CPU time is measured around each load. */
+    const pids: Record<keyof typeof servers, number> = {
+      cache: cacheProcess.pid as number,
+      reference: referenceProcess.pid as number,
+      nginx: nginxProcess.pid as number,
+    };
     // The cache's resident set after each phase: what a phase leaves behind, in MB.
     const rssAfter: Record<string, number> = {};
     results['cacheRssAfterPhaseMB'] = rssAfter;
@@ -381,14 +459,21 @@ async function main(): Promise<void> {
         // Warm means stored: a body ends once verified, the fill commits (fsync, rename) just after.
         if (server === 'cache') await fillsDone(cache);
       }
-      const rounds: Record<string, Array<{ oneClientMBps: number; eightClientsMBps: number }>> = {};
+      const rounds: Record<
+        string,
+        Array<{ oneClientMBps: number; eightClientsMBps: number; cpuSecondsPerGB: number }>
+      > = {};
       for (let round = 0; round < ROUNDS; round += 1) {
         for (const server of Object.values(servers)) {
-          const one = await parallel([big[server]]);
-          const eight = await parallel(Array.from({ length: 8 }, () => big[server]));
+          const { result, cpuSeconds } = await withCpu(pids[server], async () => ({
+            one: await parallel([big[server]]),
+            eight: await parallel(Array.from({ length: 8 }, () => big[server])),
+          }));
+          const { one, eight } = result;
           (rounds[server] ??= []).push({
             oneClientMBps: one.bytes / one.seconds / 1e6,
             eightClientsMBps: eight.bytes / eight.seconds / 1e6,
+            cpuSecondsPerGB: cpuSeconds / ((one.bytes + eight.bytes) / 1e9),
           });
         }
       }
@@ -397,6 +482,7 @@ async function main(): Promise<void> {
         warm[server] = {
           oneClientMBps: median(measured.map((round) => round.oneClientMBps)),
           eightClientsMBps: median(measured.map((round) => round.eightClientsMBps)),
+          cpuSecondsPerGB: median(measured.map((round) => round.cpuSecondsPerGB)),
           rounds: measured,
         };
       }
@@ -410,16 +496,23 @@ async function main(): Promise<void> {
         for (const blob of small) await curl(blob[server]);
         if (server === 'cache') await fillsDone(cache);
       }
-      const rounds: Record<string, Array<Awaited<ReturnType<typeof wrk>>>> = {};
+      const rounds: Record<
+        string,
+        Array<Awaited<ReturnType<typeof wrk>> & { cpuMicrosPerRequest: number }>
+      > = {};
       for (let round = 0; round < ROUNDS; round += 1) {
         for (const server of Object.values(servers)) {
-          (rounds[server] ??= []).push(
-            await wrk(
+          const { result, cpuSeconds } = await withCpu(pids[server], () =>
+            wrk(
               small.map((blob) => blob[server]),
               work,
               server,
             ),
           );
+          (rounds[server] ??= []).push({
+            ...result,
+            cpuMicrosPerRequest: (cpuSeconds * 1e6) / result.requests,
+          });
         }
       }
       const smallLoad: Record<string, unknown> = {};
@@ -427,6 +520,7 @@ async function main(): Promise<void> {
         // The median round by requests/s, with its own latencies.
         smallLoad[server] = {
           ...middle(measured, (round) => round.requestsPerSecond),
+          cpuMicrosPerRequest: median(measured.map((round) => round.cpuMicrosPerRequest)),
           rounds: measured,
         };
       }
@@ -526,6 +620,68 @@ async function main(): Promise<void> {
       phaseDone('memory');
     }
 
+    if (runs('startup')) {
+      log(`a cache started on a store of ${STARTUP_BLOBS} tiny blobs`);
+      const store = join(work, 'startup-cache');
+      writeTinyBlobs(store, STARTUP_BLOBS);
+      const port = await freePort();
+      writeFileSync(
+        join(work, 'startup.yml'),
+        `version: 0.1\nlog: { level: info, accesslog: { disabled: true } }\nstorage: { delete: { enabled: true }, filesystem: { rootdirectory: ${store} } }\nhttp: { addr: "127.0.0.1:${port}" }\nmiddleware:\n  registry:\n    - name: downstream\n      options:\n        blobttl: 24h\n        upstreams: [${upstream}]\n`,
+      );
+      const logFile = join(work, 'startup.log');
+      const started = process.hrtime.bigint();
+      const startup = start(
+        process.execPath,
+        [
+          ...runtime.nodeOptions,
+          join(root, 'apps', 'content-cache', 'bin', 'content-cache.mjs'),
+          join(work, 'startup.yml'),
+        ],
+        logFile,
+        runtime.env,
+      );
+      // The first answer: the API base, then a blob of the store (a hit while the index loads).
+      for (;;) {
+        const answered = await fetch(`http://127.0.0.1:${port}/v2/`).then(
+          (response) => response.status === 200,
+          () => false,
+        );
+        if (answered) break;
+        if (Number(process.hrtime.bigint() - started) / 1e9 > 120)
+          throw new Error('the cache on a large store did not answer within 2 minutes');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      const firstAnswerMs = Number(process.hrtime.bigint() - started) / 1e6;
+      const pid = startup.pid as number;
+      const rssAtFirstAnswer = rss(pid, 'VmRSS');
+      let loaded: RegExpExecArray | null = null;
+      while (!loaded) {
+        loaded = /msg="blob index loaded".*?blobs=(\d+).*?indexBytes=(\d+).*?durationMs=(\d+)/.exec(
+          readFileSync(logFile, 'utf8'),
+        );
+        if (Number(process.hrtime.bigint() - started) / 1e9 > 1800)
+          throw new Error('the index of the large store was not loaded within 30 minutes');
+        if (!loaded) await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      const [, indexed, indexBytes, loadMs] = loaded.map(Number) as [
+        number,
+        number,
+        number,
+        number,
+      ];
+      results['startup'] = {
+        blobsOnDisk: STARTUP_BLOBS,
+        firstAnswerMs,
+        blobsIndexed: indexed,
+        indexBytesPerBlob: indexBytes / indexed,
+        indexLoadSeconds: loadMs / 1000,
+        rssAtFirstAnswerMB: rssAtFirstAnswer / 1e6,
+        rssAfterIndexMB: rss(pid, 'VmRSS') / 1e6,
+      };
+      startup.kill('SIGTERM');
+    }
+
     const out = join(root, 'artifacts', 'benchmark.json');
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
@@ -540,14 +696,30 @@ async function main(): Promise<void> {
   }
 }
 
+/**
+ * Writes `count` tiny blobs straight into a cache's storage layout (blobs/sha256/<2 hex>/<hex>):
+ * blob n holds the decimal text of n (one to seven bytes, so every blob has a digest of its own).
+ */
+function writeTinyBlobs(root: string, count: number): void {
+  for (let fanOut = 0; fanOut < 256; fanOut += 1)
+    mkdirSync(join(root, 'blobs', 'sha256', fanOut.toString(16).padStart(2, '0')), {
+      recursive: true,
+    });
+  for (let n = 0; n < count; n += 1) {
+    const content = String(n);
+    const hex = createHash('sha256').update(content).digest('hex');
+    writeFileSync(join(root, 'blobs', 'sha256', hex.slice(0, 2), hex), content);
+  }
+}
+
 function printTable(results: Record<string, unknown>): void {
   const warm = (results['warmThroughput'] ?? {}) as Record<
     string,
-    { oneClientMBps: number; eightClientsMBps: number }
+    { oneClientMBps: number; eightClientsMBps: number; cpuSecondsPerGB: number }
   >;
   const small = (results['smallBlobs'] ?? {}) as Record<
     string,
-    { requestsPerSecond: number; p50Ms: number; p99Ms: number }
+    { requestsPerSecond: number; p50Ms: number; p99Ms: number; cpuMicrosPerRequest: number }
   >;
   const misses = (results['simultaneousMisses'] ?? {}) as Record<string, Record<string, number>>;
   const serial = (results['serialMisses'] ?? {}) as Record<string, number>;
@@ -559,8 +731,10 @@ function printTable(results: Record<string, unknown>): void {
     '| --- | --- | --- | --- |',
     `| warm ${results['quick'] ? 'big' : '256 MiB'} blob, 1 client (MB/s, median of rounds) | ${f(warm['cache']?.oneClientMBps, 0)} | ${f(warm['reference']?.oneClientMBps, 0)} | ${f(warm['nginx']?.oneClientMBps, 0)} |`,
     `| warm, 8 clients (MB/s, median of rounds) | ${f(warm['cache']?.eightClientsMBps, 0)} | ${f(warm['reference']?.eightClientsMBps, 0)} | ${f(warm['nginx']?.eightClientsMBps, 0)} |`,
+    `| warm: CPU seconds per GB served (whole process tree) | ${f(warm['cache']?.cpuSecondsPerGB, 2)} | ${f(warm['reference']?.cpuSecondsPerGB, 2)} | ${f(warm['nginx']?.cpuSecondsPerGB, 2)} |`,
     `| 64 KiB blobs, 64 connections (req/s, median round) | ${f(small['cache']?.requestsPerSecond, 0)} | ${f(small['reference']?.requestsPerSecond, 0)} | ${f(small['nginx']?.requestsPerSecond, 0)} |`,
     `| 64 KiB p50 / p99 (ms) | ${f(small['cache']?.p50Ms, 2)} / ${f(small['cache']?.p99Ms, 2)} | ${f(small['reference']?.p50Ms, 2)} / ${f(small['reference']?.p99Ms, 2)} | ${f(small['nginx']?.p50Ms, 2)} / ${f(small['nginx']?.p99Ms, 2)} |`,
+    `| 64 KiB: CPU µs per request (whole process tree) | ${f(small['cache']?.cpuMicrosPerRequest, 0)} | ${f(small['reference']?.cpuMicrosPerRequest, 0)} | ${f(small['nginx']?.cpuMicrosPerRequest, 0)} |`,
     `| 16 simultaneous misses: upstream GETs | ${f(misses['cache']?.['upstreamGets'], 0)} | ${f(misses['reference']?.['upstreamGets'], 0)} | — |`,
     `| 16 misses: all done (s) / one client alone (s) | ${f(misses['cache']?.['allSixteenSeconds'], 2)} / ${f(misses['cache']?.['oneClientSeconds'], 2)} | ${f(misses['reference']?.['allSixteenSeconds'], 2)} / ${f(misses['reference']?.['oneClientSeconds'], 2)} | ${f(misses['nginx']?.['allSixteenSeconds'], 2)} (warm: the floor) |`,
     `| the same blob straight from the origin, one client (s) | ${f(misses['cache']?.['originSeconds'], 2)} | ${f(misses['reference']?.['originSeconds'], 2)} | — |`,
@@ -569,6 +743,11 @@ function printTable(results: Record<string, unknown>): void {
     `| a serial miss, median first byte / end (ms), origin ${f(serial['originMedianFirstByteMs'])} / ${f(serial['originMedianTotalMs'])} | ${f(serial['cacheMedianFirstByteMs'])} / ${f(serial['cacheMedianTotalMs'])} | ${f(serial['referenceMedianFirstByteMs'])} / ${f(serial['referenceMedianTotalMs'])} | — |`,
     `| cache peak RSS, 8 clients × ${results['quick'] ? 'huge' : '1 GiB'} miss (MB) | ${f(memory['cachePeakRssMB'], 0)} | — | — |`,
   ];
+  const startup = results['startup'] as Record<string, number> | undefined;
+  if (startup)
+    lines.push(
+      `| ${startup['blobsOnDisk']} blobs on disk: first answer (ms), index bytes per blob, index built (s) | ${f(startup['firstAnswerMs'], 0)}, ${f(startup['indexBytesPerBlob'], 0)}, ${f(startup['indexLoadSeconds'], 1)} | — | — |`,
+    );
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
