@@ -33,6 +33,8 @@ export interface CacheServices {
   readonly connections: ClientConnections;
   /** `sendtimeout`: a response whose client takes none of its waiting bytes for this long closes. */
   readonly sendTimeoutMs: number;
+  /** The Prometheus text of `/metrics` (with several workers, all of theirs). */
+  metricsText(): Promise<string>;
 }
 
 /**
@@ -160,7 +162,7 @@ function createKoaApp(services: CacheServices, onUnexpected: UnexpectedErrorHand
     if (ctx.path === '/metrics') {
       services.metrics.fillsInProgress.set(services.cache.fillsInProgress);
       ctx.type = services.metrics.registry.contentType;
-      ctx.body = await services.metrics.registry.metrics();
+      ctx.body = await services.metricsText();
       return;
     }
     return next();

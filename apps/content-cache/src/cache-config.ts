@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
 import {
   ConfigError,
@@ -79,4 +80,25 @@ export function loadCacheConfig(source: ConfigSource): CacheConfig {
       : undefined;
   if (issues.length > 0) throw new ConfigError(issues, source.file);
   return { registry, downstream, upstream: downstream.upstreams[0] as Upstream, caPems, tlsFiles };
+}
+
+/** How many processes serve: `workers`, or one where the configuration allows no more. */
+export interface WorkerCount {
+  readonly count: number;
+  /** Why one process serves although more were asked for (or are the default). */
+  readonly onlyOne?: string;
+}
+
+/**
+ * The processes the cache runs: `workers`, unset as many as the cores available — but one with
+ * `inmemory` storage (it is not shared between processes) or Let's Encrypt certificates (they are
+ * obtained and renewed by one process).
+ */
+export function workerCountOf(config: CacheConfig): WorkerCount {
+  const asked = config.downstream.workers ?? availableParallelism();
+  if (asked > 1 && config.registry.storage.driver.kind === 'inmemory')
+    return { count: 1, onlyOne: 'inmemory storage is not shared between processes' };
+  if (asked > 1 && config.registry.http.tls?.kind === 'letsencrypt')
+    return { count: 1, onlyOne: "Let's Encrypt certificates are obtained by one process" };
+  return { count: asked };
 }

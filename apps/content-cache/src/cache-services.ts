@@ -1,9 +1,12 @@
 import { MemoryTier, openBlobStore, type StorageDriver } from '@dtr-cache/blob-store';
 import { MEMORY_TIER_MAX_BLOB_SIZE } from '@dtr-cache/config';
 import type { Logger } from '@dtr-cache/logging';
+import { AggregatorRegistry } from 'prom-client';
 import { CacheMetrics } from './cache-metrics';
 import { BlobExpiry, type ExpiryOptions } from './cache/blob-expiry';
-import { CachingBlobStore } from './cache/caching-blob-store';
+import { type CacheObserver, CachingBlobStore } from './cache/caching-blob-store';
+import { ClusterFills } from './cluster/cluster-fills';
+import type { PrimaryLink } from './cluster/primary-link';
 import { UpstreamClient, type UpstreamClientOptions } from './upstream/upstream-client';
 import { UpstreamKeys } from './upstream/upstream-keys';
 
@@ -19,6 +22,12 @@ export interface CacheServicesOptions {
   readonly keyRefresh?: { minRefreshIntervalMs: number; refreshIntervalMs: number };
   /** `blobttl` and `maxsize`; undefined: blobs are kept until deleted by hand. */
   readonly expiry?: ExpiryOptions;
+  /**
+   * This process is one worker of several: its misses are filled once across all of them
+   * (coordinated by the primary), pulls and stores go to the primary's expiry (`expiry` is not
+   * run here), metrics are the primary's aggregate, and no temp file is removed at start-up.
+   */
+  readonly primary?: PrimaryLink;
 }
 
 /** The cache's services, built and ready; nothing is listening yet. */
@@ -29,6 +38,8 @@ export interface BuiltCacheServices {
   readonly metrics: CacheMetrics;
   /** Expiry and eviction, its index loading in the background, not started ({@link BlobExpiry.start}). */
   readonly expiry: BlobExpiry | undefined;
+  /** The Prometheus text of `/metrics`: this process's, or all workers' together. */
+  metricsText(): Promise<string>;
   /** Stops timers and closes the upstream connections and the storage driver. */
   release(): Promise<void>;
 }
@@ -44,9 +55,11 @@ export interface BuiltCacheServices {
 export async function buildCacheServices(
   options: CacheServicesOptions,
 ): Promise<BuiltCacheServices> {
-  const { logger } = options;
+  const { logger, primary } = options;
   const stored = await openBlobStore(options.driver, {
     onTempFilesRemoved: (count) => count > 0 && logger.info('stale temp files removed', { count }),
+    // A worker's store is shared: its temp files may be other workers' fills.
+    ...(primary ? { keepTemp: () => true } : {}),
   });
   const local = new MemoryTier(stored, {
     maxBytes: options.memorySize,
@@ -57,23 +70,49 @@ export async function buildCacheServices(
   await keys.start();
   const metrics = new CacheMetrics();
   // Not awaited: a store of millions of blobs takes a while to read, and must not delay the start.
-  const expiry = options.expiry ? BlobExpiry.open(local, options.expiry, logger) : undefined;
-  const cache = new CachingBlobStore(local, stored, upstream, {
-    stored: (digest, size) => expiry?.stored(digest, size),
-    ...(expiry ? { reading: expiry.reading.bind(expiry) } : {}),
-    finished: (digest, outcome, error) => {
-      metrics.fills.inc({ outcome });
-      if (outcome === 'failed')
-        logger.warn('fill failed, nothing kept', { digest: digest.toString(), error });
+  const expiry =
+    options.expiry && !primary ? BlobExpiry.open(local, options.expiry, logger) : undefined;
+  const pulls: CacheObserver = primary
+    ? {
+        stored: (digest, size) => primary.stored(digest, size),
+        reading: (digest, size) => {
+          primary.pulled(digest, size);
+          return () => undefined;
+        },
+      }
+    : {
+        stored: (digest, size) => expiry?.stored(digest, size),
+        ...(expiry ? { reading: expiry.reading.bind(expiry) } : {}),
+      };
+  const cache = new CachingBlobStore(
+    local,
+    stored,
+    upstream,
+    {
+      ...pulls,
+      finished: (digest, outcome, error) => {
+        metrics.fills.inc({ outcome });
+        if (outcome === 'failed')
+          logger.warn('fill failed, nothing kept', { digest: digest.toString(), error });
+      },
     },
-  });
+    primary && new ClusterFills(primary, stored, upstream),
+  );
+  if (primary) {
+    // A worker answers the primary's requests for its metrics (prom-client's cluster protocol,
+    // whose listener an AggregatorRegistry's construction installs).
+    AggregatorRegistry.setRegistries([metrics.registry]);
+    new AggregatorRegistry();
+  }
   return {
     cache,
     upstream,
     keys,
     metrics,
     expiry,
+    metricsText: () => (primary ? primary.metrics() : metrics.registry.metrics()),
     async release() {
+      primary?.close();
       keys.stop();
       expiry?.stop();
       upstream.close();

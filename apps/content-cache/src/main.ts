@@ -1,9 +1,12 @@
+import cluster from 'node:cluster';
 import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import { FilesystemDriver, MemoryDriver } from '@dtr-cache/blob-store';
 import { ConfigError } from '@dtr-cache/config';
 import { createLogger } from '@dtr-cache/logging';
 import { listen, stopOnSignals } from '@dtr-cache/server-lifecycle';
-import { type CacheConfig, loadCacheConfig } from './cache-config';
+import { type CacheConfig, loadCacheConfig, workerCountOf } from './cache-config';
+import { PrimaryLink } from './cluster/primary-link';
+import { runPrimary } from './cluster/primary';
 import { createCacheServer } from './cache-server';
 import { buildCacheServices } from './cache-services';
 import { AcmeCertificates } from './tls/acme-certificates';
@@ -50,15 +53,44 @@ async function main(): Promise<void> {
     throw error;
   }
   const { registry, upstream } = config;
-  const logger = createLogger(registry.log);
+  const workers = workerCountOf(config);
+  const logger = createLogger({
+    ...registry.log,
+    fields: {
+      ...registry.log.fields,
+      ...(cluster.isWorker ? { worker: String(cluster.worker?.id) } : {}),
+    },
+  });
   const driver =
     registry.storage.driver.kind === 'inmemory'
       ? new MemoryDriver()
       : new FilesystemDriver(registry.storage.driver.rootDirectory);
   const ttlMs = config.downstream.blobTtl?.milliseconds;
+  const expiry =
+    ttlMs === undefined && config.downstream.maxSize === undefined
+      ? undefined
+      : {
+          ttlMs,
+          maxSize: config.downstream.maxSize,
+          sweepIntervalMs: Math.max(100, Math.min((ttlMs ?? 240_000) / 4, 60_000)),
+        };
+  if (cluster.isPrimary && workers.onlyOne)
+    logger.warn('serving with one process', { reason: workers.onlyOne });
+  if (cluster.isPrimary && workers.count > 1) {
+    await runPrimary({
+      workers: workers.count,
+      logger,
+      driver,
+      expiry,
+      drainTimeoutMs: registry.http.drainTimeout.milliseconds,
+    });
+    return;
+  }
   const services = await buildCacheServices({
     logger,
     driver,
+    primary: cluster.isWorker ? new PrimaryLink() : undefined,
+    expiry,
     memorySize: config.downstream.memorySize,
     upstream: {
       hosts: upstream.upstreamHosts.length > 0 ? upstream.upstreamHosts : [upstream.originHost],
@@ -68,14 +100,6 @@ async function main(): Promise<void> {
       failureThreshold: 3,
       cooldownMs: 30_000,
     },
-    expiry:
-      ttlMs === undefined && config.downstream.maxSize === undefined
-        ? undefined
-        : {
-            ttlMs,
-            maxSize: config.downstream.maxSize,
-            sweepIntervalMs: Math.max(100, Math.min((ttlMs ?? 240_000) / 4, 60_000)),
-          },
   });
   services.expiry?.start();
   const letsEncrypt = registry.http.tls?.kind === 'letsencrypt' ? registry.http.tls : undefined;
@@ -90,19 +114,21 @@ async function main(): Promise<void> {
         logger,
       )
     : undefined;
-  const { cache, keys, metrics } = services;
+  const { cache, keys, metrics, metricsText } = services;
   const server = createCacheServer(
     {
       cache,
       keys,
       metrics,
+      metricsText,
       logger,
       headers: registry.http.headers,
       accessLog: !registry.log.accessLogDisabled,
     },
     {
       tls: tlsOptions(config, acme),
-      maxClientConnections: config.downstream.maxClientConnections,
+      // Connections are spread over the workers in turn: each takes its share of the cap.
+      maxClientConnections: Math.ceil(config.downstream.maxClientConnections / workers.count),
       sendTimeoutMs: config.downstream.sendTimeout.milliseconds,
     },
   );

@@ -43,24 +43,26 @@ export async function startCache(options: {
   const logger: Logger = createLogger({ level: 'debug', formatter: 'json', fields: {} }, (line) =>
     logs.push(JSON.parse(line) as Record<string, unknown>),
   );
-  const { cache, upstream, keys, metrics, expiry, release } = await buildCacheServices({
-    logger,
-    driver: options.driver ?? new MemoryDriver(),
-    memorySize: options.memorySize ?? DEFAULT_MEMORY_SIZE,
-    upstream: {
-      hosts: options.upstreams.map((url) => new URL(url)),
-      cas: [],
-      connectTimeoutMs: 2000,
-      stallTimeoutMs: options.stallTimeoutMs ?? 5000,
-      failureThreshold: 3,
-      cooldownMs: 30_000,
+  const { cache, upstream, keys, metrics, metricsText, expiry, release } = await buildCacheServices(
+    {
+      logger,
+      driver: options.driver ?? new MemoryDriver(),
+      memorySize: options.memorySize ?? DEFAULT_MEMORY_SIZE,
+      upstream: {
+        hosts: options.upstreams.map((url) => new URL(url)),
+        cas: [],
+        connectTimeoutMs: 2000,
+        stallTimeoutMs: options.stallTimeoutMs ?? 5000,
+        failureThreshold: 3,
+        cooldownMs: 30_000,
+      },
+      keyRefresh: {
+        minRefreshIntervalMs: options.minKeyRefreshMs ?? 0,
+        refreshIntervalMs: 3_600_000,
+      },
+      expiry: options.expiry,
     },
-    keyRefresh: {
-      minRefreshIntervalMs: options.minKeyRefreshMs ?? 0,
-      refreshIntervalMs: 3_600_000,
-    },
-    expiry: options.expiry,
-  });
+  );
   await expiry?.ready;
   const defaults = parseDownstreamOptions(
     { upstreams: options.upstreams },
@@ -68,7 +70,15 @@ export async function startCache(options: {
     'options',
   );
   const server: Server = createCacheServer(
-    { cache, keys, metrics, logger, headers: options.headers ?? {}, accessLog: true },
+    {
+      cache,
+      keys,
+      metrics,
+      metricsText,
+      logger,
+      headers: options.headers ?? {},
+      accessLog: true,
+    },
     {
       sendTimeoutMs: options.sendTimeoutMs ?? (defaults?.sendTimeout.milliseconds as number),
       maxClientConnections:

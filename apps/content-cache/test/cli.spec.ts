@@ -33,7 +33,7 @@ function startCache(configFile: string, env: NodeJS.ProcessEnv = {}): Promise<St
     );
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      const match = /msg=listening addr=\S*:(\d+)/.exec(output);
+      const match = /msg=listening (?:\S+ )*?addr=\S*:(\d+)/.exec(output);
       if (match) {
         clearTimeout(timer);
         resolve({ child, port: Number(match[1]), output: () => output });

@@ -21,25 +21,51 @@ export async function pidOf(topology: RunningTopology, name: ServerName): Promis
   return pid;
 }
 
-/** Resident memory of a process, in bytes (VmRSS). */
-export async function rssOf(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) * 1024;
+/** A process and its live descendants (a content cache's workers), by pid. */
+export async function processTree(pid: number): Promise<number[]> {
+  const parents = new Map<number, number>();
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    if (stat)
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+  }
+  const tree = [pid];
+  for (let index = 0; index < tree.length; index += 1)
+    for (const [child, parent] of parents) if (parent === tree[index]) tree.push(child);
+  return tree;
 }
 
-/** Open file descriptors of a process, and how many of them are files under `under`. */
+/** Resident memory of a process and its descendants together, in bytes (VmRSS). */
+export async function rssOf(pid: number): Promise<number> {
+  let total = 0;
+  for (const member of await processTree(pid)) {
+    const status = await readFile(`/proc/${member}/status`, 'utf8').catch(() => '');
+    total += Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+  }
+  return total;
+}
+
+/**
+ * Open file descriptors of a process and its descendants together, and how many of them are
+ * files under `under`.
+ */
 export async function descriptorsOf(
   pid: number,
   under?: string,
 ): Promise<{ all: number; files: number }> {
-  const fds = await readdir(`/proc/${pid}/fd`);
+  let all = 0;
   let files = 0;
-  if (under !== undefined)
-    for (const fd of fds) {
-      const target = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '');
-      if (target.startsWith(under)) files += 1;
-    }
-  return { all: fds.length, files };
+  for (const member of await processTree(pid)) {
+    const fds = await readdir(`/proc/${member}/fd`).catch(() => []);
+    all += fds.length;
+    if (under !== undefined)
+      for (const fd of fds) {
+        const target = await readlink(`/proc/${member}/fd/${fd}`).catch(() => '');
+        if (target.startsWith(under)) files += 1;
+      }
+  }
+  return { all, files };
 }
 
 /** CPU time a process used so far (user + system), in seconds. */

@@ -15,6 +15,7 @@ import {
   FileNotFoundError,
   recyclerOf,
   type StorageDriver,
+  type TailedFile,
   type TempFile,
   type TempFileInfo,
 } from './storage-driver';
@@ -81,6 +82,11 @@ export interface BlobWriter extends Writable {
  */
 export interface TailableBlobWriter extends BlobWriter {
   /**
+   * The key of the writer's temp file: another process sharing the storage reads the bytes as
+   * they are written with {@link TailableBlobStore.tailWriter}.
+   */
+  readonly key: string;
+  /**
    * The digest of the bytes accepted so far, hashed as they were accepted whether or not they
    * reached storage: after a failed write, of every byte accepted before the failure. Does not end
    * the hash.
@@ -107,6 +113,14 @@ export interface TailableBlobWriter extends BlobWriter {
 export interface TailableBlobStore {
   /** Starts a writer, like {@link BlobStore.create}, whose written bytes can be read back. */
   createTailable(options?: { algorithm?: DigestAlgorithm }): Promise<TailableBlobWriter>;
+  /**
+   * Reads the bytes of a writer of another process sharing the storage ({@link
+   * TailableBlobWriter.key}) as they are written; once the blob `digest` was committed, the blob.
+   * Not verified: the reader learns from the writer how far it has written and whether it was
+   * verified.
+   * @throws FileNotFoundError if the writer's file is gone and the blob is not stored.
+   */
+  tailWriter(key: string, digest: Digest): Promise<TailedFile>;
 }
 
 /**
@@ -229,6 +243,10 @@ export class DriverBlobStore implements BlobStore, ResumableBlobStore, TailableB
 
   createTailable(options: { algorithm?: DigestAlgorithm } = {}): Promise<TailableBlobWriter> {
     return this.createWriter(options);
+  }
+
+  tailWriter(key: string, digest: Digest): Promise<TailedFile> {
+    return this.driver.openTailed(key, blobKey(digest));
   }
 
   private async createWriter(options: { algorithm?: DigestAlgorithm }): Promise<DriverBlobWriter> {

@@ -173,6 +173,10 @@ export class DriverBlobWriter extends Writable implements ResumableBlobWriter, T
       : { key: this.temp.key, size, hasher: this.hasher };
   }
 
+  get key(): string {
+    return this.temp.key;
+  }
+
   hashedPrefix(): PrefixDigest {
     return this.hasher.peek();
   }

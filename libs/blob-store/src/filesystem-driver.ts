@@ -22,9 +22,11 @@ import {
   type FileInfo,
   FileNotFoundError,
   type StorageDriver,
+  type TailedFile,
   type TempFile,
   type TempFileInfo,
 } from './storage-driver';
+import { TailedFileHandle } from './tailed-file-handle';
 
 const TEMP_DIRECTORY = 'tmp';
 
@@ -143,6 +145,24 @@ export class FilesystemDriver implements StorageDriver {
       throw error;
     }
     return new FilesystemTempFile(key, path, handle, this.buffers, size);
+  }
+
+  async openTailed(tempKey: string, publishedKey: string): Promise<TailedFile> {
+    if (!tempKey.startsWith(`${TEMP_DIRECTORY}/`)) throw new FileNotFoundError(tempKey);
+    let handle: FileHandle;
+    try {
+      handle = await open(this.pathOf(tempKey), 'r');
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      try {
+        // Published meanwhile (a rename: the same bytes).
+        handle = await open(this.pathOf(publishedKey), 'r');
+      } catch (publishedError) {
+        if (isNotFound(publishedError)) throw new FileNotFoundError(tempKey);
+        throw publishedError;
+      }
+    }
+    return new TailedFileHandle(handle, this.buffers);
   }
 
   async move(temp: TempFile, key: string): Promise<void> {

@@ -3,6 +3,7 @@ export type {
   FileInfo,
   RecyclingReadable,
   StorageDriver,
+  TailedFile,
   TempFile,
   TempFileInfo,
 } from './storage-driver';

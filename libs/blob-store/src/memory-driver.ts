@@ -5,6 +5,7 @@ import {
   type FileInfo,
   FileNotFoundError,
   type StorageDriver,
+  type TailedFile,
   type TempFile,
   type TempFileInfo,
 } from './storage-driver';
@@ -132,6 +133,25 @@ export class MemoryDriver implements StorageDriver {
     temp.chunks = [Buffer.concat(temp.chunks).subarray(0, size)];
     temp.closed = false;
     return temp;
+  }
+
+  async openTailed(tempKey: string, publishedKey: string): Promise<TailedFile> {
+    assertValidKey(tempKey);
+    assertValidKey(publishedKey);
+    const temp = [...this.temps].find((candidate) => candidate.key === tempKey);
+    if (temp && !temp.discarded)
+      return {
+        readAt: (offset, length) => temp.readAt(offset, length),
+        close: async () => undefined,
+      };
+    const published = this.files.get(publishedKey);
+    if (!published) throw new FileNotFoundError(tempKey);
+    const data = published.data;
+    return {
+      readAt: async (offset, length) =>
+        data.subarray(offset, Math.min(data.length, offset + length)),
+      close: async () => undefined,
+    };
   }
 
   async move(temp: TempFile, key: string): Promise<void> {

@@ -131,6 +131,28 @@ export function describeStorageDriverConformance(
       await temp.closeReader();
     });
 
+    it("lets another writer's temp file be read as it is written, and once it was moved", async () => {
+      const temp = await driver.createTemp();
+      await temp.write([content.subarray(0, 1000)]);
+      const tailed = await driver.openTailed(temp.key, 'tailed');
+      expectSameBytes(await tailed.readAt(100, 50), content.subarray(100, 150));
+      expectSameBytes(await tailed.readAt(990, 50), content.subarray(990, 1000));
+      await temp.write([content.subarray(1000)]);
+      expectSameBytes(await tailed.readAt(1000, 5000), content.subarray(1000, 6000));
+      await temp.sync();
+      await driver.move(temp, 'tailed');
+      expectSameBytes(await tailed.readAt(199_000, 1000), content.subarray(199_000));
+      await tailed.close();
+      await tailed.close();
+      // Opened only after the move: the published file.
+      const late = await driver.openTailed(temp.key, 'tailed');
+      expectSameBytes(await late.readAt(0, 1000), content.subarray(0, 1000));
+      await late.close();
+      await expect(driver.openTailed(temp.key, 'never-published')).rejects.toBeInstanceOf(
+        FileNotFoundError,
+      );
+    });
+
     it('keeps serving a stream opened before delete', async () => {
       await publish(driver, 'f', content);
       const stream = await driver.read('f');

@@ -43,6 +43,19 @@ export interface TempFile {
   close(): Promise<void>;
 }
 
+/**
+ * Positional reads of a file another writer (possibly in another process) is writing: what it has
+ * written so far, and the whole file once it was published. See {@link StorageDriver.openTailed}.
+ */
+export interface TailedFile {
+  /** Up to `length` bytes at `offset` of what is written (fewer at its current end). */
+  readAt(offset: number, length: number): Promise<Buffer>;
+  /** Takes back a chunk `readAt` returned, as {@link TempFile.recycle}. Optional. */
+  recycle?(chunk: Buffer): void;
+  /** Releases the file; safe to call more than once. */
+  close(): Promise<void>;
+}
+
 /** A file in the temporary area, as {@link StorageDriver.removeTempFiles} sees it. */
 export interface TempFileInfo {
   readonly key: string;
@@ -129,6 +142,13 @@ export interface StorageDriver {
    * @throws FileNotFoundError if there is no such temp file, or it holds fewer than `size` bytes.
    */
   reopenTemp(key: string, size: number): Promise<TempFile>;
+  /**
+   * Opens the temp file `tempKey` that another writer (another process sharing the storage) is
+   * writing, to read what it has written; if it was published under `publishedKey` meanwhile,
+   * that file (the same bytes). What is read stays readable if the writer discards the file.
+   * @throws FileNotFoundError if neither exists (discarded, or never created).
+   */
+  openTailed(tempKey: string, publishedKey: string): Promise<TailedFile>;
   /**
    * Atomically publishes a synced temp file under `key`, replacing any file there, and makes the
    * publication durable. Readers see either the old file or the whole new one.

@@ -53,6 +53,7 @@ describe('describeDownstreamOptions', () => {
         'memorysize',
         'sendtimeout',
         'maxclientconnections',
+        'workers',
       ]),
     );
     const rows = renderDownstreamReference().trim().split('\n');

@@ -64,3 +64,21 @@ describe('downstream sendtimeout and maxclientconnections', () => {
     }
   });
 });
+
+describe('downstream workers', () => {
+  it('is unset by default (as many as the cores), and takes a whole number', () => {
+    expect(downstreamOf('')?.workers).toBeUndefined();
+    expect(downstreamOf('workers: 4')?.workers).toBe(4);
+    expect(downstreamOf('workers: "1"')?.workers).toBe(1);
+  });
+
+  it('refuses anything but a whole number from 1 to 1024, naming the key', () => {
+    for (const value of ['0', '-2', '1.5', 'many', '1025']) {
+      expect(issuesOf(`workers: ${value}`)).toEqual([
+        expect.stringMatching(
+          /^middleware\.registry\[0\]\.options\.workers: .* is not a whole number from 1 to 1024$/,
+        ),
+      ]);
+    }
+  });
+});

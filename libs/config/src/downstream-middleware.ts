@@ -47,6 +47,11 @@ export interface DownstreamOptions {
    * (IPv6: per /64); a request on a connection beyond it is answered 429.
    */
   readonly maxClientConnections: number;
+  /**
+   * Extension of the documented format: worker processes serving the one listening socket and the
+   * one store; undefined: as many as the cores available.
+   */
+  readonly workers: number | undefined;
 }
 
 /** The largest blob the memory tier (`memorysize`) keeps. */
@@ -75,6 +80,7 @@ const DOWNSTREAM_KEYS = [
   'memorysize',
   'sendtimeout',
   'maxclientconnections',
+  'workers',
 ];
 const UPSTREAM_KEYS = ['originhost', 'upstreamhosts'];
 
@@ -96,16 +102,15 @@ function reportUnknownKeys(
 const urlList = listOf(httpUrlFormat);
 const CLIENT_CONNECTIONS_EXPECTED = `a whole number from 1 to ${MAX_CLIENT_CONNECTIONS_LIMIT}`;
 
-/** `maxclientconnections`: a whole number from 1 (a YAML number, or its text from the environment). */
-function parseClientConnections(value: unknown): number {
+/** The largest `workers`. */
+const MAX_WORKERS = 1024;
+const WORKERS_EXPECTED = `a whole number from 1 to ${MAX_WORKERS}`;
+
+/** A whole number from 1 to `max` (a YAML number, or its text from the environment). */
+function parseWholeNumber(value: unknown, max: number, expected: string): number {
   const number = typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
-  if (
-    typeof number !== 'number' ||
-    !Number.isSafeInteger(number) ||
-    number < 1 ||
-    number > MAX_CLIENT_CONNECTIONS_LIMIT
-  )
-    throw new Error(`${show(value)} is not ${CLIENT_CONNECTIONS_EXPECTED}`);
+  if (typeof number !== 'number' || !Number.isSafeInteger(number) || number < 1 || number > max)
+    throw new Error(`${show(value)} is not ${expected}`);
   return number;
 }
 
@@ -199,9 +204,28 @@ export function parseDownstreamOptions(
     value['maxclientconnections'] === undefined || value['maxclientconnections'] === null
       ? DEFAULT_MAX_CLIENT_CONNECTIONS
       : (issues.attempt(`${path}.maxclientconnections`, () =>
-          parseClientConnections(value['maxclientconnections']),
+          parseWholeNumber(
+            value['maxclientconnections'],
+            MAX_CLIENT_CONNECTIONS_LIMIT,
+            CLIENT_CONNECTIONS_EXPECTED,
+          ),
         ) ?? DEFAULT_MAX_CLIENT_CONNECTIONS);
-  return { blobTtl, upstreams, cas, maxSize, memorySize, sendTimeout, maxClientConnections };
+  const workers =
+    value['workers'] === undefined || value['workers'] === null
+      ? undefined
+      : issues.attempt(`${path}.workers`, () =>
+          parseWholeNumber(value['workers'], MAX_WORKERS, WORKERS_EXPECTED),
+        );
+  return {
+    blobTtl,
+    upstreams,
+    cas,
+    maxSize,
+    memorySize,
+    sendTimeout,
+    maxClientConnections,
+    workers,
+  };
 }
 
 /** `middleware.registry`: a list of `{name, options}`; `downstream` at most once. */
@@ -297,7 +321,13 @@ export function describeDownstreamOptions(): Array<{
       path: 'maxclientconnections',
       required: false,
       expected: CLIENT_CONNECTIONS_EXPECTED,
-      doc: `Extension of the documented format: the most connections served at once per client address, as the socket sees it (IPv6: per /64; no proxy header is trusted). A request on a connection beyond it is answered 429 TOOMANYREQUESTS with Retry-After, and the connection closed; beyond twice as many, connections are closed as they are accepted. Unset: ${DEFAULT_MAX_CLIENT_CONNECTIONS}.`,
+      doc: `Extension of the documented format: the most connections served at once per client address, as the socket sees it (IPv6: per /64; no proxy header is trusted). A request on a connection beyond it is answered 429 TOOMANYREQUESTS with Retry-After, and the connection closed; beyond twice as many, connections are closed as they are accepted. With several workers, each serves its share of it (connections are handed to the workers in turn). Unset: ${DEFAULT_MAX_CLIENT_CONNECTIONS}.`,
+    },
+    {
+      path: 'workers',
+      required: false,
+      expected: WORKERS_EXPECTED,
+      doc: 'Extension of the documented format: worker processes sharing the listening socket and the store (filesystem storage only). A miss is fetched from upstream once whichever worker its clients reach; a worker that dies is replaced. 1: one process. Unset: as many as the cores available.',
     },
   ];
 }

@@ -8,7 +8,15 @@ import {
   rangeNotSatisfiable,
 } from '@dtr-cache/registry-protocol';
 import type { UpstreamClient } from '../upstream/upstream-client';
-import { BlobFill, type FillContext, InFlightFills, isDiskFull, UpstreamPassThrough } from './fill';
+import {
+  BlobFill,
+  type FillContext,
+  type FillCoordination,
+  InFlightFills,
+  isDiskFull,
+  type SharedFill,
+  UpstreamPassThrough,
+} from './fill';
 
 export type { FillContext } from './fill';
 
@@ -63,12 +71,15 @@ export class CachingBlobStore {
   /**
    * @param local where hits come from (the memory tier over the stored blobs)
    * @param writers where fills write, read back while written (the store under `local`)
+   * @param coordination the other processes of this cache (its workers), with which each miss is
+   *   filled once: absent, this process is the only one
    */
   constructor(
     readonly local: BlobStore,
     private readonly writers: TailableBlobStore,
     private readonly upstream: UpstreamClient,
     private readonly observer: CacheObserver = {},
+    private readonly coordination?: FillCoordination,
   ) {}
 
   /** Fills in progress (for metrics and tests). */
@@ -111,7 +122,7 @@ export class CachingBlobStore {
     const fill = await filling;
     if (fill.committed) {
       const stored = await this.openLocal(digest, range);
-      if (stored) return new SourcedBlob(stored, joined ? 'coalesced' : 'miss');
+      if (stored) return new SourcedBlob(stored, joined || fill.remote ? 'coalesced' : 'miss');
     }
     // Ended without keeping the blob (failed, or kept nothing) before this client joined it.
     if (fill.spent) {
@@ -119,7 +130,7 @@ export class CachingBlobStore {
       return this.openFor(digest, range, context);
     }
     if (!isRangeWithin(range, fill.size)) throw rangeNotSatisfiable(fill.size);
-    const source = !fill.kept ? 'pass-through' : joined ? 'coalesced' : 'miss';
+    const source = !fill.kept ? 'pass-through' : joined || fill.remote ? 'coalesced' : 'miss';
     return { size: fill.size, range, stream: fill.reader(range), source, recycle: fill.recycle };
   }
 
@@ -156,7 +167,15 @@ export class CachingBlobStore {
    * Starts the one download of a missed blob that its clients share: a fill, or while the disk is
    * full one that keeps nothing.
    */
-  private async startFill(digest: Digest, context: FillContext): Promise<BlobFill> {
+  private async startFill(digest: Digest, context: FillContext): Promise<SharedFill> {
+    const claim = await this.coordination?.claim(digest, context);
+    if (claim && !claim.owner) return claim.fill;
+    const filling = this.startOwnFill(digest, context);
+    claim?.report(filling);
+    return filling;
+  }
+
+  private async startOwnFill(digest: Digest, context: FillContext): Promise<BlobFill> {
     const upstream = this.upstream.getBlob(context.repository, digest, context.grant);
     const passThrough = new UpstreamPassThrough(this.upstream, digest, context);
     const fill =

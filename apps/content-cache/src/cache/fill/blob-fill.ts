@@ -7,6 +7,7 @@ import { downloadInto } from './download-loop';
 import { type FillSink, TransientSink } from './fill-sink';
 import { FillState } from './fill-state';
 import type { PassThrough } from './pass-through';
+import type { SharedFill } from './shared-fill';
 import { tailReader } from './tail-reader';
 
 /**
@@ -22,10 +23,11 @@ import { tailReader } from './tail-reader';
  * A fill that keeps nothing ({@link BlobFill.transient}: no room on the disk) shares its download
  * the same way, from memory only, paced to its fastest client.
  */
-export class BlobFill {
+export class BlobFill implements SharedFill {
   /** Settles when the blob is committed (undefined: a fill that keeps nothing) or the fill failed. */
   readonly done: Promise<BlobInfo | undefined>;
   private readonly state: FillState;
+  readonly remote = false;
 
   private constructor(
     digest: Digest,
@@ -55,7 +57,9 @@ export class BlobFill {
    * @throws the upstream's refusal; whatever else creating the local writer throws.
    */
   static async start(
-    local: TailableBlobStore & { freeBytes?(): Promise<number | undefined> },
+    local: Pick<TailableBlobStore, 'createTailable'> & {
+      freeBytes?(): Promise<number | undefined>;
+    },
     digest: Digest,
     upstream: Promise<UpstreamBlob>,
     passThrough: PassThrough,
@@ -104,6 +108,26 @@ export class BlobFill {
   /** True once the blob is verified and stored (serve it from the local store from then on). */
   get committed(): boolean {
     return this.state.kept && this.state.finished && this.state.failure === undefined;
+  }
+
+  /** The storage key of the file the bytes go to; undefined for a fill that keeps nothing. */
+  get key(): string | undefined {
+    return this.state.sink.key;
+  }
+
+  /** Bytes stored so far (readable from the file). */
+  get written(): number {
+    return this.state.sink.written;
+  }
+
+  /** Resolves once size and digest are verified; rejects if the fill failed. */
+  get verified(): Promise<void> {
+    return this.state.verified;
+  }
+
+  /** Resolves at the fill's next change: bytes received or stored, a client moved, the end. */
+  get changed(): Promise<void> {
+    return this.state.signal.changed;
   }
 
   /** Bytes of the download held in memory for clients (its window). */

@@ -23,6 +23,8 @@ export type FillSink = Pick<
   | 'recycle'
   | 'releaseReader'
 > & {
+  /** The storage key of the file the bytes go to (none for a sink that keeps nothing). */
+  readonly key?: string;
   write(chunk: Buffer, callback: () => void): boolean;
   /**
    * Checks size and digest and keeps the blob (a transient sink keeps nothing: undefined);

@@ -1,5 +1,5 @@
 import type { Digest } from '@dtr-cache/registry-protocol';
-import type { BlobFill } from './blob-fill';
+import type { SharedFill } from './shared-fill';
 
 /**
  * The fills under way, one per digest: the first client of a missed blob starts its fill, every
@@ -7,7 +7,7 @@ import type { BlobFill } from './blob-fill';
  * kept nothing) is replaced by the next client's.
  */
 export class InFlightFills {
-  private readonly fills = new Map<string, Promise<BlobFill>>();
+  private readonly fills = new Map<string, Promise<SharedFill>>();
 
   /** Fills under way. */
   get size(): number {
@@ -15,19 +15,19 @@ export class InFlightFills {
   }
 
   /** The fill of `digest` under way, if any. */
-  get(digest: Digest): Promise<BlobFill> | undefined {
+  get(digest: Digest): Promise<SharedFill> | undefined {
     return this.fills.get(digest.toString());
   }
 
   /**
    * Joins the fill of `digest`, or starts one with `start`. `joined` says whether it was under way.
-   * A fill that turns out spent (see {@link BlobFill.spent}) is forgotten, so the caller can call
+   * A fill that turns out spent (see {@link SharedFill.spent}) is forgotten, so the caller can call
    * again for a new one.
    */
   join(
     digest: Digest,
-    start: () => Promise<BlobFill>,
-  ): { fill: Promise<BlobFill>; joined: boolean } {
+    start: () => Promise<SharedFill>,
+  ): { fill: Promise<SharedFill>; joined: boolean } {
     const key = digest.toString();
     const shared = this.fills.get(key);
     if (shared) return { fill: shared, joined: true };
@@ -39,7 +39,7 @@ export class InFlightFills {
   }
 
   /** Forgets `filling` if it is still the fill of `digest` (another may have replaced it). */
-  forget(digest: Digest, filling: Promise<BlobFill>): void {
+  forget(digest: Digest, filling: Promise<SharedFill>): void {
     const key = digest.toString();
     if (this.fills.get(key) === filling) this.fills.delete(key);
   }

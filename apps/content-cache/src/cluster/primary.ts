@@ -1,0 +1,145 @@
+import cluster, { type Worker } from 'node:cluster';
+import { openBlobStore, type StorageDriver } from '@dtr-cache/blob-store';
+import type { Logger } from '@dtr-cache/logging';
+import { Digest } from '@dtr-cache/registry-protocol';
+import { AggregatorRegistry } from 'prom-client';
+import { BlobExpiry, type ExpiryOptions } from '../cache/blob-expiry';
+import { isCacheMessage, type PrimaryMessage, type WorkerMessage } from './cluster-messages';
+import { type CoordinatedWorker, FillCoordinator } from './fill-coordinator';
+
+/** What the primary of a cache with several workers runs with. */
+export interface PrimaryOptions {
+  readonly workers: number;
+  readonly logger: Logger;
+  /** The store's driver: the primary clears abandoned temp files and runs expiry on it. */
+  readonly driver: StorageDriver;
+  readonly expiry?: ExpiryOptions;
+  /** How long the workers may take to drain on shutdown before they are killed. */
+  readonly drainTimeoutMs: number;
+}
+
+/** A worker replaced after a crash waits this long, doubled for each crash in a row… */
+const RESTART_DELAY_MS = 500;
+/** …up to this. */
+const MAX_RESTART_DELAY_MS = 30_000;
+/** A worker that ran this long without crashing resets the delay. */
+const STABLE_MS = 10_000;
+
+/**
+ * The primary process of a cache with several workers: it serves no request itself. It clears
+ * the store's abandoned temp files once, before any worker starts (a worker never removes
+ * another's); starts the workers, which share the listening socket (Node's cluster); coordinates
+ * their fills (one download per digest, see {@link FillCoordinator}); runs expiry for the whole
+ * store from the pulls and stores the workers report; aggregates their metrics; replaces a worker
+ * that dies (removing only the files of its fills), with backoff; and on SIGTERM or SIGINT has
+ * every worker drain, then exits.
+ */
+export async function runPrimary(options: PrimaryOptions): Promise<void> {
+  const { logger, driver } = options;
+  const store = await openBlobStore(driver, {
+    onTempFilesRemoved: (count) => count > 0 && logger.info('stale temp files removed', { count }),
+  });
+  const expiry = options.expiry ? BlobExpiry.open(store, options.expiry, logger) : undefined;
+  expiry?.start();
+  const coordinator = new FillCoordinator((key) => {
+    void driver
+      .removeTempFiles((file) => file.key !== key)
+      .catch((error: unknown) => logger.warn('abandoned fill file not removed', { key, error }));
+  });
+  const aggregator = new AggregatorRegistry();
+  const handles = new Map<number, CoordinatedWorker>();
+  const handleOf = (worker: Worker): CoordinatedWorker => {
+    let handle = handles.get(worker.id);
+    if (!handle) {
+      handle = {
+        id: worker.id,
+        send: (message: PrimaryMessage) => {
+          if (worker.isConnected()) worker.send(message);
+        },
+      };
+      handles.set(worker.id, handle);
+    }
+    return handle;
+  };
+
+  cluster.on('message', (worker, message: unknown) => {
+    if (!isCacheMessage(message)) return;
+    const from = handleOf(worker);
+    const received = message as WorkerMessage;
+    switch (received.kind) {
+      case 'fill-claim':
+        coordinator.claim(from, received.id, received.digest);
+        break;
+      case 'fill-update':
+        coordinator.update(from, received.digest, received.update);
+        break;
+      case 'pulled':
+        for (const [digest, size] of received.blobs) {
+          const parsed = Digest.tryParse(digest);
+          if (parsed) expiry?.reading(parsed, size)();
+        }
+        break;
+      case 'stored': {
+        const parsed = Digest.tryParse(received.digest);
+        if (parsed) expiry?.stored(parsed, received.size);
+        break;
+      }
+      case 'metrics-request':
+        void aggregator.clusterMetrics().then(
+          (text) => from.send({ kind: 'metrics', id: received.id, text }),
+          (error: unknown) => {
+            logger.warn('metrics could not be aggregated', { error });
+            from.send({ kind: 'metrics', id: received.id, text: '' });
+          },
+        );
+        break;
+    }
+  });
+
+  let stopping = false;
+  let delay = RESTART_DELAY_MS;
+  const startedAt = new Map<number, number>();
+  const fork = () => {
+    const worker = cluster.fork();
+    startedAt.set(worker.id, Date.now());
+    logger.info('worker started', { worker: worker.id, pid: worker.process.pid });
+  };
+  cluster.on('exit', (worker, code, signal) => {
+    const handle = handleOf(worker);
+    coordinator.workerExited(handle);
+    handles.delete(worker.id);
+    if (stopping) {
+      if (Object.keys(cluster.workers ?? {}).length === 0) finish();
+      return;
+    }
+    const ranMs = Date.now() - (startedAt.get(worker.id) ?? 0);
+    startedAt.delete(worker.id);
+    delay = ranMs >= STABLE_MS ? RESTART_DELAY_MS : Math.min(delay * 2, MAX_RESTART_DELAY_MS);
+    logger.warn('worker exited, replacing it', { worker: worker.id, code, signal, delayMs: delay });
+    setTimeout(() => {
+      if (!stopping) fork();
+    }, delay).unref();
+  });
+
+  const finish = () => {
+    expiry?.stop();
+    void driver.close().finally(() => {
+      logger.info('stopped');
+      process.exit(0);
+    });
+  };
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutting down', { signal });
+    const workers = Object.values(cluster.workers ?? {}).filter((worker) => worker !== undefined);
+    if (workers.length === 0) finish();
+    for (const worker of workers) worker.process.kill('SIGTERM');
+    setTimeout(() => {
+      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL');
+    }, options.drainTimeoutMs + 5_000).unref();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  for (let index = 0; index < options.workers; index += 1) fork();
+}
