@@ -99,6 +99,8 @@ export async function buildCacheServices(
     primary && new ClusterFills(primary, stored, upstream),
   );
   if (primary) {
+    // The primary's expiry deleted a blob: its copy in this worker's memory tier goes too.
+    primary.onBlobRemoved((digest) => void local.delete(digest).catch(() => undefined));
     // A worker answers the primary's requests for its metrics (prom-client's cluster protocol,
     // whose listener an AggregatorRegistry's construction installs).
     AggregatorRegistry.setRegistries([metrics.registry]);

@@ -183,7 +183,9 @@ for (const workers of [1, 3]) {
     it('expires a blob not pulled for blobttl, whichever worker pulled it', async () => {
       const stale = origin.add(randomBytes(1000));
       const kept = origin.add(randomBytes(1000));
-      await pull(await blobUrl(program, stale));
+      // Pulled again on every worker: each holds it in its memory tier.
+      for (let index = 0; index < 1 + 2 * workers; index += 1)
+        await pull(await blobUrl(program, stale));
       await pull(await blobUrl(program, kept));
       const stored = async () =>
         (await readdir(join(program.root, 'store', 'blobs', 'sha256'), { recursive: true })).map(
@@ -201,6 +203,11 @@ for (const workers of [1, 3]) {
       const now = await stored();
       expect(now).not.toContain(stale.hex);
       expect(now).toContain(kept.hex);
+      // No worker serves the deleted blob from memory: it is fetched from upstream again, once.
+      const before = origin.blobGets(stale);
+      for (let index = 0; index < 2 * workers; index += 1)
+        await pull(await blobUrl(program, stale));
+      expect(origin.blobGets(stale)).toBe(before + 1);
     });
   });
 }

@@ -49,14 +49,21 @@ export class BlobExpiry {
     private readonly local: BlobStore,
     private readonly options: ExpiryOptions,
     private readonly logger: Logger,
+    private readonly onRemoved?: (digest: Digest) => void,
   ) {}
 
   /**
    * An expiry whose index is built from the stored blobs and their last-pull times in the
    * background ({@link ready}); it records pulls at once, and sweeps once the index is complete.
+   * `onRemoved` is told of each blob it deletes (other processes holding copies drop theirs).
    */
-  static open(local: BlobStore, options: ExpiryOptions, logger: Logger): BlobExpiry {
-    const expiry = new BlobExpiry(local, options, logger);
+  static open(
+    local: BlobStore,
+    options: ExpiryOptions,
+    logger: Logger,
+    onRemoved?: (digest: Digest) => void,
+  ): BlobExpiry {
+    const expiry = new BlobExpiry(local, options, logger, onRemoved);
     expiry.loadIndex();
     return expiry;
   }
@@ -173,6 +180,7 @@ export class BlobExpiry {
       if (this.readers.has(digest.toString())) continue;
       index.remove(blob.hex);
       await this.local.delete(digest);
+      this.onRemoved?.(digest);
       this.logger.info('blob removed', {
         digest: digest.toString(),
         reason: isExpired ? 'expired' : 'evicted',

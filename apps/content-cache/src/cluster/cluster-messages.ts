@@ -50,7 +50,9 @@ export type PrimaryMessage =
       readonly joined?: SharedFillState;
     }
   | { readonly kind: 'fill-update'; readonly digest: string; readonly update: FillUpdate }
-  | { readonly kind: 'metrics'; readonly id: number; readonly text: string };
+  | { readonly kind: 'metrics'; readonly id: number; readonly text: string }
+  /** Expiry deleted the blob: a worker drops what it holds of it (its memory tier's copy). */
+  | { readonly kind: 'blob-removed'; readonly digest: string };
 
 /** True if `message` is one of the cache's own (cluster IPC also carries Node's and prom-client's). */
 export function isCacheMessage(message: unknown): message is { kind: string } {

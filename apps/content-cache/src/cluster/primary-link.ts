@@ -1,4 +1,4 @@
-import type { Digest } from '@dtr-cache/registry-protocol';
+import { Digest } from '@dtr-cache/registry-protocol';
 import {
   isCacheMessage,
   type PrimaryMessage,
@@ -29,6 +29,13 @@ export class PrimaryLink {
     });
     this.timer = setInterval(() => this.flushPulls(), PULL_BATCH_MS);
     this.timer.unref();
+  }
+
+  private blobRemoved: ((digest: Digest) => void) | undefined;
+
+  /** Called with each blob the primary's expiry deleted. */
+  onBlobRemoved(handler: (digest: Digest) => void): void {
+    this.blobRemoved = handler;
   }
 
   /** Where reports of fills owned by other workers go. */
@@ -87,5 +94,9 @@ export class PrimaryLink {
       this.metricsRequests.get(message.id)?.(message.text);
       this.metricsRequests.delete(message.id);
     } else if (message.kind === 'fill-update') this.fillUpdate?.(message);
+    else if (message.kind === 'blob-removed') {
+      const digest = Digest.tryParse(message.digest);
+      if (digest) this.blobRemoved?.(digest);
+    }
   }
 }

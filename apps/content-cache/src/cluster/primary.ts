@@ -39,7 +39,15 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
   const store = await openBlobStore(driver, {
     onTempFilesRemoved: (count) => count > 0 && logger.info('stale temp files removed', { count }),
   });
-  const expiry = options.expiry ? BlobExpiry.open(store, options.expiry, logger) : undefined;
+  const broadcast = (message: PrimaryMessage) => {
+    for (const worker of Object.values(cluster.workers ?? {}))
+      if (worker?.isConnected()) worker.send(message);
+  };
+  const expiry = options.expiry
+    ? BlobExpiry.open(store, options.expiry, logger, (digest) =>
+        broadcast({ kind: 'blob-removed', digest: digest.toString() }),
+      )
+    : undefined;
   expiry?.start();
   const coordinator = new FillCoordinator((key) => {
     void driver
