@@ -25,7 +25,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -59,8 +59,8 @@ for (const name of only) {
 const runs = (phase: (typeof PHASES)[number]) =>
   only.length === 0 ? (DEFAULT_PHASES as readonly string[]).includes(phase) : only.includes(phase);
 /** Blobs on disk in the `startup` phase (BENCH_STARTUP_BLOBS). */
-/** Processes of the content cache: it runs one (nginx is given as many workers). */
-const CACHE_PROCESSES = 1;
+/** Worker processes of the content cache: one per core, as by default (nginx gets as many). */
+const CACHE_PROCESSES = Number(process.env['BENCH_CACHE_WORKERS'] ?? availableParallelism());
 const STARTUP_BLOBS = Number(process.env['BENCH_STARTUP_BLOBS'] ?? (quick ? 20_000 : 1_000_000));
 
 const children: ChildProcess[] = [];
@@ -204,10 +204,17 @@ async function wrk(
   };
 }
 
-/** A process's resident set: its peak (VmHWM) or its current size (VmRSS), in bytes. */
+/**
+ * The resident set of a process and its descendants (the cache's workers), in bytes: the sum of
+ * their peaks (VmHWM; an upper bound of their peak together) or of their current sizes (VmRSS).
+ */
 function rss(pid: number, field: 'VmHWM' | 'VmRSS'): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) * 1024;
+  let total = 0;
+  for (const member of processTree(pid)) {
+    const status = readFileSync(`/proc/${member}/status`, 'utf8');
+    total += Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) * 1024;
+  }
+  return total;
 }
 
 /** Clock ticks per second of /proc's CPU times. */
@@ -218,32 +225,39 @@ const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf
  * master and workers, the cache's workers), from /proc/<pid>/stat.
  */
 function treeCpuSeconds(rootPid: number): number {
-  const processes = new Map<number, { parent: number; ticks: number }>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue; // exited meanwhile
-    }
-    // Fields after the command name (which may hold spaces): state, ppid, … utime (14), stime (15).
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    processes.set(Number(entry), {
-      parent: Number(fields[1]),
-      ticks: Number(fields[11]) + Number(fields[12]),
-    });
-  }
   let ticks = 0;
-  for (const [pid, info] of processes) {
-    for (let ancestor = pid; ancestor > 1; ancestor = processes.get(ancestor)?.parent ?? 0) {
-      if (ancestor === rootPid) {
-        ticks += info.ticks;
-        break;
-      }
-    }
+  for (const pid of processTree(rootPid)) {
+    const fields = statFields(pid);
+    if (fields) ticks += Number(fields[11]) + Number(fields[12]);
   }
   return ticks / CLOCK_TICKS;
+}
+
+/**
+ * The fields of /proc/<pid>/stat after the command name (which may hold spaces): state, ppid, …
+ * utime (index 11), stime (12); undefined if the process is gone.
+ */
+function statFields(pid: number | string): string[] | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined; // exited meanwhile
+  }
+}
+
+/** A process and its live descendants, by pid. */
+function processTree(rootPid: number): number[] {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const fields = statFields(entry);
+    if (fields) parents.set(Number(entry), Number(fields[1]));
+  }
+  const tree = [rootPid];
+  for (let index = 0; index < tree.length; index += 1)
+    for (const [pid, parent] of parents) if (parent === tree[index]) tree.push(pid);
+  return tree;
 }
 
 /** Runs `load` and returns its result with the CPU seconds `pid`'s process tree spent meanwhile. */
@@ -312,9 +326,9 @@ async function main(): Promise<void> {
     // This content cache.
     writeFileSync(
       join(work, 'cache.yml'),
-      `version: 0.1\nlog: { level: warn }\nstorage: { delete: { enabled: true }, filesystem: { rootdirectory: ${work}/cache } }\nhttp: { addr: "127.0.0.1:${cachePort}" }\nmiddleware:\n  registry:\n    - name: downstream\n      options:\n        blobttl: 24h\n        upstreams: [${upstream}]\n`,
+      `version: 0.1\nlog: { level: warn }\nstorage: { delete: { enabled: true }, filesystem: { rootdirectory: ${work}/cache } }\nhttp: { addr: "127.0.0.1:${cachePort}" }\nmiddleware:\n  registry:\n    - name: downstream\n      options:\n        blobttl: 24h\n        upstreams: [${upstream}]\n        workers: ${CACHE_PROCESSES}\n`,
     );
-    // (The process measured for RSS is thus the cache's server itself.)
+    // (The process measured for RSS and CPU is thus the cache's server itself, with its workers.)
     const runtime = serverRuntime('content-cache');
     const cacheProcess = start(
       process.execPath,
@@ -428,6 +442,8 @@ async function main(): Promise<void> {
       quick,
       phases: only.length === 0 ? PHASES : only,
       sizes: { big: BIG, huge: HUGE, small: SMALL },
+      cacheWorkers: CACHE_PROCESSES,
+      nginxWorkers: CACHE_PROCESSES,
     };
     const servers = { cache: 'cache', reference: 'reference', nginx: 'nginx' } as const;
     /** The process (tree) of each server, whose CPU time is measured around each load. */
@@ -608,10 +624,12 @@ async function main(): Promise<void> {
       // (Linux's clear_refs "5"), so the peak read below is this phase's.
       const pid = cacheProcess.pid as number;
       const rssBefore = rss(pid, 'VmRSS');
-      writeFileSync(`/proc/${pid}/clear_refs`, '5');
+      for (const member of processTree(pid)) writeFileSync(`/proc/${member}/clear_refs`, '5');
       const hugeRun = await parallel(Array.from({ length: 8 }, () => huge.cache));
       results['memory'] = {
+        // (The sum of each process's peak: at most what they held together at any moment.)
         cachePeakRssMB: rss(pid, 'VmHWM') / 1e6,
+        cacheProcesses: processTree(pid).length,
         cacheRssBeforeMB: rssBefore / 1e6,
         eightClientsOneGiBSeconds: hugeRun.seconds,
         allBytesCorrectLength: hugeRun.results.every((result) => result.bytes === HUGE),
