@@ -18,6 +18,7 @@ import {
   MB,
   misnamedBlobs,
   pidOf,
+  processTree,
   type ServerName,
   sleep,
 } from './probes';
@@ -84,11 +85,12 @@ async function pullAgain(repository: string, digest: string): Promise<Fetched> {
 }
 
 /**
- * After a blob was repaired in place on DTR's disk, pulls it until it arrives right. DTR keeps a
- * recently read file open and trusts its size for up to 30 s (its open-file cache), so a file
- * repaired behind its back may be served short until then; every attempt is returned for judging.
+ * After a fault is over, pulls a blob until it arrives right (every attempt is returned for
+ * judging). A blob repaired in place on DTR's disk may be served short for up to 30 s (DTR keeps
+ * a recently read file open and trusts its size), and a pull that joins a fill failing just then
+ * is cut off with it.
  */
-async function pullUntilRepaired(repository: string, digest: string): Promise<Fetched[]> {
+async function pullUntilRight(repository: string, digest: string): Promise<Fetched[]> {
   const attempts: Fetched[] = [];
   const deadline = Date.now() + 45_000;
   do {
@@ -145,20 +147,22 @@ describe('faults in the chain', () => {
   it('an upstream that stops answering mid-body (SIGSTOP of san-francisco)', async () => {
     const digest = await client.pushBlob(demo, 'demo/stall', randomBytes(192 * MB));
     const url = await client.blobUrl(demo, 'demo/stall', digest);
-    const pid = await pidOf(topology, 'san-francisco');
+    // The server and its worker processes, all stopped.
+    const pids = await processTree(await pidOf(topology, 'san-francisco'));
     let stopped = false;
     const started = Date.now();
     const pulled = await fetchDigest(topology, url, {
       onBytes: (received) => {
         if (!stopped && received >= 16 * MB) {
           stopped = true;
-          process.kill(pid, 'SIGSTOP');
+          for (const pid of pids) process.kill(pid, 'SIGSTOP');
         }
       },
     });
     const seconds = (Date.now() - started) / 1000;
-    process.kill(pid, 'SIGCONT');
-    const again = await pullAgain('demo/stall', digest);
+    for (const pid of pids) process.kill(pid, 'SIGCONT');
+    // (A pull that joins a fill the stall is failing just then is cut off too: pull again.)
+    const again = (await pullUntilRight('demo/stall', digest)).at(-1) as Fetched;
     const misnamed = await misnamedAnywhere();
     const ok = report.record({
       attack: 'stalled upstream mid-body (SIGSTOP san-francisco)',
@@ -194,7 +198,7 @@ describe('faults in the chain', () => {
       ...(await misnamedBlobs(join(topology.data, 'san-francisco', 'storage'))),
     ];
     await writeFile(path, content);
-    const repaired = await pullUntilRepaired(repository, digest);
+    const repaired = await pullUntilRight(repository, digest);
     const again = repaired.at(-1) as Fetched;
     return report.record({
       attack,
