@@ -1,6 +1,7 @@
 import { type FileHandle, open, rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { BufferPool } from './buffer-pool';
+import { readPooled } from './pooled-read';
 import type { TempFile } from './storage-driver';
 
 function isNotFound(error: unknown): boolean {
@@ -70,15 +71,7 @@ export class FilesystemTempFile implements TempFile {
   async readAt(offset: number, length: number): Promise<Buffer> {
     this.reader ??= this.openReader();
     const handle = await this.reader;
-    // (Beyond the pool's budget of lent memory, the buffer may be shorter: fewer bytes are read.)
-    const buffer = this.buffers.bufferFor(length);
-    try {
-      const { bytesRead } = await handle.read(buffer, 0, Math.min(length, buffer.length), offset);
-      return buffer.subarray(0, bytesRead);
-    } catch (error) {
-      this.buffers.give(buffer);
-      throw error;
-    }
+    return readPooled(handle, this.buffers, offset, length);
   }
 
   recycle(chunk: Buffer): void {

@@ -1,5 +1,6 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { BufferPool } from './buffer-pool';
+import { readPooled } from './pooled-read';
 import type { TailedFile } from './storage-driver';
 
 /** A {@link TailedFile} of the filesystem driver: positional reads on its own descriptor. */
@@ -13,20 +14,7 @@ export class TailedFileHandle implements TailedFile {
 
   async readAt(offset: number, length: number): Promise<Buffer> {
     if (this.closed) throw new Error('the tailed file is closed');
-    // (Beyond the pool's budget of lent memory, the buffer may be shorter: fewer bytes are read.)
-    const buffer = this.buffers.bufferFor(length);
-    try {
-      const { bytesRead } = await this.handle.read(
-        buffer,
-        0,
-        Math.min(length, buffer.length),
-        offset,
-      );
-      return buffer.subarray(0, bytesRead);
-    } catch (error) {
-      this.buffers.give(buffer);
-      throw error;
-    }
+    return readPooled(this.handle, this.buffers, offset, length);
   }
 
   recycle(chunk: Buffer): void {
