@@ -27,7 +27,8 @@
 // heap flag): started without the flag, this launcher starts Node once more with both and stands
 // in for that process (signals in, exit code out). The container image, `npm start` and the
 // benchmark start the server with them directly: one process there.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -76,12 +77,10 @@ async function bundle(directory) {
 // The server (started by the launcher, or directly with the Node options).
 await launchServer('content-cache', import.meta.url, async () => {
   const directory = await mkdtemp(join(tmpdir(), 'content-cache-'));
-  try {
-    const entry = await bundle(directory);
-    process.setSourceMapsEnabled(true);
-    // Evaluating the module starts the server; its source map is read while it loads.
-    await import(pathToFileURL(entry).href);
-  } finally {
-    await rm(directory, { recursive: true, force: true });
-  }
+  // Kept while the server runs: its worker processes (`workers`) run the same bundle.
+  process.once('exit', () => rmSync(directory, { recursive: true, force: true }));
+  const entry = await bundle(directory);
+  process.setSourceMapsEnabled(true);
+  // Evaluating the module starts the server; its source map is read while it loads.
+  await import(pathToFileURL(entry).href);
 });

@@ -234,11 +234,12 @@ describe('content-cache /config.yml, with the reference configurations', () => {
   });
 
   it('runs the server with the heap flag, which stops even when its launcher is killed', async () => {
-    // The server runs its sources bundled into a temporary module, removed once loaded.
+    // The server runs its sources bundled into a temporary module (which its workers load too),
+    // removed once it stopped.
     const temporary = join(directory, 'tmp-heap-flag');
     await mkdir(temporary);
     const started = await startCache(await reference('simple.yml'), { TMPDIR: temporary });
-    await expect.poll(() => readdir(temporary)).toEqual([]);
+    expect(await readdir(temporary)).toHaveLength(1);
     const launcher = started.child.pid as number;
     const servers = () =>
       execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(launcher)], { encoding: 'utf8' })
@@ -265,6 +266,7 @@ describe('content-cache /config.yml, with the reference configurations', () => {
         )
         .toBe('down');
       await expect.poll(() => isRunning(server as number), { timeout: 15_000 }).toBe(false);
+      expect(await readdir(temporary)).toEqual([]);
     } finally {
       started.child.kill('SIGKILL');
       if (server !== undefined && isRunning(server)) process.kill(server, 'SIGKILL');

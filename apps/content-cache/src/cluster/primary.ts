@@ -1,4 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
+import { fileURLToPath } from 'node:url';
 import { openBlobStore, type StorageDriver } from '@dtr-cache/blob-store';
 import type { Logger } from '@dtr-cache/logging';
 import { Digest } from '@dtr-cache/registry-protocol';
@@ -104,6 +105,9 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
     }
   });
 
+  // Workers run this very module (the launcher's bundle, with the same Node options): not the
+  // launcher again, which would bundle the sources once more for each.
+  cluster.setupPrimary({ exec: fileURLToPath(import.meta.url), args: process.argv.slice(2) });
   let stopping = false;
   let delay = RESTART_DELAY_MS;
   const startedAt = new Map<number, number>();
