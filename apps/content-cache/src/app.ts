@@ -35,6 +35,8 @@ export interface CacheServices {
   readonly sendTimeoutMs: number;
   /** The Prometheus text of `/metrics` (with several workers, all of theirs). */
   metricsText(): Promise<string>;
+  /** Fills under way (with several workers, in all of them). */
+  fillsInProgress(): Promise<number>;
 }
 
 /**
@@ -155,7 +157,7 @@ function createKoaApp(services: CacheServices, onUnexpected: UnexpectedErrorHand
       ctx.body = {
         status: services.keys.ready ? 'ok' : 'starting',
         grantKeys: services.keys.keySet().keys.length,
-        fillsInProgress: services.cache.fillsInProgress,
+        fillsInProgress: await services.fillsInProgress(),
       };
       return;
     }

@@ -40,6 +40,8 @@ export interface BuiltCacheServices {
   readonly expiry: BlobExpiry | undefined;
   /** The Prometheus text of `/metrics`: this process's, or all workers' together. */
   metricsText(): Promise<string>;
+  /** Fills under way: this process's, or all workers' together (until committed, or failed). */
+  fillsInProgress(): Promise<number>;
   /** Stops timers and closes the upstream connections and the storage driver. */
   release(): Promise<void>;
 }
@@ -113,6 +115,8 @@ export async function buildCacheServices(
     metrics,
     expiry,
     metricsText: () => (primary ? primary.metrics() : metrics.registry.metrics()),
+    fillsInProgress: () =>
+      primary ? primary.fillsInProgress() : Promise.resolve(cache.fillsInProgress),
     async release() {
       primary?.close();
       keys.stop();

@@ -114,13 +114,14 @@ async function main(): Promise<void> {
         logger,
       )
     : undefined;
-  const { cache, keys, metrics, metricsText } = services;
+  const { cache, keys, metrics, metricsText, fillsInProgress } = services;
   const server = createCacheServer(
     {
       cache,
       keys,
       metrics,
       metricsText,
+      fillsInProgress,
       logger,
       headers: registry.http.headers,
       accessLog: !registry.log.accessLogDisabled,

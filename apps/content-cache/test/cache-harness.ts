@@ -43,8 +43,8 @@ export async function startCache(options: {
   const logger: Logger = createLogger({ level: 'debug', formatter: 'json', fields: {} }, (line) =>
     logs.push(JSON.parse(line) as Record<string, unknown>),
   );
-  const { cache, upstream, keys, metrics, metricsText, expiry, release } = await buildCacheServices(
-    {
+  const { cache, upstream, keys, metrics, metricsText, fillsInProgress, expiry, release } =
+    await buildCacheServices({
       logger,
       driver: options.driver ?? new MemoryDriver(),
       memorySize: options.memorySize ?? DEFAULT_MEMORY_SIZE,
@@ -61,8 +61,7 @@ export async function startCache(options: {
         refreshIntervalMs: 3_600_000,
       },
       expiry: options.expiry,
-    },
-  );
+    });
   await expiry?.ready;
   const defaults = parseDownstreamOptions(
     { upstreams: options.upstreams },
@@ -75,6 +74,7 @@ export async function startCache(options: {
       keys,
       metrics,
       metricsText,
+      fillsInProgress,
       logger,
       headers: options.headers ?? {},
       accessLog: true,

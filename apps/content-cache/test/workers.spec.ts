@@ -158,10 +158,22 @@ for (const workers of [1, 3]) {
       expect(lines).toHaveLength(16);
       expect(lines.filter((line) => line['cache'] === 'miss')).toHaveLength(1);
       if (workers > 1) expect(new Set(lines.map((line) => line['worker'])).size).toBeGreaterThan(1);
-      // Afterwards a hit on every worker, still without another upstream GET.
+      // Once /health says no fill is under way in any worker, the blob is stored: a hit on every
+      // worker, still without another upstream GET.
+      const fills = async () =>
+        ((await (await fetch(`${program.url}/health`)).json()) as { fillsInProgress: number })
+          .fillsInProgress;
+      for (let tries = 0; tries < 100 && (await fills()) > 0; tries += 1)
+        await new Promise((resolve) => setTimeout(resolve, 20));
       const again = await Promise.all(Array.from({ length: 6 }, () => pull(url)));
       expect(again.every((result) => `sha256:${result.sha256}` === digest.toString())).toBe(true);
       expect(origin.blobGets(digest)).toBe(1);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(
+        blobRequests(program, digest)
+          .slice(16)
+          .map((line) => line['cache']),
+      ).toEqual(Array.from({ length: 6 }, () => 'hit'));
     });
 
     it('aggregates the metrics of all workers', async () => {

@@ -71,6 +71,20 @@ describe('npm start: the process topology (DTR, region-us, san-francisco → los
       const blob = await call(location);
       expect(blob.status).toBe(200);
       expect(blob.body.equals(content)).toBe(true);
+      // A body ends once verified; the blob is stored just after (a pull before that would read
+      // it as it is written, as a coalesced client). Its fill ends then, in every worker.
+      await expect
+        .poll(
+          async () =>
+            (
+              JSON.parse(
+                (await call(`${endpoints.caches['los-angeles']?.url}/health`)).body.toString(),
+              ) as {
+                fillsInProgress: number;
+              }
+            ).fillsInProgress,
+        )
+        .toBe(0);
     }
     // The access log line is written when a response closes.
     await expect.poll(() => cacheResults('los-angeles', digest)).toEqual(['miss', 'hit']);

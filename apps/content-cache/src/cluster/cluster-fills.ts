@@ -25,7 +25,8 @@ const REPORT_MS = 10;
  * reports as the primary relays them.
  */
 export class ClusterFills implements FillCoordination {
-  private readonly remote = new Map<string, Set<RemoteFill>>();
+  /** Who hears the relayed reports of each digest's fill (remote fills, claims awaiting an answer). */
+  private readonly listeners = new Map<string, Set<(update: FillUpdate) => void>>();
 
   constructor(
     private readonly link: PrimaryLink,
@@ -33,28 +34,51 @@ export class ClusterFills implements FillCoordination {
     private readonly upstream: UpstreamClient,
   ) {
     link.onFillUpdate(({ digest, update }) => {
-      for (const fill of this.remote.get(digest) ?? []) fill.update(update);
+      for (const listener of this.listeners.get(digest) ?? []) listener(update);
     });
   }
 
   async claim(digest: Digest, context: FillContext): Promise<FillClaim> {
-    const joined = await this.link.claim(digest);
+    const key = digest.toString();
+    // Reports relayed right after the answer may be handled before the code after `await` runs
+    // (several IPC messages are dispatched in one go): they are kept for the remote fill (not
+    // those before the answer: they belong to an earlier fill of the digest).
+    const early: FillUpdate[] = [];
+    let answered = false;
+    const keep = (update: FillUpdate) => {
+      if (answered) early.push(update);
+    };
+    this.listen(key, keep);
+    let joined;
+    try {
+      joined = await this.link.claim(digest, () => (answered = true));
+    } finally {
+      this.unlisten(key, keep);
+    }
     if (!joined) return { owner: true, report: (filling) => void this.report(digest, filling) };
     // The owner's fill ended before it started (a refusal, a failure): try to fill it here.
     if (joined.ended !== undefined && joined.ended !== 'committed')
       return this.claim(digest, context);
     const passThrough = new UpstreamPassThrough(this.upstream, digest, context);
     const fill = new RemoteFill(digest, joined, this.store, passThrough);
-    const key = digest.toString();
-    const fills = this.remote.get(key) ?? new Set();
-    fills.add(fill);
-    this.remote.set(key, fills);
-    const leave = () => {
-      fills.delete(fill);
-      if (fills.size === 0 && this.remote.get(key) === fills) this.remote.delete(key);
-    };
+    for (const update of early) fill.update(update);
+    const listener = (update: FillUpdate) => fill.update(update);
+    this.listen(key, listener);
+    const leave = () => this.unlisten(key, listener);
     fill.done.then(leave, leave);
     return { owner: false, fill };
+  }
+
+  private listen(key: string, listener: (update: FillUpdate) => void): void {
+    const set = this.listeners.get(key) ?? new Set();
+    set.add(listener);
+    this.listeners.set(key, set);
+  }
+
+  private unlisten(key: string, listener: (update: FillUpdate) => void): void {
+    const set = this.listeners.get(key);
+    set?.delete(listener);
+    if (set?.size === 0) this.listeners.delete(key);
   }
 
   /** Reports a fill this worker owns to the primary, from its start to its end. */

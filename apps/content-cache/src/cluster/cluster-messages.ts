@@ -40,7 +40,9 @@ export type WorkerMessage =
   | { readonly kind: 'pulled'; readonly blobs: ReadonlyArray<readonly [string, number]> }
   | { readonly kind: 'stored'; readonly digest: string; readonly size: number }
   /** Asks for the metrics of all workers (answered by `metrics`). */
-  | { readonly kind: 'metrics-request'; readonly id: number };
+  | { readonly kind: 'metrics-request'; readonly id: number }
+  /** Asks how many fills are under way in all workers (answered by `fills`). */
+  | { readonly kind: 'fills-request'; readonly id: number };
 
 export type PrimaryMessage =
   | {
@@ -51,6 +53,7 @@ export type PrimaryMessage =
     }
   | { readonly kind: 'fill-update'; readonly digest: string; readonly update: FillUpdate }
   | { readonly kind: 'metrics'; readonly id: number; readonly text: string }
+  | { readonly kind: 'fills'; readonly id: number; readonly count: number }
   /** Expiry deleted the blob: a worker drops what it holds of it (its memory tier's copy). */
   | { readonly kind: 'blob-removed'; readonly digest: string };
 

@@ -27,7 +27,7 @@ export class FillCoordinator {
   /** @param abandon removes a dead owner's file (by storage key). */
   constructor(private readonly abandon: (key: string) => void) {}
 
-  /** Fills under way (for tests). */
+  /** Fills under way in all workers (until committed, or failed). */
   get size(): number {
     return this.entries.size;
   }

@@ -18,6 +18,7 @@ export class PrimaryLink {
   private nextId = 1;
   private readonly claims = new Map<number, (joined: SharedFillState | undefined) => void>();
   private readonly metricsRequests = new Map<number, (text: string) => void>();
+  private readonly fillsRequests = new Map<number, (count: number) => void>();
   private pulls = new Map<string, number>();
   private readonly timer: NodeJS.Timeout;
   private fillUpdate:
@@ -47,11 +48,17 @@ export class PrimaryLink {
     if (this.channel.connected) this.channel.send?.(message);
   }
 
-  /** Claims the fill of `digest`: undefined if this worker owns it, else the owner's fill. */
-  claim(digest: Digest): Promise<SharedFillState | undefined> {
+  /**
+   * Claims the fill of `digest`: undefined if this worker owns it, else the owner's fill.
+   * `answered` is called as the answer is handled, before reports that follow it are.
+   */
+  claim(digest: Digest, answered?: () => void): Promise<SharedFillState | undefined> {
     const id = this.nextId++;
     return new Promise((resolve) => {
-      this.claims.set(id, resolve);
+      this.claims.set(id, (joined) => {
+        answered?.();
+        resolve(joined);
+      });
       this.send({ kind: 'fill-claim', id, digest: digest.toString() });
     });
   }
@@ -62,6 +69,15 @@ export class PrimaryLink {
     return new Promise((resolve) => {
       this.metricsRequests.set(id, resolve);
       this.send({ kind: 'metrics-request', id });
+    });
+  }
+
+  /** Fills under way in all workers (until committed, or failed), as the primary counts them. */
+  fillsInProgress(): Promise<number> {
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.fillsRequests.set(id, resolve);
+      this.send({ kind: 'fills-request', id });
     });
   }
 
@@ -93,6 +109,9 @@ export class PrimaryLink {
     } else if (message.kind === 'metrics') {
       this.metricsRequests.get(message.id)?.(message.text);
       this.metricsRequests.delete(message.id);
+    } else if (message.kind === 'fills') {
+      this.fillsRequests.get(message.id)?.(message.count);
+      this.fillsRequests.delete(message.id);
     } else if (message.kind === 'fill-update') this.fillUpdate?.(message);
     else if (message.kind === 'blob-removed') {
       const digest = Digest.tryParse(message.digest);

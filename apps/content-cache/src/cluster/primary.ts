@@ -93,6 +93,9 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
         if (parsed) expiry?.stored(parsed, received.size);
         break;
       }
+      case 'fills-request':
+        from.send({ kind: 'fills', id: received.id, count: coordinator.size });
+        break;
       case 'metrics-request':
         void aggregator.clusterMetrics().then(
           (text) => from.send({ kind: 'metrics', id: received.id, text }),

@@ -61,7 +61,9 @@ export class RemoteFill implements SharedFill {
   /** Applies a report of the owner relayed by the primary. */
   update(update: FillUpdate): void {
     if (this.state.ended) return;
-    if (update.type === 'written') this.state = { ...this.state, written: update.bytes };
+    // (Reports kept from before this fill's snapshot may be older than it: never go back.)
+    if (update.type === 'written')
+      this.state = { ...this.state, written: Math.max(this.state.written, update.bytes) };
     else if (update.type === 'verified') this.state = { ...this.state, verified: true };
     else if (update.type === 'ended') {
       this.state = { ...this.state, ended: update.end };
