@@ -27,7 +27,7 @@
 // heap flag): started without the flag, this launcher starts Node once more with both and stands
 // in for that process (signals in, exit code out). The container image, `npm start` and the
 // benchmark start the server with them directly: one process there.
-import { rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -75,8 +75,31 @@ async function bundle(directory) {
 }
 
 // The server (started by the launcher, or directly with the Node options).
+/** True if a process with this pid runs (one of another user counts). */
+function isRunning(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error.code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the bundles of servers that are gone: a server killed with SIGKILL cannot remove its
+ * own. A bundle's folder is named after the pid of the server that made it.
+ */
+function removeStaleBundles() {
+  for (const name of readdirSync(tmpdir())) {
+    const pid = Number(/^content-cache-(\d+)-/.exec(name)?.[1]);
+    if (pid && pid !== process.pid && !isRunning(pid))
+      rmSync(join(tmpdir(), name), { recursive: true, force: true });
+  }
+}
+
 await launchServer('content-cache', import.meta.url, async () => {
-  const directory = await mkdtemp(join(tmpdir(), 'content-cache-'));
+  removeStaleBundles();
+  const directory = await mkdtemp(join(tmpdir(), `content-cache-${process.pid}-`));
   // Kept while the server runs: its worker processes (`workers`) run the same bundle.
   process.once('exit', () => rmSync(directory, { recursive: true, force: true }));
   const entry = await bundle(directory);

@@ -238,8 +238,13 @@ describe('content-cache /config.yml, with the reference configurations', () => {
     // removed once it stopped.
     const temporary = join(directory, 'tmp-heap-flag');
     await mkdir(temporary);
+    // The bundle of a server killed with SIGKILL (its pid no longer runs) is removed at start.
+    let gone = 4_194_000;
+    while (isRunning(gone)) gone -= 1;
+    await mkdir(join(temporary, `content-cache-${gone}-stale`));
     const started = await startCache(await reference('simple.yml'), { TMPDIR: temporary });
-    expect(await readdir(temporary)).toHaveLength(1);
+    expect(await readdir(temporary)).toEqual([expect.stringMatching(/^content-cache-\d+-/)]);
+    expect(await readdir(temporary)).not.toContain(`content-cache-${gone}-stale`);
     const launcher = started.child.pid as number;
     const servers = () =>
       execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(launcher)], { encoding: 'utf8' })
