@@ -35,26 +35,37 @@ export class MembershipStore {
 
   /** Members with their roles, by name. */
   members(organization: Pick<Account, 'id'>): Membership[] {
-    const rows = this.database
-      .prepare(
-        `SELECT a.*, m.role FROM accounts a JOIN memberships m ON m.user_id = a.id
-         WHERE m.organization_id = ? ORDER BY a.name`,
-      )
-      .all(organization.id) as MemberRow[];
-    return rows.map((row) => ({ user: toAccount(row), role: row.role }));
+    return this.joined('user_id', 'organization_id', organization.id).map((row) => ({
+      user: toAccount(row),
+      role: row.role,
+    }));
   }
 
   /** Organizations the user belongs to, with the user's role in each, by name. */
   organizationsOf(
     user: Pick<Account, 'id'>,
   ): Array<{ organization: Account; role: OrganizationRole }> {
-    const rows = this.database
+    return this.joined('organization_id', 'user_id', user.id).map((row) => ({
+      organization: toAccount(row),
+      role: row.role,
+    }));
+  }
+
+  /**
+   * The accounts on one side of the memberships whose other side is `id`, with the role, by name:
+   * the members of an organization (`user_id`, `organization_id`) or a user's organizations.
+   */
+  private joined(
+    account: 'user_id' | 'organization_id',
+    other: 'user_id' | 'organization_id',
+    id: number,
+  ): MemberRow[] {
+    return this.database
       .prepare(
-        `SELECT a.*, m.role FROM accounts a JOIN memberships m ON m.organization_id = a.id
-         WHERE m.user_id = ? ORDER BY a.name`,
+        `SELECT a.*, m.role FROM accounts a JOIN memberships m ON m.${account} = a.id
+         WHERE m.${other} = ? ORDER BY a.name`,
       )
-      .all(user.id) as MemberRow[];
-    return rows.map((row) => ({ organization: toAccount(row), role: row.role }));
+      .all(id) as MemberRow[];
   }
 
   /**
