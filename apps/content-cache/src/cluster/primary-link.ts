@@ -16,9 +16,8 @@ const PULL_BATCH_MS = 1000;
  */
 export class PrimaryLink {
   private nextId = 1;
-  private readonly claims = new Map<number, (joined: SharedFillState | undefined) => void>();
-  private readonly metricsRequests = new Map<number, (text: string) => void>();
-  private readonly fillsRequests = new Map<number, (count: number) => void>();
+  /** Requests awaiting the primary's answer, by id: each takes the answer. */
+  private readonly pending = new Map<number, (answer: Answer) => void>();
   private pulls = new Map<string, number>();
   private readonly timer: NodeJS.Timeout;
   private fillUpdate:
@@ -52,32 +51,35 @@ export class PrimaryLink {
    * Claims the fill of `digest`: undefined if this worker owns it, else the owner's fill.
    * `answered` is called as the answer is handled, before reports that follow it are.
    */
-  claim(digest: Digest, answered?: () => void): Promise<SharedFillState | undefined> {
-    const id = this.nextId++;
-    return new Promise((resolve) => {
-      this.claims.set(id, (joined) => {
-        answered?.();
-        resolve(joined);
-      });
-      this.send({ kind: 'fill-claim', id, digest: digest.toString() });
-    });
+  async claim(digest: Digest, answered?: () => void): Promise<SharedFillState | undefined> {
+    const answer = await this.ask(
+      (id) => ({ kind: 'fill-claim', id, digest: digest.toString() }),
+      answered,
+    );
+    return answer.kind === 'fill-claimed' ? answer.joined : undefined;
   }
 
   /** The metrics of every worker, aggregated by the primary (Prometheus text). */
-  metrics(): Promise<string> {
-    const id = this.nextId++;
-    return new Promise((resolve) => {
-      this.metricsRequests.set(id, resolve);
-      this.send({ kind: 'metrics-request', id });
-    });
+  async metrics(): Promise<string> {
+    const answer = await this.ask((id) => ({ kind: 'metrics-request', id }));
+    return answer.kind === 'metrics' ? answer.text : '';
   }
 
   /** Fills under way in all workers (until committed, or failed), as the primary counts them. */
-  fillsInProgress(): Promise<number> {
+  async fillsInProgress(): Promise<number> {
+    const answer = await this.ask((id) => ({ kind: 'fills-request', id }));
+    return answer.kind === 'fills' ? answer.count : 0;
+  }
+
+  /** Sends the request `message` makes with a new id; resolves with the primary's answer to it. */
+  private ask(message: (id: number) => WorkerMessage, answered?: () => void): Promise<Answer> {
     const id = this.nextId++;
     return new Promise((resolve) => {
-      this.fillsRequests.set(id, resolve);
-      this.send({ kind: 'fills-request', id });
+      this.pending.set(id, (answer) => {
+        answered?.();
+        resolve(answer);
+      });
+      this.send(message(id));
     });
   }
 
@@ -103,19 +105,16 @@ export class PrimaryLink {
   }
 
   private handle(message: PrimaryMessage): void {
-    if (message.kind === 'fill-claimed') {
-      this.claims.get(message.id)?.(message.joined);
-      this.claims.delete(message.id);
-    } else if (message.kind === 'metrics') {
-      this.metricsRequests.get(message.id)?.(message.text);
-      this.metricsRequests.delete(message.id);
-    } else if (message.kind === 'fills') {
-      this.fillsRequests.get(message.id)?.(message.count);
-      this.fillsRequests.delete(message.id);
-    } else if (message.kind === 'fill-update') this.fillUpdate?.(message);
+    if (message.kind === 'fill-update') this.fillUpdate?.(message);
     else if (message.kind === 'blob-removed') {
       const digest = Digest.tryParse(message.digest);
       if (digest) this.blobRemoved?.(digest);
+    } else {
+      this.pending.get(message.id)?.(message);
+      this.pending.delete(message.id);
     }
   }
 }
+
+/** The primary's answers to a worker's requests. */
+type Answer = Extract<PrimaryMessage, { kind: 'fill-claimed' | 'metrics' | 'fills' }>;

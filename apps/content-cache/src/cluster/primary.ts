@@ -50,6 +50,8 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
       )
     : undefined;
   expiry?.start();
+  // Only unlinked (not `store.discard`, which truncates first): the dead owner's clients on other
+  // workers still read what it wrote, through descriptors of their own.
   const coordinator = new FillCoordinator((key) => {
     void driver
       .removeTempFiles((file) => file.key !== key)
