@@ -114,14 +114,9 @@ async function main(): Promise<void> {
         logger,
       )
     : undefined;
-  const { cache, keys, metrics, metricsText, fillsInProgress } = services;
   const server = createCacheServer(
     {
-      cache,
-      keys,
-      metrics,
-      metricsText,
-      fillsInProgress,
+      ...services,
       logger,
       headers: registry.http.headers,
       accessLog: !registry.log.accessLogDisabled,

@@ -43,25 +43,25 @@ export async function startCache(options: {
   const logger: Logger = createLogger({ level: 'debug', formatter: 'json', fields: {} }, (line) =>
     logs.push(JSON.parse(line) as Record<string, unknown>),
   );
-  const { cache, upstream, keys, metrics, metricsText, fillsInProgress, expiry, release } =
-    await buildCacheServices({
-      logger,
-      driver: options.driver ?? new MemoryDriver(),
-      memorySize: options.memorySize ?? DEFAULT_MEMORY_SIZE,
-      upstream: {
-        hosts: options.upstreams.map((url) => new URL(url)),
-        cas: [],
-        connectTimeoutMs: 2000,
-        stallTimeoutMs: options.stallTimeoutMs ?? 5000,
-        failureThreshold: 3,
-        cooldownMs: 30_000,
-      },
-      keyRefresh: {
-        minRefreshIntervalMs: options.minKeyRefreshMs ?? 0,
-        refreshIntervalMs: 3_600_000,
-      },
-      expiry: options.expiry,
-    });
+  const services = await buildCacheServices({
+    logger,
+    driver: options.driver ?? new MemoryDriver(),
+    memorySize: options.memorySize ?? DEFAULT_MEMORY_SIZE,
+    upstream: {
+      hosts: options.upstreams.map((url) => new URL(url)),
+      cas: [],
+      connectTimeoutMs: 2000,
+      stallTimeoutMs: options.stallTimeoutMs ?? 5000,
+      failureThreshold: 3,
+      cooldownMs: 30_000,
+    },
+    keyRefresh: {
+      minRefreshIntervalMs: options.minKeyRefreshMs ?? 0,
+      refreshIntervalMs: 3_600_000,
+    },
+    expiry: options.expiry,
+  });
+  const { cache, upstream, keys, expiry, release } = services;
   await expiry?.ready;
   const defaults = parseDownstreamOptions(
     { upstreams: options.upstreams },
@@ -70,11 +70,7 @@ export async function startCache(options: {
   );
   const server: Server = createCacheServer(
     {
-      cache,
-      keys,
-      metrics,
-      metricsText,
-      fillsInProgress,
+      ...services,
       logger,
       headers: options.headers ?? {},
       accessLog: true,
