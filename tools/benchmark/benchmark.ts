@@ -16,20 +16,13 @@
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
-import {
-  chmodSync,
-  createWriteStream,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { freePort } from '@dtr-cache/test-support';
+import { freePort, processTree, procStatFields } from '@dtr-cache/test-support';
 import { serverRuntime } from '../topology/topology';
 
 const run = promisify(execFile);
@@ -227,43 +220,16 @@ const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf
 function treeCpuSeconds(rootPid: number): number {
   let ticks = 0;
   for (const pid of processTree(rootPid)) {
-    const fields = statFields(pid);
+    const fields = procStatFields(pid);
     if (fields) ticks += Number(fields[11]) + Number(fields[12]);
   }
   return ticks / CLOCK_TICKS;
-}
-
-/**
- * The fields of /proc/<pid>/stat after the command name (which may hold spaces): state, ppid, …
- * utime (index 11), stime (12); undefined if the process is gone.
- */
-function statFields(pid: number | string): string[] | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return undefined; // exited meanwhile
-  }
 }
 
 /** The cache's worker processes: the children of its primary, or the server itself alone. */
 function workersOf(pid: number): number[] {
   const tree = processTree(pid);
   return tree.length > 1 ? tree.slice(1) : tree;
-}
-
-/** A process and its live descendants, by pid. */
-function processTree(rootPid: number): number[] {
-  const parents = new Map<number, number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const fields = statFields(entry);
-    if (fields) parents.set(Number(entry), Number(fields[1]));
-  }
-  const tree = [rootPid];
-  for (let index = 0; index < tree.length; index += 1)
-    for (const [pid, parent] of parents) if (parent === tree[index]) tree.push(pid);
-  return tree;
 }
 
 /** Runs `load` and returns its result with the CPU seconds `pid`'s process tree spent meanwhile. */

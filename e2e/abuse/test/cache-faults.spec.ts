@@ -8,7 +8,12 @@
 import { randomBytes } from 'node:crypto';
 import { open, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type RunningTopology, startTopology, type User } from '@dtr-cache/test-support';
+import {
+  processTree,
+  type RunningTopology,
+  startTopology,
+  type User,
+} from '@dtr-cache/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AbuseReport } from './abuse-report';
 import {
@@ -18,7 +23,6 @@ import {
   MB,
   misnamedBlobs,
   pidOf,
-  processTree,
   type ServerName,
   sleep,
 } from './probes';
@@ -148,7 +152,7 @@ describe('faults in the chain', () => {
     const digest = await client.pushBlob(demo, 'demo/stall', randomBytes(192 * MB));
     const url = await client.blobUrl(demo, 'demo/stall', digest);
     // The server and its worker processes, all stopped.
-    const pids = await processTree(await pidOf(topology, 'san-francisco'));
+    const pids = processTree(await pidOf(topology, 'san-francisco'));
     let stopped = false;
     const started = Date.now();
     const pulled = await fetchDigest(topology, url, {

@@ -5,7 +5,7 @@ import { request as httpsRequest } from 'node:https';
 import { connect as connectTcp } from 'node:net';
 import { connect as connectTls } from 'node:tls';
 import { join } from 'node:path';
-import type { RunningTopology } from '@dtr-cache/test-support';
+import { processTree, procStatFields, type RunningTopology } from '@dtr-cache/test-support';
 
 /** The servers of the topology, as `data/pids.json` names them. */
 export type ServerName = 'dtr' | 'region-us' | 'san-francisco' | 'los-angeles';
@@ -21,25 +21,10 @@ export async function pidOf(topology: RunningTopology, name: ServerName): Promis
   return pid;
 }
 
-/** A process and its live descendants (a content cache's workers), by pid. */
-export async function processTree(pid: number): Promise<number[]> {
-  const parents = new Map<number, number>();
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
-    if (stat)
-      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-  }
-  const tree = [pid];
-  for (let index = 0; index < tree.length; index += 1)
-    for (const [child, parent] of parents) if (parent === tree[index]) tree.push(child);
-  return tree;
-}
-
 /** Resident memory of a process and its descendants together, in bytes (VmRSS). */
 export async function rssOf(pid: number): Promise<number> {
   let total = 0;
-  for (const member of await processTree(pid)) {
+  for (const member of processTree(pid)) {
     const status = await readFile(`/proc/${member}/status`, 'utf8').catch(() => '');
     total += Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
   }
@@ -56,7 +41,7 @@ export async function descriptorsOf(
 ): Promise<{ all: number; files: number }> {
   let all = 0;
   let files = 0;
-  for (const member of await processTree(pid)) {
+  for (const member of processTree(pid)) {
     const fds = await readdir(`/proc/${member}/fd`).catch(() => []);
     all += fds.length;
     if (under !== undefined)
@@ -70,9 +55,8 @@ export async function descriptorsOf(
 
 /** CPU time a process used so far (user + system), in seconds. */
 export async function cpuSecondsOf(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // utime and stime are fields 14 and 15 of /proc/<pid>/stat, in clock ticks (100 per second).
+  const fields = procStatFields(pid) ?? [];
+  // utime and stime, in clock ticks (100 per second).
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 

@@ -1,4 +1,5 @@
 export { deadUrl, freePort } from './ports';
+export { processTree, procStatFields } from './process-tree';
 export { httpsGet, type HttpsAnswer } from './https-get';
 export { generateCertificates } from './certificates';
 export { writeOciImage, type OciImage } from './oci-image';
