@@ -47,16 +47,24 @@ describe('a fill that keeps nothing', () => {
   });
 });
 
+/**
+ * One reader destroyed before its first read, then another reading the whole blob (checked), and
+ * the fill's end.
+ */
+async function readAfterAnAbandonedReader(fill: BlobFill, content: Buffer): Promise<void> {
+  fill.reader().destroy();
+  const received: Buffer[] = [];
+  for await (const chunk of fill.reader()) received.push(chunk as Buffer);
+  expect(Buffer.concat(received).equals(content)).toBe(true);
+  await fill.done;
+  await new Promise((resolve) => setImmediate(resolve));
+}
+
 describe('a reader destroyed before its first read (a Range request on a miss learning the size)', () => {
   it('is let go of: the fill drops its window and releases its file once the others are done', async () => {
     const content = randomBytes(24 * MiB);
     const fill = BlobFill.transient(Digest.of(content), upstreamOf(content), noPassThrough);
-    fill.reader().destroy();
-    const received: Buffer[] = [];
-    for await (const chunk of fill.reader()) received.push(chunk as Buffer);
-    expect(Buffer.concat(received).equals(content)).toBe(true);
-    await fill.done;
-    await new Promise((resolve) => setImmediate(resolve));
+    await readAfterAnAbandonedReader(fill, content);
     expect(fill.heldBytes).toBe(0);
   });
 
@@ -83,12 +91,7 @@ describe('a reader destroyed before its first read (a Range request on a miss le
       Promise.resolve(upstreamOf(content)),
       noPassThrough,
     );
-    fill.reader().destroy();
-    const received: Buffer[] = [];
-    for await (const chunk of fill.reader()) received.push(chunk as Buffer);
-    expect(Buffer.concat(received).equals(content)).toBe(true);
-    await fill.done;
-    await new Promise((resolve) => setImmediate(resolve));
+    await readAfterAnAbandonedReader(fill, content);
     expect(released).toBe(1);
     expect(await store.stat(digest)).toMatchObject({ size: content.length });
   });
