@@ -60,7 +60,7 @@ export default [
   {
     // Test-runner configuration files share the workspace's vitest.shared.ts; they are build
     // configuration, not project code, so the module-boundary rule does not apply to them.
-    files: ['**/vitest.config.ts'],
+    files: ['**/vitest.config.ts', '**/vitest.*.config.ts'],
     rules: { '@nx/enforce-module-boundaries': 'off' },
   },
 ];

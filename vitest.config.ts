@@ -6,6 +6,8 @@ export default defineConfig({
     projects: [
       'libs/*/vitest.config.ts',
       'apps/*/vitest.config.ts',
+      // The cache's integration suites again, each cache with two workers.
+      'apps/content-cache/vitest.workers.config.ts',
       'e2e/*/vitest.config.ts',
       // The Docker suite builds images and needs an engine: `npm run test:docker`.
       '!e2e/docker/vitest.config.ts',

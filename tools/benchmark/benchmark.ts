@@ -51,9 +51,9 @@ for (const name of only) {
 }
 const runs = (phase: (typeof PHASES)[number]) =>
   only.length === 0 ? (DEFAULT_PHASES as readonly string[]).includes(phase) : only.includes(phase);
-/** Blobs on disk in the `startup` phase (BENCH_STARTUP_BLOBS). */
 /** Worker processes of the content cache: one per core, as by default (nginx gets as many). */
 const CACHE_PROCESSES = Number(process.env['BENCH_CACHE_WORKERS'] ?? availableParallelism());
+/** Blobs on disk in the `startup` phase (BENCH_STARTUP_BLOBS). */
 const STARTUP_BLOBS = Number(process.env['BENCH_STARTUP_BLOBS'] ?? (quick ? 20_000 : 1_000_000));
 
 const children: ChildProcess[] = [];

@@ -162,7 +162,6 @@ function createKoaApp(services: CacheServices, onUnexpected: UnexpectedErrorHand
       return;
     }
     if (ctx.path === '/metrics') {
-      services.metrics.fillsInProgress.set(services.cache.fillsInProgress);
       ctx.type = services.metrics.registry.contentType;
       ctx.body = await services.metricsText();
       return;

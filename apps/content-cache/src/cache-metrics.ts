@@ -3,6 +3,10 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 /** The cache's Prometheus metrics, in a registry of its own (served at /metrics). */
 export class CacheMetrics {
   readonly registry = new Registry();
+  /** Sets where `content_cache_fills_in_progress` reads the upstream downloads under way here. */
+  countFillsWith(downloads: () => number): void {
+    this.countDownloads = downloads;
+  }
   readonly requests = new Counter({
     name: 'content_cache_blob_requests_total',
     help: 'Blob requests by result: hit, miss, coalesced, denied, error.',
@@ -21,10 +25,13 @@ export class CacheMetrics {
     labelNames: ['outcome'],
     registers: [this.registry],
   });
-  readonly fillsInProgress = new Gauge({
+  private countDownloads: () => number = () => 0;
+  /** Read when collected (in every worker, summed by the primary): see {@link countFillsWith}. */
+  readonly fillsInProgress: Gauge = new Gauge({
     name: 'content_cache_fills_in_progress',
     help: 'Upstream fills under way.',
     registers: [this.registry],
+    collect: (): void => this.fillsInProgress.set(this.countDownloads()),
   });
   readonly duration = new Histogram({
     name: 'content_cache_blob_request_duration_seconds',

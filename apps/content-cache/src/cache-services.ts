@@ -1,7 +1,6 @@
 import { MemoryTier, openBlobStore, type StorageDriver } from '@dtr-cache/blob-store';
 import { MEMORY_TIER_MAX_BLOB_SIZE } from '@dtr-cache/config';
 import type { Logger } from '@dtr-cache/logging';
-import { AggregatorRegistry } from 'prom-client';
 import { CacheMetrics } from './cache-metrics';
 import { BlobExpiry, type ExpiryOptions } from './cache/blob-expiry';
 import { type CacheObserver, CachingBlobStore } from './cache/caching-blob-store';
@@ -92,21 +91,19 @@ export async function buildCacheServices(
     upstream,
     {
       ...pulls,
+      started: (digest) => logger.info('fill started', { digest: digest.toString() }),
       finished: (digest, outcome, error) => {
         metrics.fills.inc({ outcome });
         if (outcome === 'failed')
           logger.warn('fill failed, nothing kept', { digest: digest.toString(), error });
       },
     },
-    primary && new ClusterFills(primary, stored, upstream),
+    primary && new ClusterFills(primary, stored),
   );
+  metrics.countFillsWith(() => cache.downloadsInProgress);
   if (primary) {
     // The primary's expiry deleted a blob: its copy in this worker's memory tier goes too.
     primary.onBlobRemoved((digest) => void local.delete(digest).catch(() => undefined));
-    // A worker answers the primary's requests for its metrics (prom-client's cluster protocol,
-    // whose listener an AggregatorRegistry's construction installs).
-    AggregatorRegistry.setRegistries([metrics.registry]);
-    new AggregatorRegistry();
   }
   return {
     cache,

@@ -4,6 +4,7 @@ import { FilesystemDriver, MemoryDriver } from '@dtr-cache/blob-store';
 import { ConfigError } from '@dtr-cache/config';
 import { createLogger } from '@dtr-cache/logging';
 import { listen, stopOnSignals } from '@dtr-cache/server-lifecycle';
+import { AggregatorRegistry } from 'prom-client';
 import { type CacheConfig, loadCacheConfig, workerCountOf } from './cache-config';
 import { PrimaryLink } from './cluster/primary-link';
 import { runPrimary } from './cluster/primary';
@@ -86,10 +87,11 @@ async function main(): Promise<void> {
     });
     return;
   }
+  const primary = cluster.isWorker ? new PrimaryLink() : undefined;
   const services = await buildCacheServices({
     logger,
     driver,
-    primary: cluster.isWorker ? new PrimaryLink() : undefined,
+    primary,
     expiry,
     memorySize: config.downstream.memorySize,
     upstream: {
@@ -102,6 +104,12 @@ async function main(): Promise<void> {
     },
   });
   services.expiry?.start();
+  if (primary) {
+    // A worker answers the primary's requests for its metrics (prom-client's cluster protocol,
+    // whose listener an AggregatorRegistry's construction installs).
+    AggregatorRegistry.setRegistries([services.metrics.registry]);
+    new AggregatorRegistry();
+  }
   const letsEncrypt = registry.http.tls?.kind === 'letsencrypt' ? registry.http.tls : undefined;
   const acme = letsEncrypt
     ? new AcmeCertificates(

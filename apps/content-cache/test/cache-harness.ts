@@ -1,22 +1,39 @@
 import { get, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { MemoryDriver, type StorageDriver, type TempFile } from '@dtr-cache/blob-store';
 import { DEFAULT_MEMORY_SIZE, IssueCollector, parseDownstreamOptions } from '@dtr-cache/config';
 import { createLogger, type Logger } from '@dtr-cache/logging';
 import type { Digest } from '@dtr-cache/registry-protocol';
 import { createCacheServer } from '../src/cache-server';
-import { buildCacheServices } from '../src/cache-services';
+import {
+  type BuiltCacheServices,
+  buildCacheServices,
+  type CacheServicesOptions,
+} from '../src/cache-services';
 import type { BlobExpiry, ExpiryOptions } from '../src/cache/blob-expiry';
 import type { CachingBlobStore } from '../src/cache/caching-blob-store';
 import type { UpstreamClient } from '../src/upstream/upstream-client';
 import type { UpstreamKeys } from '../src/upstream/upstream-keys';
+import { inject } from 'vitest';
+import { buildInProcessWorkers, type InProcessWorkers } from './in-process-workers';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** The workers each integration suite's cache runs with (its test project's). */
+    cacheWorkers: number;
+  }
+}
 
 /** An in-process content cache on a loopback port, with its log lines captured. */
 export interface RunningCache {
   url: string;
+  /** How many workers serve it (their connections in turn). */
+  workers: number;
+  /** The first worker's caching store. */
   cache: CachingBlobStore;
   upstream: UpstreamClient;
   keys: UpstreamKeys;
+  /** Expiry (the primary's, with several workers). */
   expiry: BlobExpiry | undefined;
   logs: Array<Record<string, unknown>>;
   /** `cache=` of each `blob request` log line for `digest`, in order: miss, hit, coalesced… */
@@ -38,13 +55,17 @@ export async function startCache(options: {
   sendTimeoutMs?: number;
   /** `maxclientconnections` (default: the configuration's default). */
   maxClientConnections?: number;
+  /** `workers` (default: the test project's, see `vitest.workers.config.ts`). */
+  workers?: number;
 }): Promise<RunningCache> {
   const logs: Array<Record<string, unknown>> = [];
-  const logger: Logger = createLogger({ level: 'debug', formatter: 'json', fields: {} }, (line) =>
-    logs.push(JSON.parse(line) as Record<string, unknown>),
-  );
-  const services = await buildCacheServices({
-    logger,
+  const loggerOf = (worker: number): Logger =>
+    createLogger(
+      { level: 'debug', formatter: 'json', fields: worker > 0 ? { worker: String(worker) } : {} },
+      (line) => logs.push(JSON.parse(line) as Record<string, unknown>),
+    );
+  const workerCount = options.workers ?? inject('cacheWorkers') ?? 1;
+  const servicesOptions = {
     driver: options.driver ?? new MemoryDriver(),
     memorySize: options.memorySize ?? DEFAULT_MEMORY_SIZE,
     upstream: {
@@ -60,33 +81,48 @@ export async function startCache(options: {
       refreshIntervalMs: 3_600_000,
     },
     expiry: options.expiry,
-  });
-  const { cache, upstream, keys, expiry, release } = services;
+  };
+  const built =
+    workerCount > 1
+      ? await buildInProcessWorkers(workerCount, servicesOptions, loggerOf)
+      : await oneProcess(servicesOptions, loggerOf(0));
+  const { workers, expiry } = built;
   await expiry?.ready;
   const defaults = parseDownstreamOptions(
     { upstreams: options.upstreams },
     new IssueCollector(),
     'options',
   );
-  const server: Server = createCacheServer(
-    {
-      ...services,
-      logger,
-      headers: options.headers ?? {},
-      accessLog: true,
-    },
-    {
-      sendTimeoutMs: options.sendTimeoutMs ?? (defaults?.sendTimeout.milliseconds as number),
-      maxClientConnections:
-        options.maxClientConnections ?? (defaults?.maxClientConnections as number),
-    },
+  const maxClientConnections =
+    options.maxClientConnections ?? (defaults?.maxClientConnections as number);
+  const servers: Server[] = workers.map((services, index) =>
+    createCacheServer(
+      {
+        ...services,
+        logger: loggerOf(workerCount > 1 ? index + 1 : 0),
+        headers: options.headers ?? {},
+        accessLog: true,
+      },
+      {
+        sendTimeoutMs: options.sendTimeoutMs ?? (defaults?.sendTimeout.milliseconds as number),
+        // As main.ts splits it: connections are spread over the workers in turn.
+        maxClientConnections: Math.ceil(maxClientConnections / workerCount),
+      },
+    ),
   );
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  // Connections handed to the workers in turn, as Node's cluster does.
+  let next = 0;
+  const front = createNetServer((socket) => {
+    servers[next++ % servers.length]?.emit('connection', socket);
+  });
+  await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+  const first = workers[0] as BuiltCacheServices;
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    cache,
-    upstream,
-    keys,
+    url: `http://127.0.0.1:${(front.address() as AddressInfo).port}`,
+    workers: workerCount,
+    cache: first.cache,
+    upstream: first.upstream,
+    keys: first.keys,
     expiry,
     logs,
     results: (digest) =>
@@ -94,11 +130,21 @@ export async function startCache(options: {
         .filter((line) => line['msg'] === 'blob request' && line['digest'] === digest.toString())
         .map((line) => line['cache']),
     async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await release();
+      const closed = new Promise<void>((resolve) => front.close(() => resolve()));
+      for (const server of servers) server.closeAllConnections();
+      await closed;
+      await built.release();
     },
   };
+}
+
+/** The cache as one process: its own expiry, no primary. */
+async function oneProcess(
+  options: Omit<CacheServicesOptions, 'logger'>,
+  logger: Logger,
+): Promise<InProcessWorkers> {
+  const services = await buildCacheServices({ ...options, logger });
+  return { workers: [services], expiry: services.expiry, release: () => services.release() };
 }
 
 /**

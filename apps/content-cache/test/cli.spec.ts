@@ -140,7 +140,9 @@ describe('content-cache /config.yml, with the reference configurations', () => {
         started
           .output()
           .split('\n')
-          .filter((line) => line.includes(`digest=${digest}`))
+          .filter(
+            (line) => line.includes('msg="blob request"') && line.includes(`digest=${digest}`),
+          )
           .map((line) => /cache=(\w+)/.exec(line)?.[1]);
       for (let attempt = 0; attempt < 50 && results().length < 2; attempt += 1) {
         await new Promise((resolve) => setTimeout(resolve, 20));

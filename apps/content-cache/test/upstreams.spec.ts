@@ -88,14 +88,15 @@ describe('grant keys from upstream', () => {
     const cache = await cacheOf({ upstreams: [origin.url], minKeyRefreshMs: 60_000 });
     const content = randomBytes(100);
     const digest = origin.add(content);
-    expect(origin.keysFetched).toBe(1);
+    // Each worker fetched them at its start.
+    expect(origin.keysFetched).toBe(cache.workers);
     origin.key = await generateGrantSigningKey();
     const grant = await origin.grant(repository, digest);
     // The refresh at start-up was just now: the rate limit holds the refresh back.
     expect(
       (await fetch(`${cache.url}/v2/${repository}/blobs/${digest}?grant=${grant}`)).status,
     ).toBe(401);
-    expect(origin.keysFetched).toBe(1);
+    expect(origin.keysFetched).toBe(cache.workers);
 
     const eager = await cacheOf({ upstreams: [origin.url], minKeyRefreshMs: 0 });
     const before = origin.keysFetched;
@@ -163,7 +164,8 @@ describe('a chain of two caches', () => {
       keys: [origin.key.publicKey],
       issuer: 'dtr',
     });
-    expect(origin.keysFetched).toBe(1);
+    // Once by each of the first hop's workers, never by the second hop.
+    expect(origin.keysFetched).toBe(sanFrancisco.workers);
 
     const content = randomBytes(500_000);
     const digest = origin.add(content);
@@ -179,9 +181,8 @@ describe('a chain of two caches', () => {
     );
     expect(Buffer.from(await second.arrayBuffer()).equals(content)).toBe(true);
     expect(origin.blobGets(digest)).toBe(1);
-    expect(sanFrancisco.logs.filter((line) => line['digest'] === digest.toString())).toHaveLength(
-      1,
-    );
+    // The second pull was a hit at the second hop: the first served only the first.
+    expect(sanFrancisco.results(digest)).toEqual(['miss']);
     expect(losAngeles.results(digest)).toEqual(['miss', 'hit']);
 
     const forged = await fetch(

@@ -192,6 +192,25 @@ for (const workers of [1, 3]) {
       expect(count(await (await fetch(`${program.url}/metrics`)).text()) - before).toBe(9);
     });
 
+    it('counts each fill under way once in the metrics of all workers, as it is now', async () => {
+      const digest = origin.add(randomBytes(8 * 1024 * 1024), { kind: 'slow', delayMs: 10 });
+      const url = await blobUrl(program, digest);
+      const gauge = async () => {
+        const text = await (await fetch(`${program.url}/metrics`)).text();
+        return Number(/^content_cache_fills_in_progress (\d+)$/m.exec(text)?.[1]);
+      };
+      let receiving = 0;
+      const clients = 2 * workers;
+      const pulls = Array.from({ length: clients }, () => pull(url, () => (receiving += 1)));
+      for (let waited = 0; receiving < clients && waited < 10_000; waited += 20)
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      // Every worker's clients read the one fill; /metrics is answered by any worker.
+      for (let index = 0; index < clients; index += 1) expect(await gauge()).toBe(1);
+      await Promise.all(pulls);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      for (let index = 0; index < clients; index += 1) expect(await gauge()).toBe(0);
+    });
+
     it('expires a blob not pulled for blobttl, whichever worker pulled it', async () => {
       const stale = origin.add(randomBytes(1000));
       const kept = origin.add(randomBytes(1000));
@@ -225,11 +244,21 @@ for (const workers of [1, 3]) {
 }
 
 describe('a worker that dies in the middle of a fill', () => {
-  it('aborts only its own responses; the fill is carried on for the others, nothing half kept, the worker replaced', async () => {
+  it('aborts only its own responses; a fill it owned is restarted once for the clients on other workers, nothing half kept, the worker replaced', async () => {
     const program = await startProgram(origin, 2);
+    const pidOf = (worker: number) =>
+      Number(
+        new RegExp(`msg="worker started" worker=${worker} pid=(\\d+)`).exec(program.output())?.[1],
+      );
+    const ownerOf = (digest: Digest) =>
+      Number(
+        new RegExp(`msg="fill started" worker=(\\d+) digest=${digest}`).exec(program.output())?.[1],
+      );
+    const live = new Set([1, 2]);
+    let started = 2;
     try {
-      // Two rounds, killing worker 1 then worker 2: one of them is the fill's owner.
-      for (const victim of [1, 2]) {
+      // Two rounds: the first kills the fill's owner, the second a worker reading another's fill.
+      for (const victimIs of ['owner', 'joiner'] as const) {
         const content = randomBytes(12 * 1024 * 1024);
         const digest = origin.add(content, { kind: 'slow', delayMs: 5 });
         const url = await blobUrl(program, digest);
@@ -238,11 +267,12 @@ describe('a worker that dies in the middle of a fill', () => {
         // Killed once every client is being sent bytes: the fill is under way on both workers.
         for (let waited = 0; receiving < 8 && waited < 20_000; waited += 20)
           await new Promise((resolve) => setTimeout(resolve, 20));
-        const pid = new RegExp(`msg="worker started" worker=${victim} pid=(\\d+)`).exec(
-          program.output(),
-        );
-        expect(pid).not.toBeNull();
-        process.kill(Number(pid?.[1]), 'SIGKILL');
+        const owner = ownerOf(digest);
+        expect(live.has(owner), program.output()).toBe(true);
+        const victim = victimIs === 'owner' ? owner : [...live].find((worker) => worker !== owner);
+        expect(victim).toBeDefined();
+        process.kill(pidOf(victim as number), 'SIGKILL');
+        live.delete(victim as number);
         const results = await Promise.all(pulls);
         const complete = results.filter((result) => result.complete);
         // Every body that completed is right; the clients of the surviving worker completed.
@@ -250,16 +280,27 @@ describe('a worker that dies in the middle of a fill', () => {
           true,
         );
         expect(complete.length, program.output()).toBeGreaterThan(0);
-        // A pull afterwards is right, and the dead worker was replaced.
+        expect(complete.length).toBeLessThan(8);
+        // One more upstream GET if the owner died (one new fill for all its clients), else none.
+        expect(origin.blobGets(digest)).toBe(victimIs === 'owner' ? 2 : 1);
+        // The blob was kept: once no fill is under way, a pull is a hit, without another GET.
+        const fills = async () =>
+          ((await (await fetch(`${program.url}/health`)).json()) as { fillsInProgress: number })
+            .fillsInProgress;
+        for (let tries = 0; tries < 100 && (await fills()) > 0; tries += 1)
+          await new Promise((resolve) => setTimeout(resolve, 20));
         const again = await pull(url);
         expect(`sha256:${again.sha256}`).toBe(digest.toString());
+        expect(origin.blobGets(digest)).toBe(victimIs === 'owner' ? 2 : 1);
         expect(program.output()).toContain('msg="worker exited, replacing it"');
         // The next round starts once the replacement listens (the clients reach both workers).
+        started += 1;
+        live.add(started);
         const listening = () => (program.output().match(/msg=listening/g) ?? []).length;
         const deadline = Date.now() + 15_000;
-        while (listening() < 2 + victim && Date.now() < deadline)
+        while (listening() < started && Date.now() < deadline)
           await new Promise((resolve) => setTimeout(resolve, 50));
-        expect(listening()).toBe(2 + victim);
+        expect(listening()).toBe(started);
       }
       // Nothing half kept: every stored blob matches its name, no temp file is left.
       const blobs = join(program.root, 'store', 'blobs', 'sha256');

@@ -15,7 +15,9 @@ import {
   InFlightFills,
   isDiskFull,
   type SharedFill,
+  type PassThrough,
   UpstreamPassThrough,
+  VerifyingPassThrough,
 } from './fill';
 
 export type { FillContext } from './fill';
@@ -67,6 +69,7 @@ export class CachingBlobStore {
   private readonly fills = new InFlightFills();
   private readonly touchedAt = new Map<string, number>();
   private diskFullUntil = 0;
+  private downloads = 0;
 
   /**
    * @param local where hits come from (the memory tier over the stored blobs)
@@ -82,9 +85,14 @@ export class CachingBlobStore {
     private readonly coordination?: FillCoordination,
   ) {}
 
-  /** Fills in progress (for metrics and tests). */
+  /** Fills in progress, this process's and those of others its clients read (for tests). */
   get fillsInProgress(): number {
     return this.fills.size;
+  }
+
+  /** Upstream downloads this process runs for its fills (not those of others it reads). */
+  get downloadsInProgress(): number {
+    return this.downloads;
   }
 
   /** The cache for one request: its misses are filled with `context`. */
@@ -168,11 +176,23 @@ export class CachingBlobStore {
    * full one that keeps nothing.
    */
   private async startFill(digest: Digest, context: FillContext): Promise<SharedFill> {
-    const claim = await this.coordination?.claim(digest, context);
+    const claim = await this.coordination?.claim(digest, this.refill(digest, context));
     if (claim && !claim.owner) return claim.fill;
     const filling = this.startOwnFill(digest, context);
     claim?.report(filling);
     return filling;
+  }
+
+  /**
+   * Where the clients of another process's fill get the rest of the blob if that process goes
+   * away: the whole blob from the store, or from the new fill that replaces the one gone (one for
+   * all the clients of all the processes), verified again for each client against what it was sent.
+   */
+  private refill(digest: Digest, context: FillContext): PassThrough {
+    return new VerifyingPassThrough(digest, async () => {
+      const blob = await this.openFor(digest, undefined, context);
+      return { size: blob.size, stream: blob.stream };
+    });
   }
 
   private async startOwnFill(digest: Digest, context: FillContext): Promise<BlobFill> {
@@ -182,6 +202,9 @@ export class CachingBlobStore {
       Date.now() < this.diskFullUntil
         ? BlobFill.transient(digest, await upstream, passThrough)
         : await BlobFill.start(this.writers, digest, upstream, passThrough);
+    this.downloads += 1;
+    const downloaded = () => (this.downloads -= 1);
+    fill.done.then(downloaded, downloaded);
     if (!fill.kept) return fill;
     this.observer.started?.(digest);
     fill.done.then(

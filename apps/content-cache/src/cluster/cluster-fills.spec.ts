@@ -1,7 +1,7 @@
 import { DriverBlobStore, MemoryDriver } from '@dtr-cache/blob-store';
 import { Digest } from '@dtr-cache/registry-protocol';
 import { describe, expect, it } from 'vitest';
-import type { UpstreamClient } from '../upstream/upstream-client';
+import type { PassThrough } from '../cache/fill';
 import { ClusterFills } from './cluster-fills';
 import type { FillUpdate, SharedFillState } from './cluster-messages';
 import type { PrimaryLink } from './primary-link';
@@ -26,9 +26,10 @@ function linkAnswering(snapshot: SharedFillState, then: FillUpdate[]): PrimaryLi
 
 describe("a worker's side of a fill shared across workers", () => {
   const digest = Digest.of(Buffer.from('a blob'));
-  const context = { repository: 'alice/app', grant: 'grant' };
   const store = new DriverBlobStore(new MemoryDriver());
-  const upstream = {} as UpstreamClient;
+  const rest: PassThrough = {
+    open: () => Promise.reject(new Error('not needed: the owner carries on')),
+  };
 
   it("keeps the owner's reports relayed with the answer to its claim", async () => {
     const link = linkAnswering({ key: 'tmp/x.part', size: 6, written: 0, verified: false }, [
@@ -36,7 +37,7 @@ describe("a worker's side of a fill shared across workers", () => {
       { type: 'verified' },
       { type: 'ended', end: 'committed' },
     ]);
-    const claim = await new ClusterFills(link, store, upstream).claim(digest, context);
+    const claim = await new ClusterFills(link, store).claim(digest, rest);
     expect(claim.owner).toBe(false);
     if (claim.owner) return;
     expect(claim.fill.committed).toBe(true);
@@ -49,7 +50,7 @@ describe("a worker's side of a fill shared across workers", () => {
       send: () => undefined,
       claim: async () => undefined,
     } as unknown as PrimaryLink;
-    const claim = await new ClusterFills(link, store, upstream).claim(digest, context);
+    const claim = await new ClusterFills(link, store).claim(digest, rest);
     expect(claim.owner).toBe(true);
   });
 });

@@ -4,11 +4,9 @@ import {
   type BlobFill,
   type FillClaim,
   type FillCoordination,
-  type FillContext,
   isDiskFull,
-  UpstreamPassThrough,
+  type PassThrough,
 } from '../cache/fill';
-import type { UpstreamClient } from '../upstream/upstream-client';
 import type { FillUpdate } from './cluster-messages';
 import type { PrimaryLink } from './primary-link';
 import { RemoteFill } from './remote-fill';
@@ -31,14 +29,13 @@ export class ClusterFills implements FillCoordination {
   constructor(
     private readonly link: PrimaryLink,
     private readonly store: TailableBlobStore,
-    private readonly upstream: UpstreamClient,
   ) {
     link.onFillUpdate(({ digest, update }) => {
       for (const listener of this.listeners.get(digest) ?? []) listener(update);
     });
   }
 
-  async claim(digest: Digest, context: FillContext): Promise<FillClaim> {
+  async claim(digest: Digest, rest: PassThrough): Promise<FillClaim> {
     const key = digest.toString();
     // Reports relayed right after the answer may be handled before the code after `await` runs
     // (several IPC messages are dispatched in one go): they are kept for the remote fill (not
@@ -57,10 +54,8 @@ export class ClusterFills implements FillCoordination {
     }
     if (!joined) return { owner: true, report: (filling) => void this.report(digest, filling) };
     // The owner's fill ended before it started (a refusal, a failure): try to fill it here.
-    if (joined.ended !== undefined && joined.ended !== 'committed')
-      return this.claim(digest, context);
-    const passThrough = new UpstreamPassThrough(this.upstream, digest, context);
-    const fill = new RemoteFill(digest, joined, this.store, passThrough);
+    if (joined.ended !== undefined && joined.ended !== 'committed') return this.claim(digest, rest);
+    const fill = new RemoteFill(digest, joined, this.store, rest);
     for (const update of early) fill.update(update);
     const listener = (update: FillUpdate) => fill.update(update);
     this.listen(key, listener);

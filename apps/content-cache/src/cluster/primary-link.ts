@@ -6,6 +6,13 @@ import {
   type WorkerMessage,
 } from './cluster-messages';
 
+/** What carries a worker's messages to its primary and back (the process's cluster IPC). */
+export interface WorkerChannel {
+  readonly connected: boolean;
+  send?(message: WorkerMessage): unknown;
+  on(event: 'message', listener: (message: unknown) => void): unknown;
+}
+
 /** Pulls are reported to the primary in batches, this often. */
 const PULL_BATCH_MS = 1000;
 
@@ -23,7 +30,7 @@ export class PrimaryLink {
   private fillUpdate:
     ((message: Extract<PrimaryMessage, { kind: 'fill-update' }>) => void) | undefined;
 
-  constructor(private readonly channel: NodeJS.Process = process) {
+  constructor(private readonly channel: WorkerChannel = process) {
     channel.on('message', (message: unknown) => {
       if (isCacheMessage(message)) this.handle(message as PrimaryMessage);
     });

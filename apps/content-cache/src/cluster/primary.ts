@@ -2,11 +2,11 @@ import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import { openBlobStore, type StorageDriver } from '@dtr-cache/blob-store';
 import type { Logger } from '@dtr-cache/logging';
-import { Digest } from '@dtr-cache/registry-protocol';
 import { AggregatorRegistry } from 'prom-client';
 import { BlobExpiry, type ExpiryOptions } from '../cache/blob-expiry';
-import { isCacheMessage, type PrimaryMessage, type WorkerMessage } from './cluster-messages';
+import type { PrimaryMessage } from './cluster-messages';
 import { type CoordinatedWorker, FillCoordinator } from './fill-coordinator';
+import { PrimaryHub } from './primary-hub';
 
 /** What the primary of a cache with several workers runs with. */
 export interface PrimaryOptions {
@@ -73,42 +73,13 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
     return handle;
   };
 
-  cluster.on('message', (worker, message: unknown) => {
-    if (!isCacheMessage(message)) return;
-    const from = handleOf(worker);
-    const received = message as WorkerMessage;
-    switch (received.kind) {
-      case 'fill-claim':
-        coordinator.claim(from, received.id, received.digest);
-        break;
-      case 'fill-update':
-        coordinator.update(from, received.digest, received.update);
-        break;
-      case 'pulled':
-        for (const [digest, size] of received.blobs) {
-          const parsed = Digest.tryParse(digest);
-          if (parsed) expiry?.reading(parsed, size)();
-        }
-        break;
-      case 'stored': {
-        const parsed = Digest.tryParse(received.digest);
-        if (parsed) expiry?.stored(parsed, received.size);
-        break;
-      }
-      case 'fills-request':
-        from.send({ kind: 'fills', id: received.id, count: coordinator.size });
-        break;
-      case 'metrics-request':
-        void aggregator.clusterMetrics().then(
-          (text) => from.send({ kind: 'metrics', id: received.id, text }),
-          (error: unknown) => {
-            logger.warn('metrics could not be aggregated', { error });
-            from.send({ kind: 'metrics', id: received.id, text: '' });
-          },
-        );
-        break;
-    }
+  const hub = new PrimaryHub({
+    logger,
+    coordinator,
+    expiry,
+    aggregateMetrics: () => aggregator.clusterMetrics(),
   });
+  cluster.on('message', (worker, message: unknown) => hub.receive(handleOf(worker), message));
 
   // Workers run this very module (the launcher's bundle, with the same Node options): not the
   // launcher again, which would bundle the sources once more for each.
@@ -122,8 +93,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
     logger.info('worker started', { worker: worker.id, pid: worker.process.pid });
   };
   cluster.on('exit', (worker, code, signal) => {
-    const handle = handleOf(worker);
-    coordinator.workerExited(handle);
+    hub.workerExited(handleOf(worker));
     handles.delete(worker.id);
     if (stopping) {
       if (Object.keys(cluster.workers ?? {}).length === 0) finish();

@@ -18,8 +18,8 @@ const READ_CHUNK = 1024 * 1024;
  * writes it: from the owner's file (or the stored blob once committed), as far as the owner
  * reported it written. A client's last bytes wait for the owner's word that the blob verified, so
  * no body completes with unverified bytes; if the owner's fill failed every client is cut off. If
- * the owner is gone (it died, its disk filled up), each client gets the rest from a download of
- * its own, checked to begin with the bytes of the owner's file it was sent, and verified.
+ * the owner is gone (it died, its disk filled up), each client gets the rest from `rest` (a new
+ * fill its workers share), checked to begin with the bytes of the owner's file it was sent.
  */
 export class RemoteFill implements SharedFill {
   readonly kept = true;
@@ -36,7 +36,7 @@ export class RemoteFill implements SharedFill {
     private readonly digest: Digest,
     initial: SharedFillState,
     private readonly store: TailableBlobStore,
-    private readonly passThrough: PassThrough,
+    private readonly rest: PassThrough,
   ) {
     this.state = initial;
     this.done = new Promise((resolve, reject) => {
@@ -94,7 +94,7 @@ export class RemoteFill implements SharedFill {
           const { ended, written } = this.state;
           if (ended === 'failed') throw new Error('the fill of another worker failed');
           if (ended === 'abandoned') {
-            yield* await this.rest(offset, start, end, range);
+            yield* await this.carryOn(offset, start, end, range);
             return;
           }
           const available = Math.min(ended === 'committed' ? this.size : written, end + 1);
@@ -131,17 +131,17 @@ export class RemoteFill implements SharedFill {
   }
 
   /**
-   * The rest of a client's body (`offset` to `end`) after the owner went away: a download of its
-   * own, whose first `offset` bytes must be those of the owner's file (the client was sent some).
+   * The rest of a client's body (`offset` to `end`) after the owner went away, from a source whose
+   * first `offset` bytes must be those of the owner's file (the client was sent some).
    */
-  private async rest(
+  private async carryOn(
     offset: number,
     start: number,
     end: number,
     range: ByteRange | undefined,
   ): Promise<Readable> {
-    if (offset === start) return this.passThrough.open(range);
-    return this.passThrough.open({ start: offset, end }, await this.prefix(offset));
+    if (offset === start) return this.rest.open(range);
+    return this.rest.open({ start: offset, end }, await this.prefix(offset));
   }
 
   /** The digest of the first `length` bytes of the owner's file. */

@@ -29,29 +29,40 @@ export interface PassThrough {
   open(range: ByteRange | undefined, sent?: PrefixDigest): Promise<Readable>;
 }
 
-/** The {@link PassThrough} of one digest from an {@link UpstreamClient}, with a client's grant. */
-export class UpstreamPassThrough implements PassThrough {
+/** A whole blob as some source has it, not yet verified. */
+export interface UnverifiedBlob {
+  readonly size: number;
+  readonly stream: Readable;
+}
+
+/** The {@link PassThrough} of one digest whose whole blob `openWhole` opens, verified here. */
+export class VerifyingPassThrough implements PassThrough {
   constructor(
-    private readonly upstream: UpstreamClient,
     private readonly digest: Digest,
-    private readonly context: FillContext,
+    private readonly openWhole: () => Promise<UnverifiedBlob>,
   ) {}
 
   async open(range: ByteRange | undefined, sent?: PrefixDigest): Promise<Readable> {
-    const { repository, grant } = this.context;
-    const upstream = await this.upstream.getBlob(repository, this.digest, grant);
-    if (!isRangeWithin(range, upstream.size)) {
-      upstream.stream.destroy();
-      throw rangeNotSatisfiable(upstream.size);
+    const whole = await this.openWhole();
+    if (!isRangeWithin(range, whole.size)) {
+      whole.stream.destroy();
+      throw rangeNotSatisfiable(whole.size);
     }
-    const verified = upstream.stream.pipe(
-      createDigestVerifier(this.digest, upstream.size, { prefix: sent }),
+    const verified = whole.stream.pipe(
+      createDigestVerifier(this.digest, whole.size, { prefix: sent }),
     );
-    upstream.stream.once('error', (error: Error) => verified.destroy(error));
+    whole.stream.once('error', (error: Error) => verified.destroy(error));
     if (!range) return verified;
     const slice = verified.pipe(sliceOf(range));
     verified.once('error', (error) => slice.destroy(error));
     return slice;
+  }
+}
+
+/** The {@link PassThrough} of one digest from an {@link UpstreamClient}, with a client's grant. */
+export class UpstreamPassThrough extends VerifyingPassThrough {
+  constructor(upstream: UpstreamClient, digest: Digest, context: FillContext) {
+    super(digest, () => upstream.getBlob(context.repository, digest, context.grant));
   }
 }
 

@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import type { BlobInfo } from '@dtr-cache/blob-store';
 import type { ByteRange, Digest } from '@dtr-cache/registry-protocol';
 import type { BlobFill } from './blob-fill';
+import type { PassThrough } from './pass-through';
 
 /**
  * A fill as the caching store uses it: a {@link BlobFill} of this process, or another process's
@@ -38,7 +39,7 @@ export type FillClaim =
 export interface FillCoordination {
   /**
    * Claims the fill of `digest`: this process downloads it, or reads the download of another.
-   * `context` is what a joiner needs to fetch the rest itself if that other process goes away.
+   * `rest` is where a joiner's clients get the rest of the blob if that other process goes away.
    */
-  claim(digest: Digest, context: { repository: string; grant: string }): Promise<FillClaim>;
+  claim(digest: Digest, rest: PassThrough): Promise<FillClaim>;
 }
