@@ -21,7 +21,7 @@ export interface SharedFillState {
 /**
  * How a fill ended: `committed` (stored: read it from the store), `failed` (its clients are cut
  * off), or `abandoned`: the owner died, its disk filled up, or it kept nothing — a joiner carries
- * its clients on with downloads of their own.
+ * its clients on from a new fill (see `RemoteFill`).
  */
 export type FillEnd = 'committed' | 'failed' | 'abandoned';
 

@@ -16,14 +16,16 @@ export interface FillContext {
 }
 
 /**
- * A blob served straight from upstream to one client, verified, without keeping it: for a client
- * a fill left behind (the disk filled up, or it fell behind a fill that keeps nothing).
+ * A blob served to one client from another source, verified: for a client a fill left behind
+ * (the disk filled up, it fell behind a fill that keeps nothing, or the fill's process died). The
+ * source is upstream ({@link UpstreamPassThrough}: a download of the client's own, nothing kept)
+ * or a new fill shared by the cache's processes.
  */
 export interface PassThrough {
   /**
-   * The blob (or `range` of it) from a download of its own. The whole blob is fetched and
-   * verified, so the body ends only once verified; with `sent`, its first bytes must also be
-   * those a client was already sent. Streams.
+   * The blob (or `range` of it) from the source. The whole blob is read and verified, so the
+   * body ends only once verified; with `sent`, its first bytes must also be those a client was
+   * already sent. Streams.
    * @throws the upstream's refusal; `RANGE_INVALID` for a range outside the blob.
    */
   open(range: ByteRange | undefined, sent?: PrefixDigest): Promise<Readable>;
