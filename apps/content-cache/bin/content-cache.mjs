@@ -6,9 +6,10 @@
 // and environment that server-runtime.json names:
 // - Sources bundled at start. tsx compiles through module hooks, which keep a second V8 isolate
 //   (the hooks thread) alive for the whole run: 115 MB resident at idle against 86 MB without
-//   it. So the sources are bundled with esbuild (about 0.3 s, into a temporary file removed once
-//   loaded) and Node runs that one plain module. Source maps (without the sources' text) keep
-//   stack traces pointing at the .ts files.
+//   it. So the sources are bundled with esbuild (0.3-0.9 s; kept between starts while the
+//   sources are unchanged, see bundle.mjs) into a temporary folder kept while the server runs,
+//   and Node runs that one plain module. Source maps (without the sources' text) keep stack
+//   traces pointing at the .ts files.
 // - `--initial-heap-size=64`. V8 sizes a new process's heap limits for small scripts. A cache
 //   streams gigabytes through short-lived Buffers whose memory only a full collection frees, so
 //   with those limits it ran a mark-compact every few tens of milliseconds (the benchmark's
@@ -31,48 +32,9 @@ import { readdirSync, rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { launchServer } from '@dtr-cache/server-lifecycle/launcher';
-
-/** Bundles `src/main.ts` (with the workspace libraries and packages) into one ES module. */
-async function bundle(directory) {
-  const { build, stop } = await import('esbuild');
-  const outfile = join(directory, 'content-cache.mjs');
-  try {
-    await build({
-      entryPoints: [fileURLToPath(new URL('../src/main.ts', import.meta.url))],
-      outfile,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20.19',
-      sourcemap: 'linked',
-      sourcesContent: false,
-      logLevel: 'error',
-      // The native-memory library loads its addon beside itself: it stays where it is installed,
-      // imported by its absolute path, instead of being copied into the bundle.
-      plugins: [
-        {
-          name: 'native-memory-in-place',
-          setup(build) {
-            build.onResolve({ filter: /^@dtr-cache\/native-memory$/ }, () => ({
-              path: fileURLToPath(import.meta.resolve('@dtr-cache/native-memory')),
-              external: true,
-            }));
-          },
-        },
-      ],
-      // CommonJS packages inside an ES module bundle still call require() for Node's modules.
-      banner: {
-        js: "import { createRequire as __contentCacheRequire } from 'node:module'; const require = __contentCacheRequire(import.meta.url);",
-      },
-    });
-  } finally {
-    // The esbuild service process is not needed once the bundle is written.
-    await stop();
-  }
-  return outfile;
-}
+import { bundleInto } from './bundle.mjs';
 
 // The server (started by the launcher, or directly with the Node options).
 /** True if a process with this pid runs (one of another user counts). */
@@ -102,7 +64,7 @@ await launchServer('content-cache', import.meta.url, async () => {
   const directory = await mkdtemp(join(tmpdir(), `content-cache-${process.pid}-`));
   // Kept while the server runs: its worker processes (`workers`) run the same bundle.
   process.once('exit', () => rmSync(directory, { recursive: true, force: true }));
-  const entry = await bundle(directory);
+  const entry = await bundleInto(directory);
   process.setSourceMapsEnabled(true);
   // Evaluating the module starts the server; its source map is read while it loads.
   await import(pathToFileURL(entry).href);
