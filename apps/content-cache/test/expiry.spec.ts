@@ -113,6 +113,32 @@ describe('blobttl (last-pull expiry)', () => {
     expect(await blobs.stat(pulled)).toBeDefined();
   });
 
+  it('reads the store only once what it was told to wait for settled (the workers listen)', async () => {
+    const blobs = await openBlobStore(new MemoryDriver());
+    await store(blobs, Buffer.from('kept'));
+    let listed = false;
+    const watched: BlobStore = Object.assign(Object.create(blobs) as BlobStore, {
+      list: async function* () {
+        listed = true;
+        yield* blobs.list();
+      },
+    });
+    let listening!: () => void;
+    const expiry = BlobExpiry.open(
+      watched,
+      { ttlMs: 100_000, maxSize: undefined, sweepIntervalMs: 1000 },
+      silentLogger,
+      undefined,
+      new Promise<void>((resolve) => (listening = resolve)),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(listed).toBe(false);
+    listening();
+    await expiry.ready;
+    expect(listed).toBe(true);
+    expect(expiry.stats.blobs).toBe(1);
+  });
+
   it('keeps its clock across a restart: pull times live on disk', async () => {
     const root = await mkdtemp(join(tmpdir(), 'expiry-'));
     cleanups.push(() => rm(root, { recursive: true, force: true }));

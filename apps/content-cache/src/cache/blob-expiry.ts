@@ -56,15 +56,18 @@ export class BlobExpiry {
    * An expiry whose index is built from the stored blobs and their last-pull times in the
    * background ({@link ready}); it records pulls at once, and sweeps once the index is complete.
    * `onRemoved` is told of each blob it deletes (other processes holding copies drop theirs).
+   * With `after`, the store is read only once it settled (a start-up that should not share the
+   * CPU with reading millions of entries).
    */
   static open(
     local: BlobStore,
     options: ExpiryOptions,
     logger: Logger,
     onRemoved?: (digest: Digest) => void,
+    after?: Promise<unknown>,
   ): BlobExpiry {
     const expiry = new BlobExpiry(local, options, logger, onRemoved);
-    expiry.loadIndex();
+    expiry.loadIndex(after);
     return expiry;
   }
 
@@ -103,9 +106,10 @@ export class BlobExpiry {
   }
 
   /** Reads the store into the index (in the background); on failure, tries again at a sweep. */
-  private loadIndex(): void {
-    const started = performance.now();
+  private loadIndex(after: Promise<unknown> | undefined): void {
     this.loading = (async () => {
+      await after?.catch(() => undefined);
+      const started = performance.now();
       for await (const blob of this.local.list())
         this.indexOf(blob.digest.algorithm).add(
           blob.digest.hex,
@@ -157,7 +161,7 @@ export class BlobExpiry {
    */
   sweep(now = Date.now()): Promise<SweepResult> {
     if (!this.loaded) {
-      if (!this.loading) this.loadIndex();
+      if (!this.loading) this.loadIndex(undefined);
       return Promise.resolve({ expired: 0, evicted: 0, examined: 0 });
     }
     this.sweeping ??= this.runSweep(now).finally(() => (this.sweeping = undefined));
