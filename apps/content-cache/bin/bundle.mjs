@@ -127,14 +127,14 @@ export async function bundleInto(directory, sources = SERVER) {
       sourcesContent: false,
       metafile: true,
       logLevel: 'error',
-      // The native-memory library loads its addon beside itself: it stays where it is installed,
-      // imported by its absolute path, instead of being copied into the bundle.
+      // The native libraries load their addons beside themselves: they stay where they are
+      // installed, imported by their absolute paths, instead of being copied into the bundle.
       plugins: [
         {
-          name: 'native-memory-in-place',
+          name: 'native-in-place',
           setup(build) {
-            build.onResolve({ filter: /^@dtr-cache\/native-memory$/ }, () => ({
-              path: fileURLToPath(import.meta.resolve('@dtr-cache/native-memory')),
+            build.onResolve({ filter: /^@dtr-cache\/native-(memory|io)$/ }, (args) => ({
+              path: fileURLToPath(import.meta.resolve(args.path)),
               external: true,
             }));
           },

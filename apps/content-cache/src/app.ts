@@ -33,6 +33,11 @@ export interface CacheServices {
   readonly connections: ClientConnections;
   /** `sendtimeout`: a response whose client takes none of its waiting bytes for this long closes. */
   readonly sendTimeoutMs: number;
+  /**
+   * Large blobs on local disk go out with sendfile over plain HTTP (where the addon is built);
+   * false: every body is read and written (the path TLS, memory hits and fills always take).
+   */
+  readonly sendFile: boolean;
   /** The Prometheus text of `/metrics` (with several workers, all of theirs). */
   metricsText(): Promise<string>;
   /** Fills under way (with several workers, in all of them). */

@@ -12,6 +12,8 @@ export interface CacheServerOptions {
   readonly maxClientConnections: number;
   /** `sendtimeout`, in milliseconds. */
   readonly sendTimeoutMs: number;
+  /** See `CacheServices.sendFile` (default: true). */
+  readonly sendFile?: boolean;
 }
 
 /**
@@ -20,11 +22,16 @@ export interface CacheServerOptions {
  * {@link CONNECTION_TIMEOUTS}). The one place both the program and the tests build it.
  */
 export function createCacheServer(
-  services: Omit<CacheServices, 'connections' | 'sendTimeoutMs'>,
+  services: Omit<CacheServices, 'connections' | 'sendTimeoutMs' | 'sendFile'>,
   options: CacheServerOptions,
 ): Server {
   const connections = new ClientConnections(options.maxClientConnections, services.logger);
-  const listener = createApp({ ...services, connections, sendTimeoutMs: options.sendTimeoutMs });
+  const listener = createApp({
+    ...services,
+    connections,
+    sendTimeoutMs: options.sendTimeoutMs,
+    sendFile: options.sendFile ?? true,
+  });
   const { headersTimeout, requestTimeout, keepAliveTimeout, connectionsCheckingInterval } =
     CONNECTION_TIMEOUTS;
   const timeouts = {

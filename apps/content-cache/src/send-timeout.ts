@@ -13,7 +13,7 @@ export class SendTimeout {
 
   constructor(
     private readonly response: ServerResponse,
-    private readonly timeoutMs: number,
+    readonly timeoutMs: number,
   ) {
     response.once('close', () => this.stop());
   }

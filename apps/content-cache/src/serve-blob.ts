@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { type OpenBlob, readSizerOf } from '@dtr-cache/blob-store';
+import { type FileRegion, type OpenBlob, readSizerOf } from '@dtr-cache/blob-store';
 import {
   BlobGrantError,
   blobAnswerHeaders,
@@ -15,6 +15,7 @@ import {
   rangeNotSatisfiable,
 } from '@dtr-cache/registry-protocol';
 import type { CacheServices } from './app';
+import { canSendFileBody, sendFileBody } from './send-file-body';
 import { SendTimeout } from './send-timeout';
 
 /** A blob request, as routed: what it asks for, and its raw query (where the grant is). */
@@ -108,7 +109,7 @@ export async function serveBlob(
   }
   result = blob.source ?? 'hit';
   response.writeHead(range.kind === 'partial' ? 206 : 200, answer);
-  sendBody(response, blob, timeout, (count) => (bytes += count));
+  sendBody(response, blob, timeout, services.sendFile, (count) => (bytes += count));
 }
 
 /**
@@ -147,7 +148,8 @@ const BATCH = 256 * 1024;
 
 /**
  * Sends the blob as the body of a response whose head is written, counting the bytes. Bytes
- * already in memory go out in one write. A streamed chunk is handed back to the store (`recycle`)
+ * already in memory go out in one write; a large blob on local disk, over plain HTTP, with
+ * sendfile ({@link sendFileBody}). A streamed chunk is handed back to the store (`recycle`)
  * once its write completed, so the next read reuses its memory. A failing body (upstream died,
  * bytes did not verify) aborts the response rather than ending it; a client that goes away stops
  * the body; one that takes none of the bytes waiting for it for `timeout`'s time has its
@@ -165,6 +167,7 @@ function sendBody(
   response: ServerResponse,
   blob: OpenBlob,
   timeout: SendTimeout,
+  sendFile: boolean,
   onBytes: (count: number) => void,
 ): void {
   if (blob.bytes) {
@@ -181,6 +184,21 @@ function sendBody(
     });
     return;
   }
+  if (sendFile && canSendFileBody(response, blob)) {
+    const fallback = () => streamBody(response, blob, timeout, onBytes);
+    sendFileBody(response, blob as OpenBlob & { file: FileRegion }, timeout, onBytes, fallback);
+    return;
+  }
+  streamBody(response, blob, timeout, onBytes);
+}
+
+/** Sends the body of `blob` from its stream (see {@link sendBody}). */
+function streamBody(
+  response: ServerResponse,
+  blob: OpenBlob,
+  timeout: SendTimeout,
+  onBytes: (count: number) => void,
+): void {
   const body = blob.stream;
   response.once('close', () => {
     if (!body.readableEnded) body.destroy();

@@ -55,6 +55,8 @@ export async function startCache(options: {
   sendTimeoutMs?: number;
   /** `maxclientconnections` (default: the configuration's default). */
   maxClientConnections?: number;
+  /** Large disk hits with sendfile (default: true; false: the stream path of TLS and memory). */
+  sendFile?: boolean;
   /** `workers` (default: the test project's, see `vitest.workers.config.ts`). */
   workers?: number;
 }): Promise<RunningCache> {
@@ -107,6 +109,7 @@ export async function startCache(options: {
         sendTimeoutMs: options.sendTimeoutMs ?? (defaults?.sendTimeout.milliseconds as number),
         // As main.ts splits it: connections are spread over the workers in turn.
         maxClientConnections: Math.ceil(maxClientConnections / workerCount),
+        sendFile: options.sendFile ?? true,
       },
     ),
   );

@@ -175,134 +175,153 @@ describe('connections beyond twice the limit', () => {
   });
 });
 
-describe('clients that stop reading', () => {
-  const SEND_TIMEOUT_MS = 2000;
-  let origin: StandInOrigin;
-  let cache: RunningCache;
-  let driver: CountingDriver;
-  let folder: string;
-  let digest: Digest;
-  let content: Buffer;
+for (const sendFile of [false, true]) {
+  describe(`clients that stop reading (large disk hits ${sendFile ? 'with sendfile' : 'read and written'})`, () => {
+    const SEND_TIMEOUT_MS = 2000;
+    let origin: StandInOrigin;
+    let cache: RunningCache;
+    let driver: CountingDriver;
+    let folder: string;
+    let digest: Digest;
+    let content: Buffer;
 
-  beforeAll(async () => {
-    folder = await mkdtemp(join(tmpdir(), 'client-limits-'));
-    origin = await StandInOrigin.start();
-    driver = new CountingDriver(folder);
-    cache = await startCache({
-      upstreams: [origin.url],
-      driver,
-      sendTimeoutMs: SEND_TIMEOUT_MS,
+    beforeAll(async () => {
+      folder = await mkdtemp(join(tmpdir(), 'client-limits-'));
+      origin = await StandInOrigin.start();
+      driver = new CountingDriver(folder);
+      cache = await startCache({
+        upstreams: [origin.url],
+        driver,
+        sendTimeoutMs: SEND_TIMEOUT_MS,
+        sendFile,
+      });
+      // Larger than what the kernel's socket buffers take of a client that reads nothing (~4 MB).
+      content = randomBytes(24 * 1024 * 1024);
+      digest = origin.add(content);
+      const response = await fetch(await url());
+      expect(Buffer.from(await response.arrayBuffer()).equals(content)).toBe(true);
+      // A disk hit from now on (the fill commits just after the first body ended).
+      for (let attempt = 0; attempt < 100 && !(await cache.cache.local.stat(digest)); attempt += 1)
+        await sleep(20);
     });
-    // Larger than what the kernel's socket buffers take of a client that reads nothing (~4 MB).
-    content = randomBytes(24 * 1024 * 1024);
-    digest = origin.add(content);
-    const response = await fetch(await url());
-    expect(Buffer.from(await response.arrayBuffer()).equals(content)).toBe(true);
-    // A disk hit from now on (the fill commits just after the first body ended).
-    for (let attempt = 0; attempt < 100 && !(await cache.cache.local.stat(digest)); attempt += 1)
-      await sleep(20);
-  });
-  afterAll(async () => {
-    await cache.close();
-    await origin.close();
-    await rm(folder, { recursive: true, force: true });
-  });
+    afterAll(async () => {
+      await cache.close();
+      await origin.close();
+      await rm(folder, { recursive: true, force: true });
+    });
 
-  async function url(): Promise<string> {
-    return `${cache.url}/v2/${repository}/blobs/${digest}?grant=${await origin.grant(repository, digest)}`;
-  }
-
-  /** Sends a GET of the blob from a client that never reads. */
-  async function stalledPull(): Promise<Socket> {
-    const socket = await open(cache.url, CLIENT_A);
-    socket.pause();
-    socket.write(
-      `GET ${new URL(await url()).pathname}${new URL(await url()).search} HTTP/1.1\r\nHost: cache\r\n\r\n`,
-    );
-    return socket;
-  }
-
-  it('holds at most one 64 KiB chunk for a client that never reads a large disk hit', async () => {
-    const before = driver.streams.length;
-    const socket = await stalledPull();
-    try {
-      // The kernel's buffers fill, then nothing moves: what the cache holds for the client is the
-      // chunks its read stream emitted and did not have back (queued for the socket, read ahead).
-      let held = -1;
-      for (let attempt = 0; attempt < 50; attempt += 1) {
-        await sleep(100);
-        const count = driver.streams[before];
-        if (!count) continue;
-        const now = count.pushed - count.recycled;
-        if (now === held && count.pushed > 0) break;
-        held = now;
-      }
-      await sleep(300);
-      const count = driver.streams[before] as StreamCount;
-      expect(count.pushed).toBeGreaterThan(1024 * 1024);
-      expect(count.pushed).toBeLessThan(content.length);
-      expect(count.pushed - count.recycled).toBeLessThanOrEqual(64 * 1024);
-      expect(count.stream.readableLength).toBe(0);
-    } finally {
-      socket.destroy();
+    async function url(): Promise<string> {
+      return `${cache.url}/v2/${repository}/blobs/${digest}?grant=${await origin.grant(repository, digest)}`;
     }
-  });
 
-  /** Resolves with how long it took until the cache logged a blob request timed out. */
-  async function timedOut(started: number): Promise<number> {
-    const known = cache.logs.length;
-    for (;;) {
-      if (cache.logs.slice(known).some((line) => line['sendTimeout'] === true))
-        return performance.now() - started;
-      await sleep(50);
-    }
-  }
-
-  it('closes a response whose client stops reading after the send timeout, and lets a slow but steady one finish', async () => {
-    const started = performance.now();
-    const stalled = await stalledPull();
-    // (A client that reads nothing sees no close either: the cache tells.)
-    const closed = timedOut(started);
-    const slow = new Promise<{ sha256: string; ms: number; complete: boolean }>(
-      (resolve, reject) => {
-        const started = performance.now();
-        void url().then((target) =>
-          get(target, { localAddress: CLIENT_B }, (response) => {
-            const hash = createHash('sha256');
-            // About 6 MB/s: 4 s for the blob, twice the send timeout.
-            response.on('data', (chunk: Buffer) => {
-              hash.update(chunk);
-              response.pause();
-              setTimeout(() => response.resume(), Math.ceil(chunk.length / 6000));
-            });
-            response.once('end', () =>
-              resolve({
-                sha256: hash.digest('hex'),
-                ms: performance.now() - started,
-                complete: response.complete,
-              }),
-            );
-            response.once('error', reject);
-          }).once('error', reject),
-        );
-      },
-    );
-    try {
-      const closedAfter = await Promise.race([closed, sleep(15_000).then(() => -1)]);
-      expect(closedAfter).toBeGreaterThan(SEND_TIMEOUT_MS - 500);
-      expect(closedAfter).toBeLessThan(SEND_TIMEOUT_MS + 6000);
-      const done = await slow;
-      expect(done.complete).toBe(true);
-      expect(done.sha256).toBe(createHash('sha256').update(content).digest('hex'));
-      expect(done.ms).toBeGreaterThan(SEND_TIMEOUT_MS);
-      const lines = cache.logs.filter(
-        (line) => line['msg'] === 'blob request' && line['digest'] === digest.toString(),
+    /** Sends a GET of the blob from a client that never reads. */
+    async function stalledPull(): Promise<Socket> {
+      const socket = await open(cache.url, CLIENT_A);
+      socket.pause();
+      socket.write(
+        `GET ${new URL(await url()).pathname}${new URL(await url()).search} HTTP/1.1\r\nHost: cache\r\n\r\n`,
       );
-      expect(lines.filter((line) => line['sendTimeout'] === true)).toEqual([
-        expect.objectContaining({ complete: false, cache: 'hit' }),
-      ]);
-    } finally {
-      stalled.destroy();
+      return socket;
     }
+
+    if (sendFile)
+      it('reads nothing into memory for a client that never reads a large disk hit', async () => {
+        const before = driver.streams.length;
+        const socket = await stalledPull();
+        try {
+          // The kernel's buffers fill, then nothing moves; the blob's stream was never read.
+          await sleep(500);
+          const count = driver.streams[before] as StreamCount;
+          expect(count.pushed).toBe(0);
+          expect(count.stream.destroyed).toBe(false);
+        } finally {
+          socket.destroy();
+        }
+      });
+
+    if (!sendFile)
+      it('holds at most one 64 KiB chunk for a client that never reads a large disk hit', async () => {
+        const before = driver.streams.length;
+        const socket = await stalledPull();
+        try {
+          // The kernel's buffers fill, then nothing moves: what the cache holds for the client is the
+          // chunks its read stream emitted and did not have back (queued for the socket, read ahead).
+          let held = -1;
+          for (let attempt = 0; attempt < 50; attempt += 1) {
+            await sleep(100);
+            const count = driver.streams[before];
+            if (!count) continue;
+            const now = count.pushed - count.recycled;
+            if (now === held && count.pushed > 0) break;
+            held = now;
+          }
+          await sleep(300);
+          const count = driver.streams[before] as StreamCount;
+          expect(count.pushed).toBeGreaterThan(1024 * 1024);
+          expect(count.pushed).toBeLessThan(content.length);
+          expect(count.pushed - count.recycled).toBeLessThanOrEqual(64 * 1024);
+          expect(count.stream.readableLength).toBe(0);
+        } finally {
+          socket.destroy();
+        }
+      });
+
+    /** Resolves with how long it took until the cache logged a blob request timed out. */
+    async function timedOut(started: number): Promise<number> {
+      const known = cache.logs.length;
+      for (;;) {
+        if (cache.logs.slice(known).some((line) => line['sendTimeout'] === true))
+          return performance.now() - started;
+        await sleep(50);
+      }
+    }
+
+    it('closes a response whose client stops reading after the send timeout, and lets a slow but steady one finish', async () => {
+      const started = performance.now();
+      const stalled = await stalledPull();
+      // (A client that reads nothing sees no close either: the cache tells.)
+      const closed = timedOut(started);
+      const slow = new Promise<{ sha256: string; ms: number; complete: boolean }>(
+        (resolve, reject) => {
+          const started = performance.now();
+          void url().then((target) =>
+            get(target, { localAddress: CLIENT_B }, (response) => {
+              const hash = createHash('sha256');
+              // About 6 MB/s: 4 s for the blob, twice the send timeout.
+              response.on('data', (chunk: Buffer) => {
+                hash.update(chunk);
+                response.pause();
+                setTimeout(() => response.resume(), Math.ceil(chunk.length / 6000));
+              });
+              response.once('end', () =>
+                resolve({
+                  sha256: hash.digest('hex'),
+                  ms: performance.now() - started,
+                  complete: response.complete,
+                }),
+              );
+              response.once('error', reject);
+            }).once('error', reject),
+          );
+        },
+      );
+      try {
+        const closedAfter = await Promise.race([closed, sleep(15_000).then(() => -1)]);
+        expect(closedAfter).toBeGreaterThan(SEND_TIMEOUT_MS - 500);
+        expect(closedAfter).toBeLessThan(SEND_TIMEOUT_MS + 6000);
+        const done = await slow;
+        expect(done.complete).toBe(true);
+        expect(done.sha256).toBe(createHash('sha256').update(content).digest('hex'));
+        expect(done.ms).toBeGreaterThan(SEND_TIMEOUT_MS);
+        const lines = cache.logs.filter(
+          (line) => line['msg'] === 'blob request' && line['digest'] === digest.toString(),
+        );
+        expect(lines.filter((line) => line['sendTimeout'] === true)).toEqual([
+          expect.objectContaining({ complete: false, cache: 'hit' }),
+        ]);
+      } finally {
+        stalled.destroy();
+      }
+    });
   });
-});
+}

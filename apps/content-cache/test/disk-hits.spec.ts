@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { request } from 'node:http';
+import { globalAgent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FilesystemDriver, type RecyclingReadable, type TempFile } from '@dtr-cache/blob-store';
@@ -47,7 +48,12 @@ class CountingDriver extends FilesystemDriver {
 beforeAll(async () => {
   folder = await mkdtemp(join(tmpdir(), 'disk-hits-'));
   origin = await StandInOrigin.start();
-  cache = await startCache({ upstreams: [origin.url], driver: new CountingDriver(folder) });
+  // The read-and-write path (TLS and memory hits take it always); sendfile is tested below.
+  cache = await startCache({
+    upstreams: [origin.url],
+    driver: new CountingDriver(folder),
+    sendFile: false,
+  });
 });
 afterAll(async () => {
   await cache.close();
@@ -130,5 +136,81 @@ describe('hits from disk', () => {
     expect(pulls.map((result) => result.sha256)).toEqual(Array.from({ length: 5 }, () => whole));
     expect(origin.blobGets(digest)).toBe(1);
     expect(recycledBehindFill).toBeGreaterThan(0);
+  });
+});
+
+describe('large hits from disk with sendfile (plain HTTP)', () => {
+  let own: RunningCache;
+  let ownFolder: string;
+  beforeAll(async () => {
+    ownFolder = await mkdtemp(join(tmpdir(), 'disk-hits-sendfile-'));
+    own = await startCache({ upstreams: [origin.url], driver: new CountingDriver(ownFolder) });
+  });
+  afterAll(async () => {
+    await own.close();
+    await rm(ownFolder, { recursive: true, force: true });
+  });
+  const descriptors = () => readdirSync('/proc/self/fd').length;
+
+  it('send fast, slow and range pulls at once the right bytes, none read into memory, and hold no descriptor after', async () => {
+    const content = randomBytes(6 * 1024 * 1024 + 4321);
+    const digest = origin.add(content);
+    const url = `${own.url}/v2/${repository}/blobs/${digest}?grant=${await origin.grant(repository, digest)}`;
+    expect((await pull(url)).length).toBe(content.length);
+    for (let attempt = 0; attempt < 100 && !(await own.cache.local.stat(digest)); attempt += 1)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    const before = descriptors();
+    recycled = 0;
+    const whole = createHash('sha256').update(content).digest('hex');
+    const part = createHash('sha256').update(content.subarray(1_000_000, 5_000_000)).digest('hex');
+    const pulls = await Promise.all([
+      ...Array.from({ length: 3 }, () => pull(url, { slow: true })),
+      ...Array.from({ length: 3 }, () => pull(url)),
+      pull(url, { slow: true, range: 'bytes=1000000-4999999' }),
+      pull(url, { range: 'bytes=1000000-4999999' }),
+    ]);
+    expect(pulls.map((result) => result.status)).toEqual([200, 200, 200, 200, 200, 200, 206, 206]);
+    expect(pulls.map((result) => result.sha256)).toEqual([
+      ...Array.from({ length: 6 }, () => whole),
+      part,
+      part,
+    ]);
+    expect(own.results(digest)).toEqual(['miss', ...Array.from({ length: 8 }, () => 'hit')]);
+    // Nothing was read into this process's memory: no chunk to hand back.
+    expect(recycled).toBe(0);
+    // The clients' kept-alive connections close; the transfers' descriptors are gone already.
+    globalAgent.destroy();
+    for (let attempt = 0; attempt < 50 && descriptors() > before; attempt += 1)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(descriptors()).toBeLessThanOrEqual(before);
+  });
+
+  it('stop a transfer whose client went away mid-body, and hold no descriptor after', async () => {
+    const content = randomBytes(48 * 1024 * 1024);
+    const digest = origin.add(content);
+    const url = `${own.url}/v2/${repository}/blobs/${digest}?grant=${await origin.grant(repository, digest)}`;
+    await pull(url);
+    for (let attempt = 0; attempt < 100 && !(await own.cache.local.stat(digest)); attempt += 1)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    const before = descriptors();
+    await new Promise<void>((resolve, reject) => {
+      request(url, (response) => {
+        response.once('data', () => {
+          response.destroy();
+          resolve();
+        });
+      })
+        .once('error', reject)
+        .end();
+    });
+    for (let attempt = 0; attempt < 50 && descriptors() > before; attempt += 1)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(descriptors()).toBeLessThanOrEqual(before);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const line = own.logs.filter(
+      (entry) => entry['msg'] === 'blob request' && entry['digest'] === digest.toString(),
+    )[1];
+    expect(line).toMatchObject({ cache: 'hit', complete: false });
+    expect(line?.['bytes']).toBeLessThan(content.length);
   });
 });

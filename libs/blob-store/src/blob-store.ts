@@ -13,6 +13,8 @@ import { BLOBS_PREFIX, blobKey, digestOfBlobKey } from './blob-layout';
 import { DriverBlobWriter } from './driver-blob-writer';
 import {
   FileNotFoundError,
+  fileRegionOf,
+  type FileRegion,
   recyclerOf,
   type StorageDriver,
   type TailedFile,
@@ -48,6 +50,12 @@ export interface OpenBlob {
    * must not be used after it is handed back.
    */
   readonly recycle?: (chunk: Buffer) => void;
+  /**
+   * The region of a file on local disk that `stream` reads, for a transport that sends it without
+   * reading it (sendfile): read nothing from `stream` then, and destroy it once done (the
+   * descriptor stays open until then). Absent for a blob not on local disk.
+   */
+  readonly file?: FileRegion;
 }
 
 /**
@@ -226,7 +234,13 @@ export class DriverBlobStore implements BlobStore, ResumableBlobStore, TailableB
           ? { offset: range.start, length: range.end - range.start + 1 }
           : { offset: 0, length: info.size },
       );
-      return { size: info.size, range, stream, recycle: recyclerOf(stream) };
+      return {
+        size: info.size,
+        range,
+        stream,
+        recycle: recyclerOf(stream),
+        file: fileRegionOf(stream),
+      };
     } catch (error) {
       if (error instanceof FileNotFoundError) {
         throw new RegistryError('BLOB_UNKNOWN', undefined, {

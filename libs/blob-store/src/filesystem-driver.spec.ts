@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { readSync } from 'node:fs';
 import { mkdtemp, rm, statfs, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FilesystemDriver } from './filesystem-driver';
 import { describeStorageDriverConformance } from './storage-driver-conformance';
+import { fileRegionOf } from './storage-driver';
 
 describeStorageDriverConformance('filesystem (no open-file cache)', async () => {
   const root = await mkdtemp(join(tmpdir(), 'blob-store-'));
@@ -83,5 +85,22 @@ describe('FilesystemDriver temp files', () => {
       expect(third.buffer).not.toBe(second.buffer);
       expect(third.equals(content.subarray(2 * chunkSize))).toBe(true);
       await temp.discard();
+    }));
+});
+
+describe('FilesystemDriver reads', () => {
+  it('offer the region of the open file they read, whose descriptor reads the same bytes', () =>
+    withDriver(async (driver) => {
+      const content = randomBytes(300_000);
+      const temp = await driver.createTemp();
+      await temp.write([content]);
+      await driver.move(temp, 'blobs/region');
+      const stream = await driver.read('blobs/region', { offset: 1000, length: 5000 });
+      const region = fileRegionOf(stream);
+      expect(region).toMatchObject({ offset: 1000, length: 5000 });
+      const bytes = Buffer.alloc(5000);
+      expect(readSync(region?.fd as number, bytes, 0, 5000, region?.offset ?? null)).toBe(5000);
+      expect(bytes.equals(content.subarray(1000, 6000))).toBe(true);
+      stream.destroy();
     }));
 });

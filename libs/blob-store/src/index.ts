@@ -1,6 +1,8 @@
 export { assertValidKey, FileNotFoundError, readSizerOf } from './storage-driver';
 export type {
+  FileBackedReadable,
   FileInfo,
+  FileRegion,
   RecyclingReadable,
   StorageDriver,
   TailedFile,

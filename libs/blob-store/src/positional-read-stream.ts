@@ -1,7 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { type BufferPool, READ_BUFFERS } from './buffer-pool';
-import type { RecyclingReadable } from './storage-driver';
+import type { FileBackedReadable, FileRegion, RecyclingReadable } from './storage-driver';
 
 /** Largest chunk read at once: the size of a read buffer. */
 const READ_CHUNK = READ_BUFFERS.bufferSize;
@@ -36,7 +36,12 @@ const AHEAD_CHUNKS = 16;
  * older ones, and all of them once the stream is destroyed before its end, are presumed dropped
  * by the consumer (the pool stops counting them).
  */
-export class PositionalReadStream extends Readable implements RecyclingReadable {
+export class PositionalReadStream
+  extends Readable
+  implements RecyclingReadable, FileBackedReadable
+{
+  /** The region this stream reads, for a consumer that sends it itself instead (sendfile). */
+  readonly fileRegion: FileRegion;
   private pending: Promise<unknown> = Promise.resolve();
   private readSize = READ_CHUNK;
   /** Small chunks read and not emitted yet, in file order, ending at `position`. */
@@ -59,6 +64,7 @@ export class PositionalReadStream extends Readable implements RecyclingReadable 
   ) {
     // One chunk read ahead of a paused consumer, at most (none for small chunks: see _read).
     super({ highWaterMark: 1 });
+    this.fileRegion = { fd: handle.fd, offset: position, length: Math.max(0, end - position) };
   }
 
   /** Makes later reads at most `bytes` long (at most {@link READ_CHUNK}, the default). */

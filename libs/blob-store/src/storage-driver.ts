@@ -81,6 +81,26 @@ export interface RecyclingReadable extends Readable {
   setReadSize?(bytes: number): void;
 }
 
+/**
+ * The region of an open file that a read stream would read: for a transport that sends it without
+ * reading it into memory (sendfile). `fd` stays open until the stream is destroyed.
+ */
+export interface FileRegion {
+  readonly fd: number;
+  readonly offset: number;
+  readonly length: number;
+}
+
+/** A read stream of a file on local disk, which offers its {@link FileRegion} before its first read. */
+export interface FileBackedReadable extends Readable {
+  readonly fileRegion: FileRegion;
+}
+
+/** The stream's file region, if it is a {@link FileBackedReadable}. */
+export function fileRegionOf(stream: Readable): FileRegion | undefined {
+  return (stream as Partial<FileBackedReadable>).fileRegion;
+}
+
 /** The stream's `recycle`, bound, if it is a {@link RecyclingReadable}. */
 export function recyclerOf(stream: Readable): ((chunk: Buffer) => void) | undefined {
   const recycle = (stream as Partial<RecyclingReadable>).recycle;
@@ -129,7 +149,8 @@ export interface StorageDriver {
   /**
    * Opens a file for reading `length` bytes from `offset` (default: to the end). The file is open
    * when the promise resolves, so a later `delete` does not cut the stream short. Streams; never
-   * buffers the whole file. The stream may be a {@link RecyclingReadable}.
+   * buffers the whole file. The stream may be a {@link RecyclingReadable} and a
+   * {@link FileBackedReadable}.
    * @throws FileNotFoundError if the file does not exist.
    */
   read(key: string, range?: { offset: number; length?: number }): Promise<Readable>;

@@ -1,5 +1,11 @@
 import type { Readable } from 'node:stream';
-import type { BlobInfo, BlobStore, OpenBlob, TailableBlobStore } from '@dtr-cache/blob-store';
+import type {
+  BlobInfo,
+  BlobStore,
+  FileRegion,
+  OpenBlob,
+  TailableBlobStore,
+} from '@dtr-cache/blob-store';
 import {
   type ByteRange,
   type Digest,
@@ -245,5 +251,8 @@ class SourcedBlob implements CachedBlob {
   }
   get recycle(): ((chunk: Buffer) => void) | undefined {
     return this.blob.recycle;
+  }
+  get file(): FileRegion | undefined {
+    return this.blob.file;
   }
 }
