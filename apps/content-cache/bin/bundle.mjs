@@ -2,9 +2,9 @@
 // (see content-cache.mjs for why). Bundling took 0.3-0.9 s of every start on the benchmark machine,
 // most of a start's time, so a bundle is kept between starts in the workspace's
 // node_modules/.cache, with the size and mtime of every file it was built from (esbuild's
-// metafile), and reused while none of them changed, for the same Node and esbuild, into a folder
-// beside the one it was built in (its source map's paths are relative to it). Where that folder
-// cannot be written (a read-only install), every start bundles, as before.
+// metafile), and reused while none of them changed, for the same Node, esbuild and workspace,
+// into a folder beside the one it was built in (its source map's paths are relative to it).
+// Where that folder cannot be written (a read-only install), every start bundles, as before.
 import { createHash } from 'node:crypto';
 import {
   chmodSync,
@@ -35,12 +35,21 @@ const SERVER = {
   ),
 };
 
-/** What a kept bundle must have been built with, besides its inputs. */
-function toolchain(directory) {
+/**
+ * What a kept bundle must have been built with, besides its inputs: the same Node and esbuild, the
+ * same workspace (the native libraries are imported by absolute path), the same temp folder (the
+ * source map's paths are relative to the bundle).
+ */
+function toolchain(sources, directory) {
   const esbuild = JSON.parse(
     readFileSync(createRequire(import.meta.url).resolve('esbuild/package.json'), 'utf8'),
   ).version;
-  return { node: process.version, esbuild, parent: dirname(directory) };
+  return {
+    node: process.version,
+    esbuild,
+    workspace: sources.workspaceRoot,
+    parent: dirname(directory),
+  };
 }
 
 /** A file's size and mtime, as recorded for a kept bundle's inputs. */
@@ -54,7 +63,8 @@ function reuse(sources, directory) {
   const { cacheRoot } = sources;
   try {
     const latest = JSON.parse(readFileSync(join(cacheRoot, LATEST), 'utf8'));
-    if (JSON.stringify(latest.toolchain) !== JSON.stringify(toolchain(directory))) return undefined;
+    if (JSON.stringify(latest.toolchain) !== JSON.stringify(toolchain(sources, directory)))
+      return undefined;
     for (const [path, stamp] of Object.entries(latest.inputs))
       if (stampOf(sources, path) !== stamp) return undefined;
     for (const file of FILES)
@@ -78,7 +88,7 @@ function keep(sources, directory, inputs, builtAt) {
       if (statSync(resolve(workspaceRoot, path)).mtimeMs >= builtAt) return;
       stamps[path] = stampOf(sources, path);
     }
-    const record = { toolchain: toolchain(directory), inputs: stamps };
+    const record = { toolchain: toolchain(sources, directory), inputs: stamps };
     const key = createHash('sha256').update(JSON.stringify(record)).digest('hex').slice(0, 16);
     mkdirSync(cacheRoot, { recursive: true });
     const staging = mkdtempSync(join(cacheRoot, 'staging-'));

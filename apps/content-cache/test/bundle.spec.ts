@@ -2,7 +2,7 @@
  * The server's bundle is kept between starts while its sources are unchanged (bundling was most
  * of a start's time), and never reused once one of them changed.
  */
-import { mkdir, mkdtemp, readFile, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -57,5 +57,26 @@ describe('the kept bundle', () => {
     const after = await start();
     expect(after).toContain('fresh');
     expect(after).not.toContain('// kept copy');
+  });
+
+  it('is not reused for the same sources in another place (the native libraries are imported by path)', async () => {
+    // The same files, sizes and times, in another folder.
+    const moved = join(root, 'moved');
+    await cp(sources.workspaceRoot, moved, { recursive: true });
+    const past = new Date(Date.now() - 120_000);
+    for (const workspace of [sources.workspaceRoot, moved])
+      for (const file of ['main.ts', 'word.ts'])
+        await utimes(join(workspace, 'src', file), past, past);
+    await start();
+    const kept = await readdir(sources.cacheRoot);
+    const key = kept.find((name) => /^[0-9a-f]{16}$/.test(name)) as string;
+    const keptFile = join(sources.cacheRoot, key, 'content-cache.mjs');
+    await writeFile(keptFile, `${await readFile(keptFile, 'utf8')}\n// kept copy\n`);
+    expect(await start()).toContain('// kept copy');
+    const elsewhere = { ...sources, entry: join(moved, 'src', 'main.ts'), workspaceRoot: moved };
+    const directory = await mkdtemp(join(root, 'run-'));
+    expect(await readFile(await bundleInto(directory, elsewhere), 'utf8')).not.toContain(
+      '// kept copy',
+    );
   });
 });
