@@ -89,6 +89,27 @@ function pull(
   });
 }
 
+/**
+ * Pulls `url` with three slow and three fast clients and a slow and a fast range pull at once;
+ * expects each to get its bytes of `content`.
+ */
+async function expectRightBytesAtOnce(url: string, content: Buffer): Promise<void> {
+  const whole = createHash('sha256').update(content).digest('hex');
+  const part = createHash('sha256').update(content.subarray(1_000_000, 5_000_000)).digest('hex');
+  const pulls = await Promise.all([
+    ...Array.from({ length: 3 }, () => pull(url, { slow: true })),
+    ...Array.from({ length: 3 }, () => pull(url)),
+    pull(url, { slow: true, range: 'bytes=1000000-4999999' }),
+    pull(url, { range: 'bytes=1000000-4999999' }),
+  ]);
+  expect(pulls.map((result) => result.status)).toEqual([200, 200, 200, 200, 200, 200, 206, 206]);
+  expect(pulls.map((result) => result.sha256)).toEqual([
+    ...Array.from({ length: 6 }, () => whole),
+    part,
+    part,
+  ]);
+}
+
 describe('hits from disk', () => {
   it('reuses read memory only once a client has been sent its bytes: fast, slow and range pulls at once all get the right bytes', async () => {
     const content = randomBytes(6 * 1024 * 1024 + 4321);
@@ -102,20 +123,7 @@ describe('hits from disk', () => {
     }
     recycled = 0;
 
-    const whole = createHash('sha256').update(content).digest('hex');
-    const part = createHash('sha256').update(content.subarray(1_000_000, 5_000_000)).digest('hex');
-    const pulls = await Promise.all([
-      ...Array.from({ length: 3 }, () => pull(url, { slow: true })),
-      ...Array.from({ length: 3 }, () => pull(url)),
-      pull(url, { slow: true, range: 'bytes=1000000-4999999' }),
-      pull(url, { range: 'bytes=1000000-4999999' }),
-    ]);
-    expect(pulls.map((result) => result.status)).toEqual([200, 200, 200, 200, 200, 200, 206, 206]);
-    expect(pulls.map((result) => result.sha256)).toEqual([
-      ...Array.from({ length: 6 }, () => whole),
-      part,
-      part,
-    ]);
+    await expectRightBytesAtOnce(url, content);
     expect(origin.blobGets(digest)).toBe(1);
     expect(cache.results(digest)).toEqual(['miss', ...Array.from({ length: 8 }, () => 'hit')]);
     // Each whole pull reads six large chunks, each range pull four: most are handed back.
@@ -161,20 +169,7 @@ describe('large hits from disk with sendfile (plain HTTP)', () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
     const before = descriptors();
     recycled = 0;
-    const whole = createHash('sha256').update(content).digest('hex');
-    const part = createHash('sha256').update(content.subarray(1_000_000, 5_000_000)).digest('hex');
-    const pulls = await Promise.all([
-      ...Array.from({ length: 3 }, () => pull(url, { slow: true })),
-      ...Array.from({ length: 3 }, () => pull(url)),
-      pull(url, { slow: true, range: 'bytes=1000000-4999999' }),
-      pull(url, { range: 'bytes=1000000-4999999' }),
-    ]);
-    expect(pulls.map((result) => result.status)).toEqual([200, 200, 200, 200, 200, 200, 206, 206]);
-    expect(pulls.map((result) => result.sha256)).toEqual([
-      ...Array.from({ length: 6 }, () => whole),
-      part,
-      part,
-    ]);
+    await expectRightBytesAtOnce(url, content);
     expect(own.results(digest)).toEqual(['miss', ...Array.from({ length: 8 }, () => 'hit')]);
     // Nothing was read into this process's memory: no chunk to hand back.
     expect(recycled).toBe(0);
