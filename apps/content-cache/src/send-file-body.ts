@@ -13,7 +13,10 @@ const HEAD_CHECK_MS = 5;
  * True if `blob` can go out with sendfile on `response`: a region of a file on local disk, large
  * enough, on a plain-HTTP socket (TLS encrypts in user space), where the addon is built.
  */
-export function canSendFileBody(response: ServerResponse, blob: OpenBlob): boolean {
+export function canSendFileBody(
+  response: ServerResponse,
+  blob: OpenBlob,
+): blob is OpenBlob & { file: FileRegion } {
   const socket = response.socket as TLSSocket | null;
   return (
     canSendFile &&

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { type FileRegion, type OpenBlob, readSizerOf } from '@dtr-cache/blob-store';
+import { type OpenBlob, readSizerOf } from '@dtr-cache/blob-store';
 import {
   BlobGrantError,
   blobAnswerHeaders,
@@ -186,7 +186,7 @@ function sendBody(
   }
   if (sendFile && canSendFileBody(response, blob)) {
     const fallback = () => streamBody(response, blob, timeout, onBytes);
-    sendFileBody(response, blob as OpenBlob & { file: FileRegion }, timeout, onBytes, fallback);
+    sendFileBody(response, blob, timeout, onBytes, fallback);
     return;
   }
   streamBody(response, blob, timeout, onBytes);
