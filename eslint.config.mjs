@@ -54,6 +54,18 @@ export default [
     },
   },
   {
+    // DTR's data access is asynchronous (one layer for SQLite and PostgreSQL): a promise where a
+    // value belongs (an access check in a condition, a write nobody waits for) is a bug the type
+    // checker alone does not see.
+    files: ['apps/dtr-api/src/**/*.ts', 'apps/dtr-api/test/**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: false }],
+      '@typescript-eslint/await-thenable': 'error',
+    },
+  },
+  {
     files: ['tools/**/*', '**/*.spec.ts', '**/*.config.ts', '**/main.ts'],
     rules: { 'no-console': 'off' },
   },

@@ -8,6 +8,8 @@ export default defineConfig({
       'apps/*/vitest.config.ts',
       // The cache's integration suites again, each cache with two workers.
       'apps/content-cache/vitest.workers.config.ts',
+      // DTR's store specs and integration suites again, on a PostgreSQL server of their own.
+      'apps/dtr-api/vitest.postgres.config.ts',
       'e2e/*/vitest.config.ts',
       // The Docker suite builds images and needs an engine: `npm run test:docker`.
       '!e2e/docker/vitest.config.ts',

@@ -8,7 +8,7 @@
 // `npm test` and `npm start` call it first, so the README's two commands are all a newcomer needs.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -28,6 +28,17 @@ const debianPackages = {
   wrk: 'wrk',
   chromium: 'chromium',
   curl: 'curl',
+  postgres: 'postgresql',
+};
+
+/** Commands Debian installs outside PATH: where to look for them. */
+const commandsOffPath = {
+  // /usr/lib/postgresql/<version>/bin/postgres
+  postgres: () =>
+    existsSync('/usr/lib/postgresql') &&
+    readdirSync('/usr/lib/postgresql').some((version) =>
+      existsSync(join('/usr/lib/postgresql', version, 'bin', 'postgres')),
+    ),
 };
 
 function log(message) {
@@ -70,6 +81,7 @@ function installNpmDependencies() {
 }
 
 function hasCommand(command) {
+  if (commandsOffPath[command]?.()) return true;
   return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
 }
 

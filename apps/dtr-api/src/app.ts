@@ -61,9 +61,16 @@ export function createApp(services: DtrServices): Koa {
       return;
     }
     if (ctx.path === '/health' && ctx.method === 'GET') {
-      // Unauthenticated, for load balancers and container health checks: the database answers.
+      // Unauthenticated, for load balancers and container health checks: the database answers
+      // (503 while it does not: a load balancer sends requests to another replica).
       ctx.set('Cache-Control', 'no-store');
-      ctx.body = { status: 'ok', contentCaches: services.caches.list().length };
+      try {
+        ctx.body = { status: 'ok', contentCaches: (await services.caches.list()).length };
+      } catch (error) {
+        services.logger.warn('health check failed: the database does not answer', { error });
+        ctx.status = 503;
+        ctx.body = { status: 'unavailable', reason: 'the database does not answer' };
+      }
       return;
     }
     if (ctx.path === '/ca' && ctx.method === 'GET') {

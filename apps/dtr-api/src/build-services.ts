@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { AddressRanges } from '@dtr-cache/network';
+import { RegistryError } from '@dtr-cache/registry-protocol';
 import { FilesystemDriver, MemoryDriver, openBlobStore } from '@dtr-cache/blob-store';
 import { AccessPolicy } from './auth/access-policy';
 import { CacheAddressPolicy } from './caches/cache-address-policy';
@@ -29,29 +30,59 @@ export interface DtrRuntime extends DtrServices {
 }
 
 /**
+ * Creates the administrator of `admin.*` unless one exists. Two replicas starting at once on a
+ * new database both try: the second finds the name taken, and so an administrator.
+ * @throws Error if no administrator exists and `admin.password` is not configured.
+ */
+async function createFirstAdministrator(
+  accounts: AccountStore,
+  config: DtrConfig,
+  logger: Logger,
+): Promise<void> {
+  if (await accounts.hasAdmin()) return;
+  if (config.admin.password === undefined) {
+    throw new Error(
+      'no administrator exists yet: set admin.password (or DTR_API_ADMIN_PASSWORD) for the first start',
+    );
+  }
+  const passwordHash = await hashPassword(config.admin.password);
+  try {
+    await accounts.create({
+      name: config.admin.username,
+      kind: 'user',
+      isAdmin: true,
+      passwordHash,
+    });
+  } catch (error) {
+    if (error instanceof RegistryError && error.code === 'CONFLICT' && (await accounts.hasAdmin()))
+      return;
+    throw error;
+  }
+  logger.info('administrator created', { username: config.admin.username });
+}
+
+/**
  * Opens the database and blob store, loads (or creates) the token key, creates the first
  * administrator if none exists, and wires the services.
  * @throws Error if no administrator exists and `admin.password` is not configured.
  */
 export async function buildServices(config: DtrConfig, logger: Logger): Promise<DtrRuntime> {
-  const database = openDatabase(config.databasePath);
+  const { database, engine, migration } = await openDatabase(config.database, {
+    poolSize: config.databasePoolSize,
+  });
+  logger.info('database opened', {
+    engine,
+    schemaVersion: migration.databaseVersion,
+    migrationsApplied: migration.applied,
+  });
   const accounts = new AccountStore(database);
   const memberships = new MembershipStore(database);
   const repositories = new RepositoryStore(database);
-  if (!accounts.hasAdmin()) {
-    if (config.admin.password === undefined) {
-      database.close();
-      throw new Error(
-        'no administrator exists yet: set admin.password (or DTR_API_ADMIN_PASSWORD) for the first start',
-      );
-    }
-    accounts.create({
-      name: config.admin.username,
-      kind: 'user',
-      isAdmin: true,
-      passwordHash: await hashPassword(config.admin.password),
-    });
-    logger.info('administrator created', { username: config.admin.username });
+  try {
+    await createFirstAdministrator(accounts, config, logger);
+  } catch (error) {
+    await database.destroy();
+    throw error;
   }
   const driver =
     config.storage.driver.kind === 'inmemory'
@@ -59,7 +90,7 @@ export async function buildServices(config: DtrConfig, logger: Logger): Promise<
       : new FilesystemDriver(config.storage.driver.rootDirectory);
   const uploadStore = new UploadSessionStore(database);
   // Upload sessions outlive a restart: their bytes are kept, every other temp file is stale.
-  const sessionFiles = uploadStore.tempKeys();
+  const sessionFiles = await uploadStore.tempKeys();
   const blobs = await openBlobStore(driver, {
     keepTemp: (file) => sessionFiles.has(file.key),
     onTempFilesRemoved: (count) => count > 0 && logger.info('stale temp files removed', { count }),
@@ -167,7 +198,7 @@ export async function buildServices(config: DtrConfig, logger: Logger): Promise<
       await cacheHealth.stop();
       uploads.close();
       await driver.close();
-      database.close();
+      await database.destroy();
     },
   };
 }

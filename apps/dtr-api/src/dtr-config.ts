@@ -6,7 +6,9 @@ import {
   cidrFormat,
   buildLogConfig,
   buildStorageConfig,
+  type BuildContext,
   type ConfigDefinition,
+  type ConfigFormat,
   type ConfigSource,
   type Duration,
   durationFormat,
@@ -25,6 +27,27 @@ import {
   stringFormat,
 } from '@dtr-cache/config';
 import type { Cidr } from '@dtr-cache/network';
+import type { DatabaseLocation } from './store/database';
+
+/** A PostgreSQL connection URL: `postgres://user:password@host:port/database?sslmode=…`. */
+const postgresUrlFormat: ConfigFormat<string> = {
+  name: 'postgres-url',
+  expected: 'a postgres:// (or postgresql://) URL naming a host and a database',
+  parse(value) {
+    if (typeof value !== 'string') throw new Error('is not a string');
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      throw new Error('is not a URL (postgres://user:password@host:port/database)');
+    }
+    if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:')
+      throw new Error(`has scheme "${url.protocol}"; expected postgres: or postgresql:`);
+    if (url.hostname === '') throw new Error('names no host');
+    if (url.pathname.length <= 1) throw new Error('names no database (the path after the host)');
+    return value;
+  },
+};
 
 /** DTR's configuration schema: registry-style `log`, `storage`, `http`, plus DTR's own sections. */
 export function dtrConfigSchema() {
@@ -41,9 +64,19 @@ export function dtrConfigSchema() {
     },
     database: {
       path: key({
-        doc: 'SQLite database file holding accounts, repositories, manifests and tags (WAL mode).',
+        doc: 'SQLite database file holding accounts, repositories, manifests and tags (WAL mode): the embedded default, for one DTR process. Used when database.url is not set; setting both is an error.',
         format: absolutePathFormat,
         default: '/var/lib/dtr/dtr.sqlite',
+      }),
+      url: optionalKey({
+        doc: 'PostgreSQL database instead of SQLite, for several DTR replicas: postgres://user:password@host:port/database; sslmode (disable, require, verify-ca, verify-full) and sslrootcert (a CA file) in the query are honoured. The schema is created and migrated at start.',
+        format: postgresUrlFormat,
+        sensitive: true,
+      }),
+      poolsize: key({
+        doc: 'PostgreSQL connections each DTR process keeps at most.',
+        format: integerFormat('pool-size', 1, 1000),
+        default: 10,
       }),
     },
     auth: {
@@ -186,7 +219,10 @@ export interface DtrConfig {
   log: LogConfig;
   storage: StorageConfig;
   http: HttpConfig;
-  databasePath: string;
+  /** Where the data lives: SQLite (`database.path`) or PostgreSQL (`database.url`). */
+  database: DatabaseLocation;
+  /** PostgreSQL connections this process keeps at most. */
+  databasePoolSize: number;
   network: { trustedProxies: Cidr[] };
   auth: {
     service: string;
@@ -226,7 +262,8 @@ export const dtrConfigDefinition: ConfigDefinition<
       log: buildLogConfig(values.log),
       storage: buildStorageConfig(values.storage, context),
       http: buildHttpConfig(values.http, context),
-      databasePath: values.database.path,
+      database: databaseLocation(values.database, context),
+      databasePoolSize: values.database.poolsize,
       network: { trustedProxies: values.network.trustedproxies },
       auth: {
         service: values.auth.service,
@@ -260,6 +297,19 @@ export const dtrConfigDefinition: ConfigDefinition<
     };
   },
 };
+
+function databaseLocation(
+  values: { path: string; url: string | undefined },
+  context: BuildContext,
+): DatabaseLocation {
+  if (values.url === undefined) return { engine: 'sqlite', path: values.path };
+  if (context.isSet('database.path'))
+    context.issues.add(
+      'database',
+      'database.path (SQLite) and database.url (PostgreSQL) are both set: choose one',
+    );
+  return { engine: 'postgresql', url: values.url };
+}
 
 /**
  * Loads DTR's configuration file with `DTR_API_*` environment overrides.

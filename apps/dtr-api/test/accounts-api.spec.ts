@@ -43,7 +43,7 @@ describe('/api/v0/accounts', () => {
   it('keeps passwords out of every answer and never stores them in the clear', async () => {
     const body = await (await dtr.fetch('/api/v0/accounts/alice', { authorization: alice })).text();
     expect(body).not.toContain('password');
-    expect(dtr.services.accounts.passwordHash('alice')).toMatch(/^scrypt\$32768\$8\$1\$/);
+    expect(await dtr.services.accounts.passwordHash('alice')).toMatch(/^scrypt\$32768\$8\$1\$/);
   });
 
   it('refuses bad input with the error envelope', async () => {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CacheAddressPolicy } from '../src/caches/cache-address-policy';
 import { CacheHealthMonitor } from '../src/caches/cache-health-monitor';
 import { ContentCacheStore } from '../src/store/content-cache-store';
-import { openDatabase } from '../src/store/database';
+import { openTestDatabase } from './test-database';
 
 let slowCache: Server;
 let url: string;
@@ -23,10 +23,10 @@ afterAll(async () => {
 });
 
 /** A monitor over a fresh database holding one cache whose checks take 200 ms. */
-function monitorOfSlowCache() {
-  const database = openDatabase(':memory:');
-  const caches = new ContentCacheStore(database);
-  const cache = caches.create('slow', url);
+async function monitorOfSlowCache() {
+  const database = await openTestDatabase();
+  const caches = new ContentCacheStore(database.database);
+  const cache = await caches.create('slow', url);
   const monitor = new CacheHealthMonitor(
     caches,
     { intervalMs: 60_000, timeoutMs: 2000, cas: [], addresses: new CacheAddressPolicy() },
@@ -37,18 +37,18 @@ function monitorOfSlowCache() {
 
 describe('CacheHealthMonitor at shutdown', () => {
   it('waits for checks in flight, so the database can close after it, and never rejects', async () => {
-    const { database, cache, monitor } = monitorOfSlowCache();
+    const { database, cache, monitor } = await monitorOfSlowCache();
     const pending = monitor.check(cache);
     await monitor.stop();
-    database.close();
+    await database.close();
     await expect(pending).resolves.toMatchObject({ healthy: true });
     await expect(monitor.checkAll()).resolves.toBeUndefined();
   });
 
   it('does not reject when the database closed under a check', async () => {
-    const { database, cache, monitor } = monitorOfSlowCache();
+    const { database, cache, monitor } = await monitorOfSlowCache();
     const pending = monitor.check(cache);
-    database.close();
+    await database.close();
     await expect(pending).resolves.toMatchObject({ healthy: true });
     await expect(monitor.checkAll()).resolves.toBeUndefined();
     await monitor.stop();

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CacheAddressPolicy } from '../src/caches/cache-address-policy';
 import { CacheHealthMonitor } from '../src/caches/cache-health-monitor';
 import { ContentCacheStore } from '../src/store/content-cache-store';
-import { openDatabase } from '../src/store/database';
+import { openTestDatabase } from './test-database';
 import { ADMIN, basic, json, type RunningDtr, startDtr } from './dtr-harness';
 
 const admin = basic(ADMIN.username, ADMIN.password);
@@ -82,9 +82,9 @@ describe('health checks', () => {
   });
 
   /** A monitor whose resolver answers `answers[hostname]` (what DNS says now). */
-  function monitorWith(answers: Record<string, string>) {
-    const database = openDatabase(':memory:');
-    const caches = new ContentCacheStore(database);
+  async function monitorWith(answers: Record<string, string>) {
+    const database = await openTestDatabase();
+    const caches = new ContentCacheStore(database.database);
     const resolve = ((
       hostname: string,
       _options: unknown,
@@ -109,7 +109,7 @@ describe('health checks', () => {
   }
 
   it('says only a coarse reason: unreachable, timeout, TLS error or the HTTP status', async () => {
-    const { database, caches, monitor } = monitorWith({});
+    const { database, caches, monitor } = await monitorWith({});
     const closedPort = await new Promise<number>((resolve) => {
       const probe = createServer().listen(0, '127.0.0.1', () => {
         const { port: free } = probe.address() as AddressInfo;
@@ -125,27 +125,27 @@ describe('health checks', () => {
       ['nowhere', 'http://no-such-host.invalid:5000', 'unreachable'],
     ];
     for (const [name, host, reason] of cases) {
-      const result = await monitor.check(caches.create(name, host));
+      const result = await monitor.check(await caches.create(name, host));
       expect(result.error, name).toBe(reason);
       expect(result.healthy, name).toBe(reason === undefined);
     }
     await monitor.stop();
-    database.close();
+    await database.close();
   });
 
   it('checks the address a name resolves to at every check: a name turning to a refused address is refused', async () => {
     const answers: Record<string, string> = { 'rebind.test': '127.0.0.1' };
-    const { database, caches, monitor } = monitorWith(answers);
+    const { database, caches, monitor } = await monitorWith(answers);
     let requests = 0;
     healthy.on('request', () => (requests += 1));
-    const cache = caches.create('rebind', `http://rebind.test:${port(healthy)}`);
+    const cache = await caches.create('rebind', `http://rebind.test:${port(healthy)}`);
     expect(await monitor.check(cache)).toMatchObject({ healthy: true });
     const before = requests;
     answers['rebind.test'] = '169.254.169.254';
     expect(await monitor.check(cache)).toMatchObject({ healthy: false, error: 'refused address' });
     expect(requests).toBe(before);
     await monitor.stop();
-    database.close();
+    await database.close();
   });
 
   it('shows the coarse reason in the API, never the connection error', async () => {
@@ -153,7 +153,7 @@ describe('health checks', () => {
     try {
       const { body } = await register(dtr, 'ssh', 'http://127.0.0.1:22');
       const id = body['id'] as number;
-      await dtr.services.cacheHealth.check(dtr.services.caches.find(id) as never);
+      await dtr.services.cacheHealth.check((await dtr.services.caches.find(id)) as never);
       const shown = await (
         await dtr.fetch(`/api/v0/content_caches/${id}`, { authorization: admin })
       ).text();

@@ -22,8 +22,8 @@ let layer: Digest;
 const content = Buffer.from('layer bytes served through the cache');
 
 /** The grant claims naming an account as DTR signs them. */
-function grantSubject(name: string) {
-  const account = dtr.services.accounts.find(name);
+async function grantSubject(name: string) {
+  const account = await dtr.services.accounts.find(name);
   if (!account) throw new Error(`no account ${name}`);
   return { subject: name, accountId: account.id, generation: account.generation };
 }
@@ -181,7 +181,7 @@ describe('/api/v0/content_caches', () => {
 
 describe('/api/v0/accounts/{username}/settings', () => {
   beforeAll(async () => {
-    if (!dtr.services.caches.findByName('los-angeles'))
+    if (!(await dtr.services.caches.findByName('los-angeles')))
       await registerCache('los-angeles', cache.url);
   });
 
@@ -224,7 +224,7 @@ describe('signed blob redirects', () => {
   let keys: GrantKeySet;
 
   beforeAll(async () => {
-    if (!dtr.services.caches.findByName('los-angeles'))
+    if (!(await dtr.services.caches.findByName('los-angeles')))
       await registerCache('los-angeles', cache.url);
     await dtr.services.cacheHealth.checkAll();
     expect((await selectCache('alice', alice, 'los-angeles')).status).toBe(200);
@@ -276,7 +276,7 @@ describe('signed blob redirects', () => {
     const grant = await signBlobGrant(dtr.services.grantKeys.signingKey, {
       repository: 'alice/app',
       digest: layer,
-      ...grantSubject('alice'),
+      ...(await grantSubject('alice')),
       lifetimeSeconds: 60,
       issuer: 'dtr',
     });
@@ -365,6 +365,7 @@ describe('signed blob redirects', () => {
   });
 
   it('refuses grants that fail verification: tampered, expired, another repository or digest, unknown key', async () => {
+    const alice = await grantSubject('alice');
     const sign = (
       overrides: Partial<Parameters<typeof signBlobGrant>[1]> = {},
       key = dtr.services.grantKeys.signingKey,
@@ -372,7 +373,7 @@ describe('signed blob redirects', () => {
       signBlobGrant(key, {
         repository: 'alice/app',
         digest: layer,
-        ...grantSubject('alice'),
+        ...alice,
         lifetimeSeconds: 60,
         issuer: 'dtr',
         ...overrides,
@@ -417,7 +418,7 @@ describe('grant signing keys', () => {
     const oldGrant = await signBlobGrant(old, {
       repository: 'alice/app',
       digest: layer,
-      ...grantSubject('alice'),
+      ...(await grantSubject('alice')),
       lifetimeSeconds: 60,
       issuer: 'dtr',
     });
@@ -435,12 +436,15 @@ describe('grant signing keys', () => {
   });
 
   it('keeps its keys across restarts (persisted in the database)', async () => {
-    const reopened = openDatabase(`${dtr.directory}/dtr.sqlite`);
+    const reopened = await openDatabase(dtr.database.location);
     try {
-      const keyring = await GrantKeyring.open(reopened, { issuer: 'dtr', retentionMs: 120_000 });
+      const keyring = await GrantKeyring.open(reopened.database, {
+        issuer: 'dtr',
+        retentionMs: 120_000,
+      });
       expect(keyring.signingKey.keyId).toBe(dtr.services.grantKeys.signingKey.keyId);
     } finally {
-      reopened.close();
+      await reopened.database.destroy();
     }
   });
 });

@@ -8,6 +8,7 @@ import { createApp } from '../src/app';
 import { buildServices, type DtrRuntime } from '../src/build-services';
 import { loadDtrConfig } from '../src/dtr-config';
 import { silentLogger } from '@dtr-cache/logging';
+import { createTestDatabase, type TestDatabase } from './test-database';
 
 export const ADMIN = { username: 'admin', password: 'admin-password' };
 
@@ -39,6 +40,8 @@ function cookieOf(response: Response, name: string): string | undefined {
 /** A DTR served on a loopback port, with its own data directory. */
 export interface RunningDtr {
   readonly url: string;
+  /** Its database (SQLite, or PostgreSQL in the project that runs the suites there). */
+  readonly database: TestDatabase;
   readonly services: DtrRuntime;
   directory: string;
   close(): Promise<void>;
@@ -66,13 +69,14 @@ export async function startDtr(
   env: Record<string, string> = {},
 ): Promise<RunningDtr> {
   const directory = await mkdtemp(join(tmpdir(), 'dtr-'));
+  const database = await createTestDatabase(directory);
   const config = loadDtrConfig({
     env,
     text: `
 storage:
   delete: { enabled: true }
   filesystem: { rootdirectory: ${directory}/blobs }
-database: { path: ${directory}/dtr.sqlite }
+${database.yaml}
 auth: { keyfile: ${directory}/token-key.pem }
 admin: { password: ${ADMIN.password} }
 ${extraYaml}`,
@@ -111,6 +115,7 @@ ${extraYaml}`,
       return services;
     },
     directory,
+    database,
     fetch: call,
     token,
     async createUser(name, password = `${name}-password`) {
@@ -168,6 +173,7 @@ ${extraYaml}`,
     },
     async close() {
       await stop();
+      await database.drop();
       await rm(directory, { recursive: true, force: true });
     },
   };

@@ -14,7 +14,7 @@ afterAll(async () => dtr.close());
 
 /** A grant as DTR signs it in a redirect, for the account `name` as it is now. */
 async function grantFor(name: string, repository: string, digest: Digest, issuer = 'dtr') {
-  const account = dtr.services.accounts.find(name);
+  const account = await dtr.services.accounts.find(name);
   if (!account) throw new Error(`no account ${name}`);
   return signBlobGrant(dtr.services.grantKeys.signingKey, {
     repository,
@@ -103,13 +103,13 @@ describe('DTR re-checks the account of a grant before it serves bytes for it', (
     const digest = await dtr.pushBlob('dave/app', Buffer.from('dave layer'), dave);
     const grant = await grantFor('dave', 'dave/app', digest);
     const token = await dtr.token(['repository:dave/app:pull'], dave);
-    const oldId = dtr.services.accounts.find('dave')?.id;
+    const oldId = (await dtr.services.accounts.find('dave'))?.id;
 
     expect(
       (await dtr.fetch('/api/v0/accounts/dave', { method: 'DELETE', authorization: admin })).status,
     ).toBe(204);
     const again = await dtr.createUser('dave', 'dave-second-password');
-    expect(dtr.services.accounts.find('dave')?.id).toBeGreaterThan(oldId as number);
+    expect((await dtr.services.accounts.find('dave'))?.id).toBeGreaterThan(oldId as number);
     const sameDigest = await dtr.pushBlob('dave/app', Buffer.from('dave layer'), again);
     expect(sameDigest.toString()).toBe(digest.toString());
 
@@ -172,7 +172,7 @@ describe('grant claims at DTR', () => {
   it('refuses a grant of another issuer, without the audience, or with absurd times, even when signed with its key', async () => {
     const henry = await dtr.createUser('henry');
     const digest = await dtr.pushBlob('henry/app', Buffer.from('henry layer'), henry);
-    const account = dtr.services.accounts.find('henry');
+    const account = await dtr.services.accounts.find('henry');
     const seconds = Math.floor(Date.now() / 1000);
     const handMade = (claims: Record<string, unknown>, audience: string | undefined) => {
       const jwt = new SignJWT({
@@ -227,10 +227,10 @@ describe('grant claims at DTR', () => {
 describe('ids are never reused', () => {
   it('gives a new account and a new content cache ids no deleted one had', async () => {
     await dtr.createUser('last-one');
-    const lastId = dtr.services.accounts.find('last-one')?.id as number;
+    const lastId = (await dtr.services.accounts.find('last-one'))?.id as number;
     await dtr.fetch('/api/v0/accounts/last-one', { method: 'DELETE', authorization: admin });
     await dtr.createUser('next-one');
-    expect(dtr.services.accounts.find('next-one')?.id).toBeGreaterThan(lastId);
+    expect((await dtr.services.accounts.find('next-one'))?.id).toBeGreaterThan(lastId);
 
     const register = async (name: string) => {
       const response = await dtr.fetch('/api/v0/content_caches', {

@@ -42,9 +42,9 @@ function hasBody(ctx: Context): boolean {
  * change).
  */
 export function accountRoutes(router: Router, services: DtrServices): void {
-  router.get('/accounts', (ctx) => {
+  router.get('/accounts', async (ctx) => {
     signedIn(ctx);
-    ctx.body = { accounts: services.accounts.list().map(accountJson) };
+    ctx.body = { accounts: (await services.accounts.list()).map(accountJson) };
   });
 
   router.post('/accounts', async (ctx) => {
@@ -56,7 +56,7 @@ export function accountRoutes(router: Router, services: DtrServices): void {
       throw new RegistryError('INVALID_REQUEST', 'name is required');
     const passwordHash =
       kind === 'user' ? await services.passwords.hash(newPassword(body['password'])) : undefined;
-    const account = services.accounts.create({
+    const account = await services.accounts.create({
       name: body['name'],
       kind,
       ...(passwordHash === undefined ? {} : { passwordHash }),
@@ -66,18 +66,21 @@ export function accountRoutes(router: Router, services: DtrServices): void {
     ctx.body = accountJson(account);
   });
 
-  router.get('/accounts/:name', (ctx) => {
+  router.get('/accounts/:name', async (ctx) => {
     signedIn(ctx);
-    ctx.body = accountJson(findAccount(services, ctx.params['name'] as string));
+    ctx.body = accountJson(await findAccount(services, ctx.params['name'] as string));
   });
 
-  router.delete('/accounts/:name', (ctx) => {
+  router.delete('/accounts/:name', async (ctx) => {
     requireAdmin(ctx, services);
-    const account = findAccount(services, ctx.params['name'] as string);
-    if (account.isAdmin && services.accounts.list().filter((other) => other.isAdmin).length === 1) {
+    const account = await findAccount(services, ctx.params['name'] as string);
+    if (
+      account.isAdmin &&
+      (await services.accounts.list()).filter((other) => other.isAdmin).length === 1
+    ) {
       throw new RegistryError('CONFLICT', 'the last administrator cannot be deleted');
     }
-    services.accounts.delete(account.name);
+    await services.accounts.delete(account.name);
     ctx.status = 204;
   });
 
@@ -85,7 +88,7 @@ export function accountRoutes(router: Router, services: DtrServices): void {
   // and grants issued before stop working, and so do the account's other web UI sessions.
   router.put('/accounts/:name/password', async (ctx) => {
     const caller = signedIn(ctx).account;
-    const user = findAccount(services, ctx.params['name'] as string, 'user');
+    const user = await findAccount(services, ctx.params['name'] as string, 'user');
     if (caller.id !== user.id && !caller.isAdmin)
       throw new RegistryError('DENIED', 'you may change only your own password');
     const body = await readJsonObject(ctx);
@@ -97,12 +100,12 @@ export function accountRoutes(router: Router, services: DtrServices): void {
       if (!(await services.authenticator.verifyPassword(ctx, user.name, current)))
         throw new RegistryError('DENIED', 'currentPassword is not the current password');
     }
-    const changed = services.accounts.setPasswordHash(
+    const changed = await services.accounts.setPasswordHash(
       user,
       await services.passwords.hash(password),
     );
     const { credentials } = authenticationOf(ctx);
-    services.sessions.endAll(
+    await services.sessions.endAll(
       changed,
       caller.id === user.id && credentials.kind === 'session' ? credentials.token : undefined,
     );
@@ -111,40 +114,46 @@ export function accountRoutes(router: Router, services: DtrServices): void {
   });
 
   /** The organization of the route, if the caller may see its members (members, administrators). */
-  const visibleOrganization = (ctx: Context): Account => {
+  const visibleOrganization = async (ctx: Context): Promise<Account> => {
     const principal = signedIn(ctx);
-    const organization = findAccount(
+    const organization = await findAccount(
       services,
       ctx.params['organization'] as string,
       'organization',
     );
-    if (!services.policy.ownsNamespace(principal, organization))
+    if (!(await services.policy.ownsNamespace(principal, organization)))
       throw new RegistryError('DENIED', 'members and administrators only');
     return organization;
   };
 
   /** The organization and user of the route, if the caller may change its membership. */
-  const managedMembership = (ctx: Context): { organization: Account; user: Account } => {
-    const organization = visibleOrganization(ctx);
-    if (!services.policy.canManageMembers(signedIn(ctx), organization))
+  const managedMembership = async (
+    ctx: Context,
+  ): Promise<{ organization: Account; user: Account }> => {
+    const organization = await visibleOrganization(ctx);
+    if (!(await services.policy.canManageMembers(signedIn(ctx), organization)))
       throw new RegistryError('DENIED', 'only owners and administrators change membership');
-    return { organization, user: findAccount(services, ctx.params['user'] as string, 'user') };
+    return {
+      organization,
+      user: await findAccount(services, ctx.params['user'] as string, 'user'),
+    };
   };
 
-  router.get('/accounts/:organization/members', (ctx) => {
-    const organization = visibleOrganization(ctx);
+  router.get('/accounts/:organization/members', async (ctx) => {
+    const organization = await visibleOrganization(ctx);
     ctx.body = {
-      members: services.memberships
-        .members(organization)
-        .map(({ user, role }) => ({ ...accountJson(user), role })),
+      members: (await services.memberships.members(organization)).map(({ user, role }) => ({
+        ...accountJson(user),
+        role,
+      })),
     };
   });
 
   // Adds a member (role "member" unless the body says {"role": "owner"}) or changes a role.
   router.put('/accounts/:organization/members/:user', async (ctx) => {
-    const { organization, user } = managedMembership(ctx);
+    const { organization, user } = await managedMembership(ctx);
     const role = hasBody(ctx) ? roleOf((await readJsonObject(ctx))['role']) : undefined;
-    const now = services.memberships.put(organization, user, role);
+    const now = await services.memberships.put(organization, user, role);
     services.logger.info('membership changed', {
       organization: organization.name,
       user: user.name,
@@ -154,9 +163,9 @@ export function accountRoutes(router: Router, services: DtrServices): void {
     ctx.body = { ...accountJson(user), role: now };
   });
 
-  router.delete('/accounts/:organization/members/:user', (ctx) => {
-    const { organization, user } = managedMembership(ctx);
-    if (!services.memberships.remove(organization, user))
+  router.delete('/accounts/:organization/members/:user', async (ctx) => {
+    const { organization, user } = await managedMembership(ctx);
+    if (!(await services.memberships.remove(organization, user)))
       throw new RegistryError('NOT_FOUND', 'not a member', { detail: { user: user.name } });
     services.logger.info('membership removed', {
       organization: organization.name,

@@ -22,8 +22,12 @@ export function requireAdmin(ctx: Context, services: DtrServices): void {
 }
 
 /** The account `name` (of `kind`, if given). @throws RegistryError `NOT_FOUND`. */
-export function findAccount(services: DtrServices, name: string, kind?: Account['kind']): Account {
-  const account = services.accounts.find(name);
+export async function findAccount(
+  services: DtrServices,
+  name: string,
+  kind?: Account['kind'],
+): Promise<Account> {
+  const account = await services.accounts.find(name);
   if (!account || (kind && account.kind !== kind)) {
     throw new RegistryError('NOT_FOUND', `no such ${kind ?? 'account'}`, { detail: { name } });
   }

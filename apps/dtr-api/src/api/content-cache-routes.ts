@@ -55,8 +55,8 @@ function cacheHost(services: DtrServices, value: unknown): string {
   }
 }
 
-function cacheById(services: DtrServices, id: string | undefined): ContentCache {
-  const cache = /^\d{1,15}$/.test(id ?? '') ? services.caches.find(Number(id)) : undefined;
+async function cacheById(services: DtrServices, id: string | undefined): Promise<ContentCache> {
+  const cache = /^\d{1,15}$/.test(id ?? '') ? await services.caches.find(Number(id)) : undefined;
   if (!cache) throw new RegistryError('NOT_FOUND', 'no such content cache', { detail: { id } });
   return cache;
 }
@@ -65,13 +65,13 @@ function cacheById(services: DtrServices, id: string | undefined): ContentCache 
  * Registers a content cache (administrators only; the caller checks) and starts checking it.
  * @throws RegistryError `INVALID_REQUEST` for a bad name or host, `CONFLICT` for a taken name.
  */
-export function registerContentCache(
+export async function registerContentCache(
   services: DtrServices,
   input: { name: unknown; host: unknown },
-): ContentCache {
+): Promise<ContentCache> {
   if (typeof input.name !== 'string')
     throw new RegistryError('INVALID_REQUEST', 'name is required');
-  const cache = services.caches.create(input.name, cacheHost(services, input.host));
+  const cache = await services.caches.create(input.name, cacheHost(services, input.host));
   void services.cacheHealth.check(cache);
   return cache;
 }
@@ -80,9 +80,12 @@ export function registerContentCache(
  * Removes a content cache by id (it is cleared from every user's settings).
  * @throws RegistryError `NOT_FOUND`.
  */
-export function deleteContentCache(services: DtrServices, id: string | undefined): ContentCache {
-  const cache = cacheById(services, id);
-  services.caches.delete(cache.id);
+export async function deleteContentCache(
+  services: DtrServices,
+  id: string | undefined,
+): Promise<ContentCache> {
+  const cache = await cacheById(services, id);
+  await services.caches.delete(cache.id);
   services.cacheHealth.forget(cache);
   return cache;
 }
@@ -91,17 +94,24 @@ export function deleteContentCache(services: DtrServices, id: string | undefined
  * Sets the content cache `account` pulls blobs through: a cache name, or "" (or null) for none.
  * @throws RegistryError `INVALID_REQUEST` for anything else or an unknown name.
  */
-export function chooseContentCache(services: DtrServices, account: Account, name: unknown): void {
+export async function chooseContentCache(
+  services: DtrServices,
+  account: Account,
+  name: unknown,
+): Promise<void> {
   if (name !== null && typeof name !== 'string') {
     throw new RegistryError('INVALID_REQUEST', 'contentCache must be a cache name, or "" to clear');
   }
-  const cache = name === null || name === '' ? undefined : services.caches.findByName(name);
+  const cache = name === null || name === '' ? undefined : await services.caches.findByName(name);
   if (name !== null && name !== '' && !cache) {
     throw new RegistryError('INVALID_REQUEST', `there is no content cache named "${name}"`, {
-      detail: { contentCache: name, known: services.caches.list().map((known) => known.name) },
+      detail: {
+        contentCache: name,
+        known: (await services.caches.list()).map((known) => known.name),
+      },
     });
   }
-  services.caches.setCacheOf(account, cache);
+  await services.caches.setCacheOf(account, cache);
 }
 
 /**
@@ -110,59 +120,61 @@ export function chooseContentCache(services: DtrServices, account: Account, name
  * administrators anyone's).
  */
 export function contentCacheRoutes(router: Router, services: DtrServices): void {
-  router.get('/content_caches', (ctx) => {
+  router.get('/content_caches', async (ctx) => {
     signedInUser(ctx);
-    ctx.body = { contentCaches: services.caches.list().map((cache) => cacheJson(services, cache)) };
+    ctx.body = {
+      contentCaches: (await services.caches.list()).map((cache) => cacheJson(services, cache)),
+    };
   });
 
   router.post('/content_caches', async (ctx) => {
     if (!signedInUser(ctx).isAdmin) throw new RegistryError('DENIED', 'administrators only');
     const body = await readJsonObject(ctx);
-    const cache = registerContentCache(services, { name: body['name'], host: body['host'] });
+    const cache = await registerContentCache(services, { name: body['name'], host: body['host'] });
     ctx.status = 201;
     ctx.set('Location', `/api/v0/content_caches/${cache.id}`);
     ctx.body = cacheJson(services, cache);
   });
 
-  router.get('/content_caches/:id', (ctx) => {
+  router.get('/content_caches/:id', async (ctx) => {
     signedInUser(ctx);
-    ctx.body = cacheJson(services, cacheById(services, ctx.params['id']));
+    ctx.body = cacheJson(services, await cacheById(services, ctx.params['id']));
   });
 
-  router.delete('/content_caches/:id', (ctx) => {
+  router.delete('/content_caches/:id', async (ctx) => {
     if (!signedInUser(ctx).isAdmin) throw new RegistryError('DENIED', 'administrators only');
-    deleteContentCache(services, ctx.params['id']);
+    await deleteContentCache(services, ctx.params['id']);
     ctx.status = 204;
   });
 
-  const settingsOwner = (ctx: Context): Account => {
+  const settingsOwner = async (ctx: Context): Promise<Account> => {
     const caller = signedInUser(ctx);
     const name = ctx.params['username'] as string;
     if (caller.name !== name && !caller.isAdmin)
       throw new RegistryError('DENIED', 'you may change only your own settings');
-    const account = services.accounts.find(name);
+    const account = await services.accounts.find(name);
     if (!account || account.kind !== 'user')
       throw new RegistryError('NOT_FOUND', 'no such user', { detail: { name } });
     return account;
   };
 
-  const settingsJson = (account: Account) => ({
-    contentCache: services.caches.cacheOf(account)?.name ?? '',
+  const settingsJson = async (account: Account) => ({
+    contentCache: (await services.caches.cacheOf(account))?.name ?? '',
   });
 
-  router.get('/accounts/:username/settings', (ctx) => {
-    ctx.body = settingsJson(settingsOwner(ctx));
+  router.get('/accounts/:username/settings', async (ctx) => {
+    ctx.body = await settingsJson(await settingsOwner(ctx));
   });
 
   router.patch('/accounts/:username/settings', async (ctx) => {
-    const account = settingsOwner(ctx);
+    const account = await settingsOwner(ctx);
     const body = await readJsonObject(ctx);
     if (!('contentCache' in body))
       throw new RegistryError(
         'INVALID_REQUEST',
         'contentCache is required (a cache name, or "" to clear)',
       );
-    chooseContentCache(services, account, body['contentCache']);
-    ctx.body = settingsJson(account);
+    await chooseContentCache(services, account, body['contentCache']);
+    ctx.body = await settingsJson(account);
   });
 }

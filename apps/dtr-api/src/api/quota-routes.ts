@@ -26,8 +26,8 @@ function quotaOf(value: unknown): StorageQuota {
  * (`PUT {"limitBytes": n}`, `null` for none) or return it to the default (`DELETE`).
  */
 export function quotaRoutes(router: Router, services: DtrServices): void {
-  const quotaJson = (account: Account) => {
-    const usage = services.quotas.usage(account);
+  const quotaJson = async (account: Account) => {
+    const usage = await services.quotas.usage(account);
     return {
       namespace: account.name,
       limitBytes: usage.limit ?? null,
@@ -36,36 +36,36 @@ export function quotaRoutes(router: Router, services: DtrServices): void {
     };
   };
 
-  const readable = (ctx: Context): Account => {
+  const readable = async (ctx: Context): Promise<Account> => {
     const principal = signedIn(ctx);
-    const account = findAccount(services, ctx.params['name'] as string);
-    if (!services.policy.ownsNamespace(principal, account))
+    const account = await findAccount(services, ctx.params['name'] as string);
+    if (!(await services.policy.ownsNamespace(principal, account)))
       throw new RegistryError('DENIED', 'the account itself, its members and administrators only');
     return account;
   };
 
-  router.get('/accounts/:name/quota', (ctx) => {
-    ctx.body = quotaJson(readable(ctx));
+  router.get('/accounts/:name/quota', async (ctx) => {
+    ctx.body = await quotaJson(await readable(ctx));
   });
 
   router.put('/accounts/:name/quota', async (ctx) => {
     requireAdmin(ctx, services);
-    const account = findAccount(services, ctx.params['name'] as string);
+    const account = await findAccount(services, ctx.params['name'] as string);
     const body = await readJsonObject(ctx);
     if (!('limitBytes' in body))
       throw new RegistryError('INVALID_REQUEST', 'limitBytes is required (bytes, or null)');
-    const changed = services.accounts.setStorageQuota(account, quotaOf(body['limitBytes']));
+    const changed = await services.accounts.setStorageQuota(account, quotaOf(body['limitBytes']));
     services.logger.info('storage quota set', {
       namespace: account.name,
       limitBytes: body['limitBytes'],
       by: signedIn(ctx).account.name,
     });
-    ctx.body = quotaJson(changed);
+    ctx.body = await quotaJson(changed);
   });
 
-  router.delete('/accounts/:name/quota', (ctx) => {
+  router.delete('/accounts/:name/quota', async (ctx) => {
     requireAdmin(ctx, services);
-    const account = findAccount(services, ctx.params['name'] as string);
-    ctx.body = quotaJson(services.accounts.setStorageQuota(account, undefined));
+    const account = await findAccount(services, ctx.params['name'] as string);
+    ctx.body = await quotaJson(await services.accounts.setStorageQuota(account, undefined));
   });
 }

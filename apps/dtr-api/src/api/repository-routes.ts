@@ -27,10 +27,13 @@ function visibilityOf(value: unknown): Visibility {
 }
 
 /** A repository the principal may see; others answer 404, so their existence does not leak. */
-function visibleRepository(ctx: Context, services: DtrServices): Repository {
+async function visibleRepository(ctx: Context, services: DtrServices): Promise<Repository> {
   const fullName = `${ctx.params['namespace'] as string}/${ctx.params['name'] as string}`;
-  const repository = services.repositories.find(fullName);
-  if (!repository || !services.policy.canPull(authenticationOf(ctx).principal, repository)) {
+  const repository = await services.repositories.find(fullName);
+  if (
+    !repository ||
+    !(await services.policy.canPull(authenticationOf(ctx).principal, repository))
+  ) {
     throw new RegistryError('NOT_FOUND', 'no such repository', {
       detail: { repository: fullName },
     });
@@ -40,32 +43,31 @@ function visibleRepository(ctx: Context, services: DtrServices): Repository {
 
 /** `/api/v0/repositories`: what the caller may see; created, changed and deleted by owners. */
 export function repositoryRoutes(router: Router, services: DtrServices): void {
-  router.get('/repositories', (ctx) => {
+  router.get('/repositories', async (ctx) => {
     const { principal } = authenticationOf(ctx);
-    const visible = services.repositories
-      .list()
-      .filter((repository) => services.policy.canPull(principal, repository));
+    const visible = await services.policy.pullable(principal, await services.repositories.list());
     ctx.body = { repositories: visible.map(repositoryJson) };
   });
 
-  router.get('/repositories/:namespace', (ctx) => {
+  router.get('/repositories/:namespace', async (ctx) => {
     const { principal } = authenticationOf(ctx);
-    const namespace = findAccount(services, ctx.params['namespace'] as string);
-    const visible = services.repositories
-      .list({ namespace: namespace.name })
-      .filter((repository) => services.policy.canPull(principal, repository));
+    const namespace = await findAccount(services, ctx.params['namespace'] as string);
+    const visible = await services.policy.pullable(
+      principal,
+      await services.repositories.list({ namespace: namespace.name }),
+    );
     ctx.body = { repositories: visible.map(repositoryJson) };
   });
 
   router.post('/repositories/:namespace', async (ctx) => {
     const principal = signedIn(ctx);
-    const namespace = findAccount(services, ctx.params['namespace'] as string);
-    if (!services.policy.ownsNamespace(principal, namespace))
+    const namespace = await findAccount(services, ctx.params['namespace'] as string);
+    if (!(await services.policy.ownsNamespace(principal, namespace)))
       throw new RegistryError('DENIED', 'you may not create repositories here');
     const body = await readJsonObject(ctx);
     if (typeof body['name'] !== 'string')
       throw new RegistryError('INVALID_REQUEST', 'name is required');
-    const repository = services.repositories.create(
+    const repository = await services.repositories.create(
       namespace,
       body['name'],
       visibilityOf(body['visibility'] ?? 'private'),
@@ -74,27 +76,27 @@ export function repositoryRoutes(router: Router, services: DtrServices): void {
     ctx.body = repositoryJson(repository);
   });
 
-  router.get('/repositories/:namespace/:name', (ctx) => {
-    ctx.body = repositoryJson(visibleRepository(ctx, services));
+  router.get('/repositories/:namespace/:name', async (ctx) => {
+    ctx.body = repositoryJson(await visibleRepository(ctx, services));
   });
 
   router.patch('/repositories/:namespace/:name', async (ctx) => {
     const principal = signedIn(ctx);
-    const repository = visibleRepository(ctx, services);
-    if (!services.policy.canPush(principal, repository))
+    const repository = await visibleRepository(ctx, services);
+    if (!(await services.policy.canPush(principal, repository)))
       throw new RegistryError('DENIED', 'owners only');
     const body = await readJsonObject(ctx);
     ctx.body = repositoryJson(
-      services.repositories.setVisibility(repository, visibilityOf(body['visibility'])),
+      await services.repositories.setVisibility(repository, visibilityOf(body['visibility'])),
     );
   });
 
-  router.delete('/repositories/:namespace/:name', (ctx) => {
+  router.delete('/repositories/:namespace/:name', async (ctx) => {
     const principal = signedIn(ctx);
-    const repository = visibleRepository(ctx, services);
-    if (!services.policy.canDelete(principal, repository))
+    const repository = await visibleRepository(ctx, services);
+    if (!(await services.policy.canDelete(principal, repository)))
       throw new RegistryError('DENIED', 'owners only');
-    services.repositories.delete(repository);
+    await services.repositories.delete(repository);
     ctx.status = 204;
   });
 }

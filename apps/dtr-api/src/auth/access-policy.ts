@@ -22,50 +22,65 @@ export class AccessPolicy {
   }
 
   /** True if the principal owns the namespace (is it, or a member of the organization). */
-  ownsNamespace(principal: Principal, namespace: Pick<Account, 'id' | 'kind'>): boolean {
+  async ownsNamespace(
+    principal: Principal,
+    namespace: Pick<Account, 'id' | 'kind'>,
+  ): Promise<boolean> {
     if (principal.kind !== 'user') return false;
     if (principal.account.isAdmin || principal.account.id === namespace.id) return true;
     return (
       namespace.kind === 'organization' &&
-      this.memberships.roleOf(namespace.id, principal.account.id) !== undefined
+      (await this.memberships.roleOf(namespace.id, principal.account.id)) !== undefined
     );
   }
 
   /** True if the principal may add and remove the organization's members: owners and administrators. */
-  canManageMembers(principal: Principal, organization: Pick<Account, 'id'>): boolean {
+  async canManageMembers(
+    principal: Principal,
+    organization: Pick<Account, 'id'>,
+  ): Promise<boolean> {
     if (principal.kind !== 'user') return false;
     return (
       principal.account.isAdmin ||
-      this.memberships.roleOf(organization.id, principal.account.id) === 'owner'
+      (await this.memberships.roleOf(organization.id, principal.account.id)) === 'owner'
     );
   }
 
-  canPull(principal: Principal, repository: Repository): boolean {
+  async canPull(principal: Principal, repository: Repository): Promise<boolean> {
     return (
       repository.visibility === 'public' ||
-      this.ownsNamespace(principal, this.namespaceOf(repository))
+      (await this.ownsNamespace(principal, this.namespaceOf(repository)))
     );
   }
 
-  canPush(principal: Principal, repository: Repository): boolean {
+  canPush(principal: Principal, repository: Repository): Promise<boolean> {
     return this.ownsNamespace(principal, this.namespaceOf(repository));
   }
 
-  canDelete(principal: Principal, repository: Repository): boolean {
+  canDelete(principal: Principal, repository: Repository): Promise<boolean> {
     return this.ownsNamespace(principal, this.namespaceOf(repository));
+  }
+
+  /** The repositories of `repositories` the principal may pull, in their order. */
+  async pullable(principal: Principal, repositories: readonly Repository[]): Promise<Repository[]> {
+    const visible: Repository[] = [];
+    for (const repository of repositories)
+      if (await this.canPull(principal, repository)) visible.push(repository);
+    return visible;
   }
 
   /** The actions of `requested` the principal may perform on an existing repository. */
-  allowedActions(
+  async allowedActions(
     principal: Principal,
     repository: Repository,
     requested: readonly string[],
-  ): string[] {
+  ): Promise<string[]> {
     const allowed = new Set<string>();
     for (const action of requested) {
-      if (action === 'pull' && this.canPull(principal, repository)) allowed.add('pull');
-      if (action === 'push' && this.canPush(principal, repository)) allowed.add('push');
-      if (action === 'delete' && this.canDelete(principal, repository)) allowed.add('delete');
+      if (action === 'pull' && (await this.canPull(principal, repository))) allowed.add('pull');
+      if (action === 'push' && (await this.canPush(principal, repository))) allowed.add('push');
+      if (action === 'delete' && (await this.canDelete(principal, repository)))
+        allowed.add('delete');
       if (action === '*' && this.isAdmin(principal))
         ['pull', 'push', 'delete', '*'].forEach((a) => allowed.add(a));
     }

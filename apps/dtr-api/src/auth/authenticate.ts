@@ -59,8 +59,8 @@ export class Authenticator {
     const header = ctx.get('Authorization');
     if (header === '') {
       const token = options.allowSession ? ctx.cookies.get(SESSION_COOKIE) : undefined;
-      const session = token === undefined ? undefined : this.sessions.find(token);
-      const account = session && this.accounts.findById(session.accountId);
+      const session = token === undefined ? undefined : await this.sessions.find(token);
+      const account = session && (await this.accounts.findById(session.accountId));
       if (token !== undefined && session && account?.kind === 'user') {
         return {
           principal: { kind: 'user', account },
@@ -78,7 +78,7 @@ export class Authenticator {
       const token = await this.tokens.verify(value);
       if (!token)
         throw this.unauthorized(ctx, 'invalid or expired token', undefined, 'invalid_token');
-      const account = token.account && this.accounts.findById(token.account.id);
+      const account = token.account && (await this.accounts.findById(token.account.id));
       if (
         token.account &&
         (!account || account.kind !== 'user' || account.generation !== token.account.generation)

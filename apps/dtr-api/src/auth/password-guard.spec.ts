@@ -1,7 +1,8 @@
 import { silentLogger } from '@dtr-cache/logging';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AccountStore } from '../store/account-store';
-import { type Database, openDatabase } from '../store/database';
+import { openDatabase } from '../store/database';
+import type { Database } from '../store/schema';
 import { FailureBackoff } from './failure-backoff';
 import { HashSlots } from './hash-slots';
 import { PasswordGuard } from './password-guard';
@@ -71,16 +72,20 @@ describe('PasswordGuard', () => {
   let guard: PasswordGuard;
 
   beforeEach(async () => {
-    database = openDatabase(':memory:');
+    ({ database } = await openDatabase({ engine: 'sqlite', path: ':memory:' }));
     accounts = new AccountStore(database);
-    accounts.create({ name: 'alice', kind: 'user', passwordHash: await hashPassword('right') });
+    await accounts.create({
+      name: 'alice',
+      kind: 'user',
+      passwordHash: await hashPassword('right'),
+    });
     guard = new PasswordGuard(
       accounts,
       { freeAttempts: 2, maxBackoffMs: 60_000, concurrency: 1, queueLimit: 8, rememberMs: 60_000 },
       silentLogger,
     );
   });
-  afterEach(() => database.close());
+  afterEach(() => database.destroy());
 
   it('holds back an address and an account after the free attempts', async () => {
     expect(await guard.check('alice', 'wrong', '192.0.2.1')).toBeUndefined();
@@ -106,7 +111,7 @@ describe('PasswordGuard', () => {
   it('remembers a verified password only until the account changes', async () => {
     const alice = await guard.check('alice', 'right', '192.0.2.1');
     expect(alice).toBeDefined();
-    accounts.setPasswordHash(alice as never, await hashPassword('new'));
+    await accounts.setPasswordHash(alice as never, await hashPassword('new'));
     expect(await guard.check('alice', 'right', '192.0.2.1')).toBeUndefined();
     expect(await guard.check('alice', 'new', '192.0.2.1')).toMatchObject({ generation: 2 });
   });

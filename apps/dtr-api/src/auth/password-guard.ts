@@ -71,7 +71,7 @@ export class PasswordGuard {
   async check(name: string, password: string, client: string): Promise<Account | undefined> {
     const now = Date.now();
     const rememberKey = this.rememberKeyOf(name, password);
-    const remembered = this.recall(rememberKey, now);
+    const remembered = await this.recall(rememberKey, now);
     if (remembered) return remembered;
 
     const accountKey = `account:${name}`;
@@ -124,8 +124,8 @@ export class PasswordGuard {
   }
 
   private async verify(name: string, password: string): Promise<Account | undefined> {
-    const account = this.accounts.find(name);
-    const hash = this.accounts.passwordHash(name);
+    const account = await this.accounts.find(name);
+    const hash = await this.accounts.passwordHash(name);
     this.dummy ??= hashPassword('dummy password never matched');
     const matches = await verifyPassword(password, hash ?? (await this.dummy));
     return hash && account?.kind === 'user' && matches ? account : undefined;
@@ -139,10 +139,10 @@ export class PasswordGuard {
       .digest('base64');
   }
 
-  private recall(key: string, now: number): Account | undefined {
+  private async recall(key: string, now: number): Promise<Account | undefined> {
     const entry = this.remembered.get(key);
     if (!entry) return undefined;
-    const account = entry.until > now ? this.accounts.findById(entry.accountId) : undefined;
+    const account = entry.until > now ? await this.accounts.findById(entry.accountId) : undefined;
     if (account?.generation === entry.generation && account.kind === 'user') return account;
     this.remembered.delete(key);
     return undefined;

@@ -28,9 +28,11 @@ export async function tokenEndpoint(
     .flat()
     .filter((scope): scope is string => typeof scope === 'string');
   const requested = scopeParameters.flatMap((scope) => parseAccessScopes(scope));
-  const granted = requested
-    .map((scope) => grant(services, principal, scope))
-    .filter((scope) => scope.actions.length > 0);
+  const granted: AccessScope[] = [];
+  for (const scope of requested) {
+    const allowed = await grant(services, principal, scope);
+    if (allowed.actions.length > 0) granted.push(allowed);
+  }
   const token = await services.tokens.issue(
     principal.kind === 'user' ? principal.account : undefined,
     granted,
@@ -44,23 +46,28 @@ export async function tokenEndpoint(
   };
 }
 
-function grant(services: DtrServices, principal: Principal, scope: AccessScope): AccessScope {
+async function grant(
+  services: DtrServices,
+  principal: Principal,
+  scope: AccessScope,
+): Promise<AccessScope> {
   const none = { ...scope, actions: [] };
   if (scope.type === 'registry' && scope.name === 'catalog') {
     return services.policy.isAdmin(principal) ? { ...scope, actions: ['*'] } : none;
   }
   if (scope.type !== 'repository' || !isValidRepositoryName(scope.name)) return none;
-  const repository = services.repositories.find(scope.name);
+  const repository = await services.repositories.find(scope.name);
   if (repository)
     return {
       ...scope,
-      actions: services.policy.allowedActions(principal, repository, scope.actions),
+      actions: await services.policy.allowedActions(principal, repository, scope.actions),
     };
   // A repository that does not exist yet: its namespace's owners may create it by pushing.
   const [namespaceName, ...rest] = scope.name.split('/');
-  const namespace = rest.length === 1 ? services.accounts.find(namespaceName as string) : undefined;
+  const namespace =
+    rest.length === 1 ? await services.accounts.find(namespaceName as string) : undefined;
   if (!services.options.createOnPush || !namespace || !scope.actions.includes('push')) return none;
-  if (!services.policy.ownsNamespace(principal, namespace)) return none;
+  if (!(await services.policy.ownsNamespace(principal, namespace))) return none;
   return {
     ...scope,
     actions: scope.actions.filter((action) => action === 'push' || action === 'pull'),

@@ -87,7 +87,7 @@ export class CacheHealthMonitor {
     if (this.stopped) return;
     let caches: ContentCache[];
     try {
-      caches = this.caches.list();
+      caches = await this.caches.list();
     } catch (error) {
       this.logger.warn('content caches could not be listed for health checks', { error });
       return;
@@ -140,7 +140,7 @@ export class CacheHealthMonitor {
       });
     }
     try {
-      if (this.caches.find(cache.id)) this.results.set(cache.id, result);
+      if (await this.caches.find(cache.id)) this.results.set(cache.id, result);
     } catch (error) {
       this.logger.warn('content cache health not recorded', { cache: cache.name, error });
     }

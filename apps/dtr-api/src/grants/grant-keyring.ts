@@ -6,14 +6,7 @@ import {
   type GrantSigningKey,
   importGrantSigningKey,
 } from '@dtr-cache/registry-protocol';
-import type { Database } from '../store/database';
-
-interface KeyRow {
-  key_id: string;
-  private_key_pem: string;
-  created_at: string;
-  retired_at: string | null;
-}
+import type { Database } from '../store/schema';
 
 interface LoadedKey {
   key: GrantSigningKey;
@@ -22,7 +15,7 @@ interface LoadedKey {
 }
 
 /**
- * DTR's blob-grant signing keys, persisted in SQLite. One key signs; after a rotation the previous
+ * DTR's blob-grant signing keys, kept in the database. One key signs; after a rotation the previous
  * keys stay published (JWKS) until every grant they signed has expired (`retention` after their
  * retirement), then they are dropped. A key is generated on first start.
  */
@@ -50,12 +43,16 @@ export class GrantKeyring {
 
   private async reload(now = new Date()): Promise<void> {
     const horizon = new Date(now.getTime() - this.options.retentionMs).toISOString();
-    this.database
-      .prepare('DELETE FROM grant_keys WHERE retired_at IS NOT NULL AND retired_at < ?')
-      .run(horizon);
-    const rows = this.database
-      .prepare('SELECT * FROM grant_keys ORDER BY created_at')
-      .all() as KeyRow[];
+    await this.database
+      .deleteFrom('grant_keys')
+      .where('retired_at', 'is not', null)
+      .where('retired_at', '<', horizon)
+      .execute();
+    const rows = await this.database
+      .selectFrom('grant_keys')
+      .selectAll()
+      .orderBy('created_at')
+      .execute();
     this.keys = await Promise.all(
       rows.map(async (row) => ({
         key: await importGrantSigningKey(row.private_key_pem),
@@ -76,14 +73,21 @@ export class GrantKeyring {
   /** Creates a new signing key; the previous one is retired but stays published for `retention`. */
   async rotate(now = new Date()): Promise<GrantSigningKey> {
     const key = await generateGrantSigningKey();
-    this.database.transaction(() => {
-      this.database
-        .prepare('UPDATE grant_keys SET retired_at = ? WHERE retired_at IS NULL')
-        .run(now.toISOString());
-      this.database
-        .prepare('INSERT INTO grant_keys (key_id, private_key_pem, created_at) VALUES (?, ?, ?)')
-        .run(key.keyId, exportGrantSigningKey(key), now.toISOString());
-    })();
+    await this.database.transaction().execute(async (transaction) => {
+      await transaction
+        .updateTable('grant_keys')
+        .set({ retired_at: now.toISOString() })
+        .where('retired_at', 'is', null)
+        .execute();
+      await transaction
+        .insertInto('grant_keys')
+        .values({
+          key_id: key.keyId,
+          private_key_pem: exportGrantSigningKey(key),
+          created_at: now.toISOString(),
+        })
+        .execute();
+    });
     await this.reload(now);
     return key;
   }

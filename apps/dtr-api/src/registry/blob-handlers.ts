@@ -32,7 +32,7 @@ async function cacheRedirect(
 ) {
   const { principal } = authenticationOf(ctx);
   if (principal.kind !== 'user') return undefined;
-  const cache = services.caches.cacheOf(principal.account);
+  const cache = await services.caches.cacheOf(principal.account);
   if (!cache) return undefined;
   const health = services.cacheHealth.status(cache);
   if (health.healthy !== true) {
@@ -72,12 +72,12 @@ async function grantedRepository(
     repository: name,
     digest,
   });
-  const account = services.accounts.findById(grant.accountId);
-  const repository = services.repositories.find(name);
+  const account = await services.accounts.findById(grant.accountId);
+  const repository = await services.repositories.find(name);
   const allowed =
     account?.kind === 'user' &&
     account.generation === grant.generation &&
-    (!repository || services.policy.canPull({ kind: 'user', account }, repository));
+    (!repository || (await services.policy.canPull({ kind: 'user', account }, repository)));
   if (!allowed) {
     services.logger.warn('blob grant refused: its account lost access', {
       account: grant.subject,
@@ -108,10 +108,10 @@ export async function getBlob(
   if (grant !== undefined) {
     repository = await grantedRepository(services, grant, name, digest);
   } else {
-    repository = authorizeRepository(ctx, services, name, 'pull');
+    repository = await authorizeRepository(ctx, services, name, 'pull');
   }
   const linkedSize =
-    repository && services.repositories.linkedBlobSize(repository, digest.toString());
+    repository && (await services.repositories.linkedBlobSize(repository, digest.toString()));
   const info = linkedSize === undefined ? undefined : await services.blobs.stat(digest);
   if (!repository || !info)
     throw new RegistryError('BLOB_UNKNOWN', undefined, { detail: { digest: digest.toString() } });
@@ -154,8 +154,8 @@ export async function deleteBlob(
 ): Promise<void> {
   if (!services.options.deleteEnabled)
     throw new RegistryError('UNSUPPORTED', 'deletes are disabled (storage.delete.enabled)');
-  const repository = authorizeRepository(ctx, services, name, 'delete');
-  if (!services.repositories.unlinkBlob(repository, digest.toString())) {
+  const repository = await authorizeRepository(ctx, services, name, 'delete');
+  if (!(await services.repositories.unlinkBlob(repository, digest.toString()))) {
     throw new RegistryError('BLOB_UNKNOWN', undefined, { detail: { digest: digest.toString() } });
   }
   ctx.status = 202;

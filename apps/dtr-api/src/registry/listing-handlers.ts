@@ -22,10 +22,10 @@ function pageRequest(ctx: Context): { limit: number; after: string | undefined }
 }
 
 /** `GET /v2/<name>/tags/list?n=&last=`, with a `Link` header to the next page. */
-export function listTags(ctx: Context, services: DtrServices, name: string): void {
-  const repository = authorizeRepository(ctx, services, name, 'pull');
+export async function listTags(ctx: Context, services: DtrServices, name: string): Promise<void> {
+  const repository = await authorizeRepository(ctx, services, name, 'pull');
   const { limit, after } = pageRequest(ctx);
-  const tags = services.repositories.tags(repository, {
+  const tags = await services.repositories.tags(repository, {
     ...(after === undefined ? {} : { after }),
     limit: limit + 1,
   });
@@ -40,7 +40,7 @@ export function listTags(ctx: Context, services: DtrServices, name: string): voi
 }
 
 /** `GET /v2/_catalog?n=&last=`: every repository, for administrators only. */
-export function listCatalog(ctx: Context, services: DtrServices): void {
+export async function listCatalog(ctx: Context, services: DtrServices): Promise<void> {
   const auth = authenticationOf(ctx);
   const allowed =
     auth.credentials.kind === 'bearer'
@@ -59,7 +59,7 @@ export function listCatalog(ctx: Context, services: DtrServices): void {
     );
   }
   const { limit, after } = pageRequest(ctx);
-  const repositories = services.repositories.list({
+  const repositories = await services.repositories.list({
     ...(after === undefined ? {} : { after }),
     limit: limit + 1,
   });

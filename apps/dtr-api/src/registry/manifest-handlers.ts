@@ -68,12 +68,12 @@ function mediaTypeOf(ctx: Context, document: Record<string, unknown>): string {
 }
 
 /** Checks that every blob (image manifest) or child manifest (index) is in the repository. */
-function checkReferences(
+async function checkReferences(
   services: DtrServices,
   repository: Repository,
   mediaType: string,
   document: Record<string, unknown>,
-): void {
+): Promise<void> {
   if (document['schemaVersion'] !== 2) throw invalid('schemaVersion must be 2');
   if (isImageManifestMediaType(mediaType)) {
     const layers = document['layers'];
@@ -88,7 +88,9 @@ function checkReferences(
     for (const { descriptor, where } of blobs) {
       const digest = descriptorDigest(descriptor, where);
       if (Array.isArray(descriptor.urls) && descriptor.urls.length > 0) continue;
-      if (services.repositories.linkedBlobSize(repository, digest.toString()) === undefined) {
+      if (
+        (await services.repositories.linkedBlobSize(repository, digest.toString())) === undefined
+      ) {
         throw new RegistryError('MANIFEST_BLOB_UNKNOWN', undefined, {
           detail: { digest: digest.toString() },
         });
@@ -97,9 +99,9 @@ function checkReferences(
   } else if (isIndexMediaType(mediaType)) {
     const manifests = document['manifests'];
     if (!Array.isArray(manifests)) throw invalid('manifests must be a list');
-    manifests.forEach((child: Descriptor, index) => {
+    for (const [index, child] of (manifests as Descriptor[]).entries()) {
       const digest = descriptorDigest(child, `manifests[${index}]`);
-      if (!services.repositories.manifest(repository, digest.toString())) {
+      if (!(await services.repositories.manifest(repository, digest.toString()))) {
         throw new RegistryError(
           'MANIFEST_UNKNOWN',
           'a manifest the index lists is not in the repository',
@@ -108,7 +110,7 @@ function checkReferences(
           },
         );
       }
-    });
+    }
   }
 }
 
@@ -123,7 +125,7 @@ export async function putManifest(
   name: string,
   reference: ManifestReference,
 ): Promise<void> {
-  const repository = authorizeRepository(ctx, services, name, 'push');
+  const repository = await authorizeRepository(ctx, services, name, 'push');
   const body = await readSmallBody(ctx.req, MAX_MANIFEST_BYTES);
   let document: unknown;
   try {
@@ -143,12 +145,12 @@ export async function putManifest(
     });
   }
   const mediaType = mediaTypeOf(ctx, document as Record<string, unknown>);
-  checkReferences(services, repository, mediaType, document as Record<string, unknown>);
-  services.quotas.assertRoomForBlob(repository, digest.toString(), body.length);
+  await checkReferences(services, repository, mediaType, document as Record<string, unknown>);
+  await services.quotas.assertRoomForBlob(repository, digest.toString(), body.length);
   const writer = await services.blobs.create({ algorithm: digest.algorithm });
   writer.end(body);
   await writer.commit(digest, body.length);
-  services.repositories.putManifest(
+  await services.repositories.putManifest(
     repository,
     { digest: digest.toString(), mediaType, size: body.length },
     reference.kind === 'tag' ? reference.tag : undefined,
@@ -156,15 +158,14 @@ export async function putManifest(
   answerCreated(ctx, registryPaths.manifest(repository.fullName, digest), digest);
 }
 
-function findManifest(
+async function findManifest(
   services: DtrServices,
   repository: Repository,
   reference: ManifestReference,
-): StoredManifest {
-  const manifest =
-    reference.kind === 'tag'
-      ? services.repositories.taggedManifest(repository, reference.tag)
-      : services.repositories.manifest(repository, reference.digest.toString());
+): Promise<StoredManifest> {
+  const manifest = await (reference.kind === 'tag'
+    ? services.repositories.taggedManifest(repository, reference.tag)
+    : services.repositories.manifest(repository, reference.digest.toString()));
   if (!manifest) {
     const detail =
       reference.kind === 'tag' ? { tag: reference.tag } : { digest: reference.digest.toString() };
@@ -189,8 +190,8 @@ export async function getManifest(
   name: string,
   reference: ManifestReference,
 ): Promise<void> {
-  const repository = authorizeRepository(ctx, services, name, 'pull');
-  const manifest = findManifest(services, repository, reference);
+  const repository = await authorizeRepository(ctx, services, name, 'pull');
+  const manifest = await findManifest(services, repository, reference);
   if (!accepts(ctx.get(Headers.accept), manifest.mediaType)) {
     throw new RegistryError(
       'MANIFEST_UNKNOWN',
@@ -215,20 +216,19 @@ export async function getManifest(
 }
 
 /** `DELETE /v2/<name>/manifests/<reference>`: by digest the manifest and its tags, by tag the tag. */
-export function deleteManifest(
+export async function deleteManifest(
   ctx: Context,
   services: DtrServices,
   name: string,
   reference: ManifestReference,
-): void {
+): Promise<void> {
   if (!services.options.deleteEnabled)
     throw new RegistryError('UNSUPPORTED', 'deletes are disabled (storage.delete.enabled)');
-  const repository = authorizeRepository(ctx, services, name, 'delete');
-  const deleted =
-    reference.kind === 'tag'
-      ? services.repositories.deleteTag(repository, reference.tag)
-      : services.repositories.deleteManifest(repository, reference.digest.toString());
-  if (!deleted) findManifest(services, repository, reference);
+  const repository = await authorizeRepository(ctx, services, name, 'delete');
+  const deleted = await (reference.kind === 'tag'
+    ? services.repositories.deleteTag(repository, reference.tag)
+    : services.repositories.deleteManifest(repository, reference.digest.toString()));
+  if (!deleted) await findManifest(services, repository, reference);
   ctx.status = 202;
   ctx.length = 0;
 }

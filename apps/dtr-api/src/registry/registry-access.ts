@@ -20,12 +20,12 @@ export function authenticationOf(ctx: Context): Authentication {
  * True if the request may perform `action` on the repository called `name`: a bearer token must
  * carry it in its access claim; a password-authenticated user must pass the access policy.
  */
-function mayPerform(
+async function mayPerform(
   services: DtrServices,
   auth: Authentication,
   name: string,
   action: RegistryAction,
-): boolean {
+): Promise<boolean> {
   const { credentials, principal } = auth;
   if (credentials.kind === 'bearer') {
     return credentials.access.some(
@@ -36,8 +36,8 @@ function mayPerform(
     );
   }
   if (credentials.kind === 'basic') {
-    const repository = services.repositories.find(name);
-    if (!repository) return action !== 'delete' && mayCreate(services, auth, name);
+    const repository = await services.repositories.find(name);
+    if (!repository) return action !== 'delete' && (await mayCreate(services, auth, name));
     if (action === 'pull') return services.policy.canPull(principal, repository);
     if (action === 'push') return services.policy.canPush(principal, repository);
     return services.policy.canDelete(principal, repository);
@@ -45,13 +45,18 @@ function mayPerform(
   return false;
 }
 
-function mayCreate(services: DtrServices, auth: Authentication, name: string): boolean {
+async function mayCreate(
+  services: DtrServices,
+  auth: Authentication,
+  name: string,
+): Promise<boolean> {
   const parts = name.split('/');
-  const namespace = parts.length === 2 ? services.accounts.find(parts[0] as string) : undefined;
+  const namespace =
+    parts.length === 2 ? await services.accounts.find(parts[0] as string) : undefined;
   return (
     services.options.createOnPush &&
     namespace !== undefined &&
-    services.policy.ownsNamespace(auth.principal, namespace)
+    (await services.policy.ownsNamespace(auth.principal, namespace))
   );
 }
 
@@ -62,14 +67,14 @@ function mayCreate(services: DtrServices, auth: Authentication, name: string): b
  * @throws RegistryError `UNAUTHORIZED` (with the challenge for the needed scope) or `DENIED` for a
  *   password-authenticated user without access; `NAME_UNKNOWN` for a missing repository.
  */
-export function authorizeRepository(
+export async function authorizeRepository(
   ctx: Context,
   services: DtrServices,
   name: string,
   action: RegistryAction,
-): Repository {
+): Promise<Repository> {
   const auth = authenticationOf(ctx);
-  if (!mayPerform(services, auth, name, action)) {
+  if (!(await mayPerform(services, auth, name, action))) {
     if (auth.credentials.kind === 'basic')
       throw new RegistryError('DENIED', undefined, { detail: { repository: name, action } });
     const scope = formatAccessScope({ type: 'repository', name, actions: [action] });
@@ -80,17 +85,24 @@ export function authorizeRepository(
       auth.credentials.kind === 'bearer' ? 'insufficient_scope' : undefined,
     );
   }
-  const repository = services.repositories.find(name);
+  const repository = await services.repositories.find(name);
   if (repository) return repository;
-  const namespace = services.accounts.find(name.split('/')[0] as string);
-  if (action === 'push' && namespace && mayCreate(services, auth, name)) {
-    return services.repositories.create(namespace, name.split('/')[1] as string, 'private');
+  const namespace = await services.accounts.find(name.split('/')[0] as string);
+  if (action === 'push' && namespace && (await mayCreate(services, auth, name))) {
+    try {
+      return await services.repositories.create(namespace, name.split('/')[1] as string, 'private');
+    } catch (error) {
+      // Created by a push running at the same time (on this replica or another): use it.
+      const created = await services.repositories.find(name);
+      if (created && error instanceof RegistryError && error.code === 'CONFLICT') return created;
+      throw error;
+    }
   }
   throw new RegistryError('NAME_UNKNOWN', undefined, { detail: { name } });
 }
 
 /** True if the request may pull `name` (for cross-repository mounts, which fall back silently). */
-export function mayPull(ctx: Context, services: DtrServices, name: string): boolean {
+export function mayPull(ctx: Context, services: DtrServices, name: string): Promise<boolean> {
   return mayPerform(services, authenticationOf(ctx), name, 'pull');
 }
 

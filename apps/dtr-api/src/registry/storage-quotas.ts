@@ -28,21 +28,22 @@ export class StorageQuotas {
   ) {}
 
   /** The quota of a namespace and its use. */
-  usage(namespace: Pick<Account, 'id' | 'storageQuota'>): QuotaUsage {
+  async usage(namespace: Pick<Account, 'id' | 'storageQuota'>): Promise<QuotaUsage> {
     const override = namespace.storageQuota;
     const limit = override === 'unlimited' ? undefined : (override ?? this.defaultLimit);
     const source =
       override !== undefined ? 'account' : this.defaultLimit !== undefined ? 'default' : 'none';
     const used =
-      this.repositories.namespaceBytes(namespace.id) + this.uploads.pendingBytes(namespace.id);
+      (await this.repositories.namespaceBytes(namespace.id)) +
+      (await this.uploads.pendingBytes(namespace.id));
     return { limit, source, used };
   }
 
   /** Bytes the repository's namespace may still take (Infinity without a quota). */
-  allowance(repository: Repository): number {
-    const namespace = this.accounts.findById(repository.namespaceId);
+  async allowance(repository: Repository): Promise<number> {
+    const namespace = await this.accounts.findById(repository.namespaceId);
     if (!namespace) return 0;
-    const { limit, used } = this.usage(namespace);
+    const { limit, used } = await this.usage(namespace);
     return limit === undefined ? Number.POSITIVE_INFINITY : Math.max(0, limit - used);
   }
 
@@ -50,19 +51,19 @@ export class StorageQuotas {
    * Checks that `bytes` more fit in the repository's namespace.
    * @throws RegistryError `DENIED`, saying the quota, the use and what was asked.
    */
-  assertRoom(repository: Repository, bytes: number): void {
+  async assertRoom(repository: Repository, bytes: number): Promise<void> {
     if (bytes <= 0) return;
-    const namespace = this.accounts.findById(repository.namespaceId);
+    const namespace = await this.accounts.findById(repository.namespaceId);
     if (!namespace) return;
-    const { limit, used } = this.usage(namespace);
+    const { limit, used } = await this.usage(namespace);
     if (limit !== undefined && used + bytes > limit)
       throw quotaExceeded(namespace.name, limit, used, bytes);
   }
 
   /** Checks room for a blob in the namespace, unless the namespace holds it already. */
-  assertRoomForBlob(repository: Repository, digest: string, size: number): void {
-    if (!this.repositories.namespaceHasBlob(repository.namespaceId, digest))
-      this.assertRoom(repository, size);
+  async assertRoomForBlob(repository: Repository, digest: string, size: number): Promise<void> {
+    if (!(await this.repositories.namespaceHasBlob(repository.namespaceId, digest)))
+      await this.assertRoom(repository, size);
   }
 }
 

@@ -94,11 +94,11 @@ interface BodyLimit {
  * already (`knownSize`), exactly that blob's size (it takes no room; more bytes could not match
  * it); otherwise what the namespace's quota leaves, if it has one.
  */
-function bodyLimit(
+async function bodyLimit(
   services: DtrServices,
   repository: Repository,
   knownSize: number | undefined,
-): BodyLimit | undefined {
+): Promise<BodyLimit | undefined> {
   if (knownSize !== undefined) {
     return {
       bytes: knownSize,
@@ -109,13 +109,13 @@ function bodyLimit(
         }),
     };
   }
-  const allowance = services.quotas.allowance(repository);
+  const namespace = await services.accounts.findById(repository.namespaceId);
+  const usage = namespace && (await services.quotas.usage(namespace));
+  const allowance = await services.quotas.allowance(repository);
   if (allowance === Number.POSITIVE_INFINITY) return undefined;
   return {
     bytes: allowance,
     refusal: () => {
-      const namespace = services.accounts.findById(repository.namespaceId);
-      const usage = namespace && services.quotas.usage(namespace);
       return quotaExceeded(
         repository.namespace,
         usage?.limit ?? 0,
@@ -159,7 +159,7 @@ async function appendBody(
       });
     }
   }
-  const limit = bodyLimit(services, repository, knownSize);
+  const limit = await bodyLimit(services, repository, knownSize);
   if (!limit) {
     await pipeline(ctx.req, upload.writer, { end: false });
   } else {
@@ -193,7 +193,7 @@ async function commitUpload(
   digest: Digest,
 ) {
   const blob = await services.uploads.commit(upload, digest);
-  services.repositories.linkBlob(repository, digest.toString(), blob.size);
+  await services.repositories.linkBlob(repository, digest.toString(), blob.size);
   answerCreated(ctx, registryPaths.blob(repository.fullName, digest), digest);
 }
 
@@ -208,12 +208,16 @@ async function mountBlob(ctx: Context, services: DtrServices, repository: Reposi
   if (typeof mount !== 'string' || typeof from !== 'string') return false;
   const digest = Digest.tryParse(mount);
   const source =
-    digest && mayPull(ctx, services, from) ? services.repositories.find(from) : undefined;
+    digest && (await mayPull(ctx, services, from))
+      ? await services.repositories.find(from)
+      : undefined;
   const size =
-    source && digest ? services.repositories.linkedBlobSize(source, digest.toString()) : undefined;
+    source && digest
+      ? await services.repositories.linkedBlobSize(source, digest.toString())
+      : undefined;
   if (!digest || size === undefined || !(await services.blobs.stat(digest))) return false;
-  services.quotas.assertRoomForBlob(repository, digest.toString(), size);
-  services.repositories.linkBlob(repository, digest.toString(), size);
+  await services.quotas.assertRoomForBlob(repository, digest.toString(), size);
+  await services.repositories.linkBlob(repository, digest.toString(), size);
   answerCreated(ctx, registryPaths.blob(repository.fullName, digest), digest);
   return true;
 }
@@ -227,7 +231,7 @@ export async function startUpload(
   services: DtrServices,
   name: string,
 ): Promise<void> {
-  const repository = authorizeRepository(ctx, services, name, 'push');
+  const repository = await authorizeRepository(ctx, services, name, 'push');
   if (await mountBlob(ctx, services, repository)) return;
   const upload = await services.uploads.start(repository.id, pusherId(ctx));
   if (ctx.query['digest'] === undefined) {
@@ -237,7 +241,10 @@ export async function startUpload(
   }
   try {
     const digest = expectedDigest(ctx);
-    const known = services.repositories.namespaceHasBlob(repository.namespaceId, digest.toString())
+    const known = (await services.repositories.namespaceHasBlob(
+      repository.namespaceId,
+      digest.toString(),
+    ))
       ? (await services.blobs.stat(digest))?.size
       : undefined;
     await appendBody(ctx, services, repository, upload, known);
@@ -249,19 +256,19 @@ export async function startUpload(
 }
 
 /** Checks push access to `name` and returns the repository. */
-function pushTarget(ctx: Context, services: DtrServices, name: string): Repository {
+function pushTarget(ctx: Context, services: DtrServices, name: string): Promise<Repository> {
   return authorizeRepository(ctx, services, name, 'push');
 }
 
 /** `GET /v2/<name>/blobs/uploads/<id>`: the upload's progress (204 with `Range`); no file is opened. */
-export function uploadStatus(
+export async function uploadStatus(
   ctx: Context,
   services: DtrServices,
   name: string,
   uploadId: string,
-): void {
-  const repository = pushTarget(ctx, services, name);
-  const record: UploadSessionRecord = services.uploads.find(uploadId, repository.id);
+): Promise<void> {
+  const repository = await pushTarget(ctx, services, name);
+  const record: UploadSessionRecord = await services.uploads.find(uploadId, repository.id);
   answerUploadStatus(ctx, repository, record, 204);
 }
 
@@ -272,7 +279,7 @@ export async function appendChunk(
   name: string,
   uploadId: string,
 ): Promise<void> {
-  const repository = pushTarget(ctx, services, name);
+  const repository = await pushTarget(ctx, services, name);
   const upload = await services.uploads.acquire(uploadId, repository.id);
   let size: number;
   try {
@@ -293,7 +300,7 @@ export async function finishUpload(
   name: string,
   uploadId: string,
 ): Promise<void> {
-  const repository = pushTarget(ctx, services, name);
+  const repository = await pushTarget(ctx, services, name);
   const upload = await services.uploads.acquire(uploadId, repository.id);
   let digest: Digest;
   try {
@@ -313,7 +320,7 @@ export async function cancelUpload(
   name: string,
   uploadId: string,
 ): Promise<void> {
-  const repository = pushTarget(ctx, services, name);
+  const repository = await pushTarget(ctx, services, name);
   await services.uploads.end(uploadId, repository.id);
   ctx.status = 204;
 }

@@ -77,7 +77,7 @@ export class UploadSessions {
       startedAt: now,
       activeAt: now,
     };
-    const refused = this.store.insert(record, {
+    const refused = await this.store.insert(record, {
       perAccount: this.options.maxPerAccount,
       total: this.options.maxSessions,
     });
@@ -116,8 +116,8 @@ export class UploadSessions {
    * The session `id` of repository `repositoryId`, without touching its bytes (its status).
    * @throws RegistryError `BLOB_UPLOAD_UNKNOWN` (also for another repository's session).
    */
-  find(id: string, repositoryId: number): UploadSessionRecord {
-    const record = this.store.find(id);
+  async find(id: string, repositoryId: number): Promise<UploadSessionRecord> {
+    const record = await this.store.find(id);
     if (!record || record.repositoryId !== repositoryId)
       throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { detail: { uploadId: id } });
     return record;
@@ -129,7 +129,7 @@ export class UploadSessions {
    *   gone: it is ended), `BLOB_UPLOAD_INVALID` while another request uses it.
    */
   async acquire(id: string, repositoryId: number): Promise<ActiveUpload> {
-    const record = this.find(id, repositoryId);
+    const record = await this.find(id, repositoryId);
     if (this.busy.has(id)) {
       throw new RegistryError('BLOB_UPLOAD_INVALID', 'another request is writing to this upload', {
         detail: { uploadId: id },
@@ -148,7 +148,7 @@ export class UploadSessions {
       this.busy.delete(id);
       if (!(error instanceof FileNotFoundError)) throw error;
       // The bytes are gone (removed by hand, a lost disk): the session cannot go on.
-      this.forget(id);
+      await this.forget(id);
       this.logger.warn('upload session lost its bytes', { uploadId: id });
       throw new RegistryError(
         'BLOB_UPLOAD_UNKNOWN',
@@ -167,7 +167,7 @@ export class UploadSessions {
       const suspended = await upload.writer.suspend();
       if (suspended.hasher) this.hashers.set(upload.record.id, suspended.hasher);
       else this.hashers.delete(upload.record.id);
-      this.store.recordActivity(upload.record.id, suspended.size, new Date());
+      await this.store.recordActivity(upload.record.id, suspended.size, new Date());
       return suspended.size;
     } finally {
       this.busy.delete(upload.record.id);
@@ -183,7 +183,7 @@ export class UploadSessions {
     try {
       return await upload.writer.commit(digest);
     } finally {
-      this.forget(upload.record.id);
+      await this.forget(upload.record.id);
     }
   }
 
@@ -192,13 +192,13 @@ export class UploadSessions {
    * @throws RegistryError `BLOB_UPLOAD_UNKNOWN`, or `BLOB_UPLOAD_INVALID` while a request uses it.
    */
   async end(id: string, repositoryId: number): Promise<void> {
-    const record = this.find(id, repositoryId);
+    const record = await this.find(id, repositoryId);
     if (this.busy.has(id)) {
       throw new RegistryError('BLOB_UPLOAD_INVALID', 'another request is writing to this upload', {
         detail: { uploadId: id },
       });
     }
-    this.forget(id);
+    await this.forget(id);
     await this.blobs.discard({ key: record.tempKey });
   }
 
@@ -208,7 +208,7 @@ export class UploadSessions {
     try {
       await upload.writer.cancel();
     } finally {
-      this.forget(upload.record.id);
+      await this.forget(upload.record.id);
     }
   }
 
@@ -221,14 +221,14 @@ export class UploadSessions {
   async sweep(now = new Date()): Promise<number> {
     const cutoff = new Date(now.getTime() - this.options.idleTimeoutMs);
     let ended = 0;
-    for (const record of this.store.idleSince(cutoff)) {
+    for (const record of await this.store.idleSince(cutoff)) {
       if (this.busy.has(record.id)) continue;
       await this.blobs.discard({ key: record.tempKey });
-      this.forget(record.id);
+      await this.forget(record.id);
       ended += 1;
     }
     if (ended > 0) this.logger.info('idle upload sessions ended', { count: ended });
-    const owned = this.store.tempKeys();
+    const owned = await this.store.tempKeys();
     const removed = await this.removeStaleTempFiles(
       (file) => owned.has(file.key) || file.modifiedAt >= cutoff,
     );
@@ -241,9 +241,9 @@ export class UploadSessions {
     clearInterval(this.timer);
   }
 
-  private forget(id: string): void {
-    this.store.delete(id);
+  private async forget(id: string): Promise<void> {
     this.hashers.delete(id);
     this.busy.delete(id);
+    await this.store.delete(id);
   }
 }

@@ -1,5 +1,8 @@
+import type { Selectable } from 'kysely';
 import { RegistryError } from '@dtr-cache/registry-protocol';
-import type { Database } from './database';
+import { isUniqueViolation } from './database';
+import type { AccountsTable, Database } from './schema';
+import { lockOrganizationsOf } from './row-locks';
 
 /** A namespace's storage quota override: bytes, or no limit at all. */
 export type StorageQuota = number | 'unlimited';
@@ -22,16 +25,7 @@ export interface Account {
 }
 
 /** An `accounts` row. */
-export interface AccountRow {
-  id: number;
-  name: string;
-  kind: 'user' | 'organization';
-  is_admin: number;
-  password_hash: string | null;
-  created_at: string;
-  generation: number;
-  storage_quota: number | null;
-}
+export type AccountRow = Selectable<AccountsTable>;
 
 /** `storage_quota` of "no limit" (NULL means the configured default). */
 const UNLIMITED = -1;
@@ -57,7 +51,7 @@ export function toAccount(row: AccountRow): Account {
   };
 }
 
-/** Accounts in SQLite (memberships: {@link MembershipStore}). */
+/** Accounts, on either engine (memberships: {@link MembershipStore}). */
 export class AccountStore {
   constructor(private readonly database: Database) {}
 
@@ -65,12 +59,12 @@ export class AccountStore {
    * Creates an account.
    * @throws RegistryError `INVALID_REQUEST` for a bad name, `CONFLICT` if the name is taken.
    */
-  create(input: {
+  async create(input: {
     name: string;
     kind: 'user' | 'organization';
     passwordHash?: string;
     isAdmin?: boolean;
-  }): Account {
+  }): Promise<Account> {
     if (!ACCOUNT_NAME_PATTERN.test(input.name)) {
       throw new RegistryError('INVALID_REQUEST', 'invalid account name', {
         detail: {
@@ -80,20 +74,20 @@ export class AccountStore {
       });
     }
     try {
-      const row = this.database
-        .prepare(
-          'INSERT INTO accounts (name, kind, password_hash, is_admin, created_at) VALUES (?, ?, ?, ?, ?) RETURNING *',
-        )
-        .get(
-          input.name,
-          input.kind,
-          input.passwordHash ?? null,
-          input.isAdmin ? 1 : 0,
-          new Date().toISOString(),
-        ) as AccountRow;
+      const row = await this.database
+        .insertInto('accounts')
+        .values({
+          name: input.name,
+          kind: input.kind,
+          password_hash: input.passwordHash ?? null,
+          is_admin: input.isAdmin ? 1 : 0,
+          created_at: new Date().toISOString(),
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
       return toAccount(row);
     } catch (error) {
-      if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
+      if (isUniqueViolation(error)) {
         throw new RegistryError('CONFLICT', 'account already exists', {
           detail: { name: input.name },
         });
@@ -102,16 +96,22 @@ export class AccountStore {
     }
   }
 
-  find(name: string): Account | undefined {
-    const row = this.database.prepare('SELECT * FROM accounts WHERE name = ?').get(name) as
-      AccountRow | undefined;
+  async find(name: string): Promise<Account | undefined> {
+    const row = await this.database
+      .selectFrom('accounts')
+      .selectAll()
+      .where('name', '=', name)
+      .executeTakeFirst();
     return row && toAccount(row);
   }
 
   /** The account with this id, or undefined (ids are never reused). */
-  findById(id: number): Account | undefined {
-    const row = this.database.prepare('SELECT * FROM accounts WHERE id = ?').get(id) as
-      AccountRow | undefined;
+  async findById(id: number): Promise<Account | undefined> {
+    const row = await this.database
+      .selectFrom('accounts')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
     return row && toAccount(row);
   }
 
@@ -119,44 +119,57 @@ export class AccountStore {
    * Replaces a user's password hash and moves the account to a new generation, which makes every
    * token and grant issued before refused. Returns the account as it is now.
    */
-  setPasswordHash(account: Pick<Account, 'id'>, hash: string): Account {
+  async setPasswordHash(account: Pick<Account, 'id'>, hash: string): Promise<Account> {
     return toAccount(
-      this.database
-        .prepare(
-          'UPDATE accounts SET password_hash = ?, generation = generation + 1 WHERE id = ? RETURNING *',
-        )
-        .get(hash, account.id) as AccountRow,
+      await this.database
+        .updateTable('accounts')
+        .set((eb) => ({ password_hash: hash, generation: eb('generation', '+', 1) }))
+        .where('id', '=', account.id)
+        .returningAll()
+        .executeTakeFirstOrThrow(),
     );
   }
 
   /** Sets (or, with undefined, removes) the storage quota override of an account. */
-  setStorageQuota(account: Pick<Account, 'id'>, quota: StorageQuota | undefined): Account {
+  async setStorageQuota(
+    account: Pick<Account, 'id'>,
+    quota: StorageQuota | undefined,
+  ): Promise<Account> {
     const value = quota === undefined ? null : quota === 'unlimited' ? UNLIMITED : quota;
     return toAccount(
-      this.database
-        .prepare('UPDATE accounts SET storage_quota = ? WHERE id = ? RETURNING *')
-        .get(value, account.id) as AccountRow,
+      await this.database
+        .updateTable('accounts')
+        .set({ storage_quota: value })
+        .where('id', '=', account.id)
+        .returningAll()
+        .executeTakeFirstOrThrow(),
     );
   }
 
   /** The stored password hash of a user, or undefined (organizations have none). */
-  passwordHash(name: string): string | undefined {
-    const row = this.database
-      .prepare("SELECT password_hash FROM accounts WHERE name = ? AND kind = 'user'")
-      .get(name) as { password_hash: string | null } | undefined;
+  async passwordHash(name: string): Promise<string | undefined> {
+    const row = await this.database
+      .selectFrom('accounts')
+      .select('password_hash')
+      .where('name', '=', name)
+      .where('kind', '=', 'user')
+      .executeTakeFirst();
     return row?.password_hash ?? undefined;
   }
 
-  list(): Account[] {
-    return (
-      this.database.prepare('SELECT * FROM accounts ORDER BY name').all() as AccountRow[]
-    ).map(toAccount);
+  async list(): Promise<Account[]> {
+    const rows = await this.database.selectFrom('accounts').selectAll().orderBy('name').execute();
+    return rows.map(toAccount);
   }
 
-  hasAdmin(): boolean {
-    return (
-      this.database.prepare('SELECT 1 FROM accounts WHERE is_admin = 1 LIMIT 1').get() !== undefined
-    );
+  async hasAdmin(): Promise<boolean> {
+    const row = await this.database
+      .selectFrom('accounts')
+      .select('id')
+      .where('is_admin', '=', 1)
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
   }
 
   /**
@@ -165,17 +178,30 @@ export class AccountStore {
    * @throws RegistryError `CONFLICT` if it is the last owner of an organization (the organization
    *   would lose its last owner).
    */
-  delete(name: string): boolean {
-    return this.database.transaction(() => {
-      const owned = this.database
-        .prepare(
-          `SELECT o.name FROM memberships m JOIN accounts o ON o.id = m.organization_id
-           JOIN accounts u ON u.id = m.user_id
-           WHERE u.name = ? AND m.role = 'owner' AND NOT EXISTS (
-             SELECT 1 FROM memberships other WHERE other.organization_id = m.organization_id
-             AND other.role = 'owner' AND other.user_id <> m.user_id)`,
+  async delete(name: string): Promise<boolean> {
+    return this.database.transaction().execute(async (transaction) => {
+      // Locks the account's organizations first (see MembershipStore): an owner removed or
+      // demoted at the same time cannot leave one without owners.
+      await lockOrganizationsOf(transaction, name);
+      const owned = await transaction
+        .selectFrom('memberships as m')
+        .innerJoin('accounts as o', 'o.id', 'm.organization_id')
+        .innerJoin('accounts as u', 'u.id', 'm.user_id')
+        .select('o.name')
+        .where('u.name', '=', name)
+        .where('m.role', '=', 'owner')
+        .where(({ not, exists, selectFrom }) =>
+          not(
+            exists(
+              selectFrom('memberships as other')
+                .select('other.user_id')
+                .whereRef('other.organization_id', '=', 'm.organization_id')
+                .where('other.role', '=', 'owner')
+                .whereRef('other.user_id', '<>', 'm.user_id'),
+            ),
+          ),
         )
-        .all(name) as Array<{ name: string }>;
+        .execute();
       if (owned.length > 0) {
         throw new RegistryError(
           'CONFLICT',
@@ -183,7 +209,11 @@ export class AccountStore {
           { detail: { name, organizations: owned.map((row) => row.name) } },
         );
       }
-      return this.database.prepare('DELETE FROM accounts WHERE name = ?').run(name).changes > 0;
-    })();
+      const deleted = await transaction
+        .deleteFrom('accounts')
+        .where('name', '=', name)
+        .executeTakeFirst();
+      return deleted.numDeletedRows > 0n;
+    });
   }
 }

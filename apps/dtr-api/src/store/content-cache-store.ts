@@ -1,6 +1,7 @@
 import { RegistryError } from '@dtr-cache/registry-protocol';
 import type { Account } from './account-store';
-import type { Database } from './database';
+import { isUniqueViolation } from './database';
+import type { Database } from './schema';
 
 /** A registered content cache. */
 export interface ContentCache {
@@ -25,14 +26,14 @@ function toCache(row: ContentCacheRow): ContentCache {
   return { id: row.id, name: row.name, host: row.host, createdAt: row.created_at };
 }
 
-/** Registered content caches and each account's chosen cache, in SQLite. */
+/** Registered content caches and each account's chosen cache. */
 export class ContentCacheStore {
   constructor(private readonly database: Database) {}
 
   /**
    * @throws RegistryError `INVALID_REQUEST` for a bad name, `CONFLICT` for a taken one.
    */
-  create(name: string, host: string): ContentCache {
+  async create(name: string, host: string): Promise<ContentCache> {
     if (!CONTENT_CACHE_NAME_PATTERN.test(name)) {
       throw new RegistryError('INVALID_REQUEST', 'invalid content cache name', {
         detail: {
@@ -42,12 +43,14 @@ export class ContentCacheStore {
       });
     }
     try {
-      const row = this.database
-        .prepare('INSERT INTO content_caches (name, host, created_at) VALUES (?, ?, ?) RETURNING *')
-        .get(name, host, new Date().toISOString()) as ContentCacheRow;
+      const row = await this.database
+        .insertInto('content_caches')
+        .values({ name, host, created_at: new Date().toISOString() })
+        .returningAll()
+        .executeTakeFirstOrThrow();
       return toCache(row);
     } catch (error) {
-      if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
+      if (isUniqueViolation(error)) {
         throw new RegistryError('CONFLICT', 'a content cache with this name exists', {
           detail: { name },
         });
@@ -56,46 +59,63 @@ export class ContentCacheStore {
     }
   }
 
-  list(): ContentCache[] {
-    return (
-      this.database.prepare('SELECT * FROM content_caches ORDER BY name').all() as ContentCacheRow[]
-    ).map(toCache);
+  async list(): Promise<ContentCache[]> {
+    const rows = await this.database
+      .selectFrom('content_caches')
+      .selectAll()
+      .orderBy('name')
+      .execute();
+    return rows.map(toCache);
   }
 
-  find(id: number): ContentCache | undefined {
-    const row = this.database.prepare('SELECT * FROM content_caches WHERE id = ?').get(id) as
-      ContentCacheRow | undefined;
+  async find(id: number): Promise<ContentCache | undefined> {
+    const row = await this.database
+      .selectFrom('content_caches')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
     return row && toCache(row);
   }
 
-  findByName(name: string): ContentCache | undefined {
-    const row = this.database.prepare('SELECT * FROM content_caches WHERE name = ?').get(name) as
-      ContentCacheRow | undefined;
+  async findByName(name: string): Promise<ContentCache | undefined> {
+    const row = await this.database
+      .selectFrom('content_caches')
+      .selectAll()
+      .where('name', '=', name)
+      .executeTakeFirst();
     return row && toCache(row);
   }
 
   /** Deletes a cache; every setting that named it is cleared (ON DELETE SET NULL). */
-  delete(id: number): boolean {
-    return this.database.prepare('DELETE FROM content_caches WHERE id = ?').run(id).changes > 0;
+  async delete(id: number): Promise<boolean> {
+    const deleted = await this.database
+      .deleteFrom('content_caches')
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return deleted.numDeletedRows > 0n;
   }
 
   /** The content cache an account chose, or undefined. */
-  cacheOf(account: Pick<Account, 'id'>): ContentCache | undefined {
-    const row = this.database
-      .prepare(
-        'SELECT c.* FROM account_settings s JOIN content_caches c ON c.id = s.content_cache_id WHERE s.account_id = ?',
-      )
-      .get(account.id) as ContentCacheRow | undefined;
+  async cacheOf(account: Pick<Account, 'id'>): Promise<ContentCache | undefined> {
+    const row = await this.database
+      .selectFrom('account_settings as s')
+      .innerJoin('content_caches as c', 'c.id', 's.content_cache_id')
+      .selectAll('c')
+      .where('s.account_id', '=', account.id)
+      .executeTakeFirst();
     return row && toCache(row);
   }
 
   /** Sets (or, with undefined, clears) the content cache of an account. */
-  setCacheOf(account: Pick<Account, 'id'>, cache: ContentCache | undefined): void {
-    this.database
-      .prepare(
-        `INSERT INTO account_settings (account_id, content_cache_id) VALUES (?, ?)
-         ON CONFLICT (account_id) DO UPDATE SET content_cache_id = excluded.content_cache_id`,
+  async setCacheOf(account: Pick<Account, 'id'>, cache: ContentCache | undefined): Promise<void> {
+    await this.database
+      .insertInto('account_settings')
+      .values({ account_id: account.id, content_cache_id: cache?.id ?? null })
+      .onConflict((conflict) =>
+        conflict
+          .column('account_id')
+          .doUpdateSet((eb) => ({ content_cache_id: eb.ref('excluded.content_cache_id') })),
       )
-      .run(account.id, cache?.id ?? null);
+      .execute();
   }
 }

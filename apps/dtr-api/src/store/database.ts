@@ -1,157 +1,125 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
+import { upgradeLegacySqlite } from './legacy-sqlite';
+import { type Migration, MIGRATIONS } from './migrations';
+import { migrate, type MigrationResult } from './migrator';
+import type { Database, DatabaseEngine, DtrSchema } from './schema';
 
-/** An open SQLite database (better-sqlite3: synchronous, one connection per process). */
-export type Database = BetterSqlite3.Database;
+/** Where the database is: an SQLite file (`:memory:` for a throw-away one) or a PostgreSQL URL. */
+export type DatabaseLocation =
+  | { readonly engine: 'sqlite'; readonly path: string }
+  | { readonly engine: 'postgresql'; readonly url: string };
 
-/** The schema, as the migrations that build it, in order (`user_version` counts those applied). */
-export const MIGRATIONS: readonly string[] = [
-  `
-  CREATE TABLE accounts (
-    id INTEGER PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    kind TEXT NOT NULL CHECK (kind IN ('user', 'organization')),
-    password_hash TEXT,
-    is_admin INTEGER NOT NULL DEFAULT 0,
-    created_at TEXT NOT NULL
-  );
-  CREATE TABLE memberships (
-    organization_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-    user_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-    PRIMARY KEY (organization_id, user_id)
-  );
-  CREATE TABLE repositories (
-    id INTEGER PRIMARY KEY,
-    namespace_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-    name TEXT NOT NULL,
-    visibility TEXT NOT NULL CHECK (visibility IN ('public', 'private')),
-    created_at TEXT NOT NULL,
-    UNIQUE (namespace_id, name)
-  );
-  CREATE TABLE repository_blobs (
-    repository_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
-    digest TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    PRIMARY KEY (repository_id, digest)
-  );
-  CREATE TABLE manifests (
-    repository_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
-    digest TEXT NOT NULL,
-    media_type TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    created_at TEXT NOT NULL,
-    PRIMARY KEY (repository_id, digest)
-  );
-  CREATE TABLE tags (
-    repository_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
-    name TEXT NOT NULL,
-    manifest_digest TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    PRIMARY KEY (repository_id, name),
-    FOREIGN KEY (repository_id, manifest_digest) REFERENCES manifests(repository_id, digest) ON DELETE CASCADE
-  );
-  `,
-  `
-  CREATE TABLE content_caches (
-    id INTEGER PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    host TEXT NOT NULL,
-    created_at TEXT NOT NULL
-  );
-  CREATE TABLE account_settings (
-    account_id INTEGER PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
-    content_cache_id INTEGER REFERENCES content_caches(id) ON DELETE SET NULL
-  );
-  CREATE TABLE grant_keys (
-    key_id TEXT PRIMARY KEY,
-    private_key_pem TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    retired_at TEXT
-  );
-  `,
-  `
-  CREATE TABLE sessions (
-    token_hash TEXT PRIMARY KEY,
-    account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-    csrf_token TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    expires_at TEXT NOT NULL
-  );
-  CREATE INDEX sessions_expires_at ON sessions(expires_at);
-  `,
-  // Ids are never reused (AUTOINCREMENT: a token, grant or old API call naming a deleted account
-  // or cache must not reach its successor); a credential generation per account; per-account
-  // storage quotas; organization roles (existing members become members); upload sessions.
-  `
-  CREATE TABLE accounts_new (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    name TEXT NOT NULL UNIQUE,
-    kind TEXT NOT NULL CHECK (kind IN ('user', 'organization')),
-    password_hash TEXT,
-    is_admin INTEGER NOT NULL DEFAULT 0,
-    created_at TEXT NOT NULL,
-    generation INTEGER NOT NULL DEFAULT 1,
-    storage_quota INTEGER
-  );
-  INSERT INTO accounts_new (id, name, kind, password_hash, is_admin, created_at)
-    SELECT id, name, kind, password_hash, is_admin, created_at FROM accounts;
-  DROP TABLE accounts;
-  ALTER TABLE accounts_new RENAME TO accounts;
-  CREATE TABLE content_caches_new (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    name TEXT NOT NULL UNIQUE,
-    host TEXT NOT NULL,
-    created_at TEXT NOT NULL
-  );
-  INSERT INTO content_caches_new (id, name, host, created_at)
-    SELECT id, name, host, created_at FROM content_caches;
-  DROP TABLE content_caches;
-  ALTER TABLE content_caches_new RENAME TO content_caches;
-  ALTER TABLE memberships ADD COLUMN role TEXT NOT NULL DEFAULT 'member'
-    CHECK (role IN ('owner', 'member'));
-  CREATE TABLE upload_sessions (
-    id TEXT PRIMARY KEY,
-    repository_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
-    account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-    temp_key TEXT NOT NULL,
-    size INTEGER NOT NULL DEFAULT 0,
-    started_at TEXT NOT NULL,
-    active_at TEXT NOT NULL
-  );
-  CREATE INDEX upload_sessions_account ON upload_sessions(account_id);
-  CREATE INDEX upload_sessions_active_at ON upload_sessions(active_at);
-  CREATE INDEX repositories_namespace ON repositories(namespace_id);
-  `,
-];
+/** An open, migrated database. */
+export interface OpenedDatabase {
+  readonly database: Database;
+  readonly engine: DatabaseEngine;
+  readonly migration: MigrationResult;
+}
+
+/** Options of {@link openDatabase}. */
+export interface OpenDatabaseOptions {
+  /** The migrations to apply (tests give their own). */
+  readonly migrations?: readonly Migration[];
+  /** PostgreSQL connections this process keeps at most. */
+  readonly poolSize?: number;
+}
+
+/** `int8` (COUNT, bigint columns) as a JavaScript number: sizes stay far below 2^53. */
+const INT8_OID = 20;
+
+function postgresPool(url: string, poolSize: number): pg.Pool {
+  // `sslmode` and `sslrootcert` in the URL are honoured by pg's connection-string parser.
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    connectionTimeoutMillis: 5000,
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === INT8_OID
+          ? (value: string) => Number(value)
+          : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+    },
+  });
+  // An idle connection that breaks (the server restarts) is dropped, not a process crash.
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+function sqliteHandle(path: string): BetterSqlite3.Database {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const handle = new BetterSqlite3(path);
+  handle.pragma('journal_mode = WAL');
+  handle.pragma('synchronous = FULL');
+  handle.pragma('busy_timeout = 5000');
+  handle.pragma('foreign_keys = ON');
+  return handle;
+}
 
 /**
- * Opens (creating if needed) the database at `path` — or in memory for `:memory:` — in WAL mode
- * with foreign keys on, and applies pending migrations in one transaction each. Foreign keys are
- * off while migrations run (SQLite's procedure for rebuilding a table others refer to) and are
- * checked before each migration commits.
- * @throws Error if a migration would leave a broken reference (nothing of it is applied).
+ * Opens the database and brings its schema up to date under the migration lock (see
+ * {@link migrate}). SQLite runs in WAL mode with foreign keys on; a database of the SQLite-only
+ * releases is first brought to their last schema, which is the baseline migration.
+ * @throws IncompatibleSchemaError if a newer release changed the schema beyond what this code
+ *   works with; the driver's error if the database cannot be reached (the database is closed).
  */
-export function openDatabase(path: string): Database {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const database = new BetterSqlite3(path);
-  database.pragma('journal_mode = WAL');
-  database.pragma('synchronous = FULL');
-  database.pragma('busy_timeout = 5000');
-  const version = database.pragma('user_version', { simple: true }) as number;
-  database.pragma('foreign_keys = OFF');
-  try {
-    for (let index = version; index < MIGRATIONS.length; index += 1) {
-      database.transaction(() => {
-        database.exec(MIGRATIONS[index] as string);
-        const broken = database.pragma('foreign_key_check') as unknown[];
-        if (broken.length > 0)
-          throw new Error(`migration ${index + 1} leaves ${broken.length} broken references`);
-        database.pragma(`user_version = ${index + 1}`);
-      })();
+export async function openDatabase(
+  location: DatabaseLocation,
+  options: OpenDatabaseOptions = {},
+): Promise<OpenedDatabase> {
+  let database: Database;
+  let legacy = false;
+  if (location.engine === 'sqlite') {
+    const handle = sqliteHandle(location.path);
+    try {
+      legacy = upgradeLegacySqlite(handle) > 0;
+    } catch (error) {
+      handle.close();
+      throw error;
     }
-  } finally {
-    database.pragma('foreign_keys = ON');
+    database = new Kysely<DtrSchema>({ dialect: new SqliteDialect({ database: handle }) });
+  } else {
+    database = new Kysely<DtrSchema>({
+      dialect: new PostgresDialect({ pool: postgresPool(location.url, options.poolSize ?? 10) }),
+    });
   }
-  return database;
+  try {
+    if (legacy) await markBaselineApplied(database);
+    const migration = await migrate(database, location.engine, options.migrations ?? MIGRATIONS);
+    return { database, engine: location.engine, migration };
+  } catch (error) {
+    await database.destroy();
+    throw error;
+  }
+}
+
+/** A database of the SQLite-only releases already has the baseline's tables. */
+async function markBaselineApplied(database: Database): Promise<void> {
+  await sql`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,
+    name TEXT NOT NULL, compatible_from INTEGER NOT NULL, applied_at TEXT NOT NULL)`.execute(
+    database,
+  );
+  await database
+    .insertInto('schema_migrations')
+    .values({
+      version: 1,
+      name: 'baseline',
+      compatible_from: 1,
+      applied_at: new Date().toISOString(),
+    })
+    .onConflict((conflict) => conflict.doNothing())
+    .execute();
+}
+
+/** True if a driver error is a unique-constraint violation (either engine). */
+export function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return (
+    code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    code === 'SQLITE_CONSTRAINT_PRIMARYKEY' ||
+    code === '23505'
+  );
 }

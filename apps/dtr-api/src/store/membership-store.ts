@@ -1,6 +1,8 @@
 import { RegistryError } from '@dtr-cache/registry-protocol';
 import { type Account, type AccountRow, toAccount } from './account-store';
-import type { Database } from './database';
+import type { Kysely } from 'kysely';
+import { lockAccount } from './row-locks';
+import type { Database, DtrSchema } from './schema';
 
 /**
  * A member's role in an organization. Members use the organization's repositories (pull, push,
@@ -14,38 +16,44 @@ export interface Membership {
   readonly role: OrganizationRole;
 }
 
-interface MemberRow extends AccountRow {
-  role: OrganizationRole;
-}
+type MemberRow = AccountRow & { role: OrganizationRole };
 
 /**
- * Organization memberships and roles, in SQLite. Every change that could leave an organization
- * without an owner checks, in the same transaction, that another owner remains.
+ * Organization memberships and roles. Every change that could leave an organization without an
+ * owner locks the organization's row and checks, in the same transaction, that another owner
+ * remains (two replicas demoting its last two owners at once: one of them is refused).
  */
 export class MembershipStore {
   constructor(private readonly database: Database) {}
 
   /** The user's role in the organization, or undefined if not a member. */
-  roleOf(organizationId: number, userId: number): OrganizationRole | undefined {
-    const row = this.database
-      .prepare('SELECT role FROM memberships WHERE organization_id = ? AND user_id = ?')
-      .get(organizationId, userId) as { role: OrganizationRole } | undefined;
+  async roleOf(
+    organizationId: number,
+    userId: number,
+    database: Kysely<DtrSchema> = this.database,
+  ): Promise<OrganizationRole | undefined> {
+    const row = await database
+      .selectFrom('memberships')
+      .select('role')
+      .where('organization_id', '=', organizationId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
     return row?.role;
   }
 
   /** Members with their roles, by name. */
-  members(organization: Pick<Account, 'id'>): Membership[] {
-    return this.joined('user_id', 'organization_id', organization.id).map((row) => ({
+  async members(organization: Pick<Account, 'id'>): Promise<Membership[]> {
+    return (await this.joined('user_id', 'organization_id', organization.id)).map((row) => ({
       user: toAccount(row),
       role: row.role,
     }));
   }
 
   /** Organizations the user belongs to, with the user's role in each, by name. */
-  organizationsOf(
+  async organizationsOf(
     user: Pick<Account, 'id'>,
-  ): Array<{ organization: Account; role: OrganizationRole }> {
-    return this.joined('organization_id', 'user_id', user.id).map((row) => ({
+  ): Promise<Array<{ organization: Account; role: OrganizationRole }>> {
+    return (await this.joined('organization_id', 'user_id', user.id)).map((row) => ({
       organization: toAccount(row),
       role: row.role,
     }));
@@ -59,13 +67,15 @@ export class MembershipStore {
     account: 'user_id' | 'organization_id',
     other: 'user_id' | 'organization_id',
     id: number,
-  ): MemberRow[] {
+  ): Promise<MemberRow[]> {
     return this.database
-      .prepare(
-        `SELECT a.*, m.role FROM accounts a JOIN memberships m ON m.${account} = a.id
-         WHERE m.${other} = ? ORDER BY a.name`,
-      )
-      .all(id) as MemberRow[];
+      .selectFrom('accounts as a')
+      .innerJoin('memberships as m', `m.${account}`, 'a.id')
+      .selectAll('a')
+      .select('m.role')
+      .where(`m.${other}`, '=', id)
+      .orderBy('a.name')
+      .execute();
   }
 
   /**
@@ -73,51 +83,65 @@ export class MembershipStore {
    * `member`, an existing one keeps their role). Returns the role they have now.
    * @throws RegistryError `CONFLICT` if this demotes the organization's last owner.
    */
-  put(
+  async put(
     organization: Pick<Account, 'id' | 'name'>,
     user: Pick<Account, 'id' | 'name'>,
     role: OrganizationRole | undefined,
-  ): OrganizationRole {
-    return this.database.transaction(() => {
-      const current = this.roleOf(organization.id, user.id);
+  ): Promise<OrganizationRole> {
+    return this.database.transaction().execute(async (transaction) => {
+      await lockAccount(transaction, organization.id);
+      const current = await this.roleOf(organization.id, user.id, transaction);
       const next = role ?? current ?? 'member';
-      if (current === 'owner' && next !== 'owner') this.assertAnotherOwner(organization, user);
-      this.database
-        .prepare(
-          `INSERT INTO memberships (organization_id, user_id, role) VALUES (?, ?, ?)
-           ON CONFLICT (organization_id, user_id) DO UPDATE SET role = excluded.role`,
+      if (current === 'owner' && next !== 'owner')
+        await this.assertAnotherOwner(transaction, organization, user);
+      await transaction
+        .insertInto('memberships')
+        .values({ organization_id: organization.id, user_id: user.id, role: next })
+        .onConflict((conflict) =>
+          conflict
+            .columns(['organization_id', 'user_id'])
+            .doUpdateSet((eb) => ({ role: eb.ref('excluded.role') })),
         )
-        .run(organization.id, user.id, next);
+        .execute();
       return next;
-    })();
+    });
   }
 
   /**
    * Removes a member; false if the user was not one.
    * @throws RegistryError `CONFLICT` if the user is the organization's last owner.
    */
-  remove(organization: Pick<Account, 'id' | 'name'>, user: Pick<Account, 'id' | 'name'>): boolean {
-    return this.database.transaction(() => {
-      if (this.roleOf(organization.id, user.id) === 'owner')
-        this.assertAnotherOwner(organization, user);
-      return (
-        this.database
-          .prepare('DELETE FROM memberships WHERE organization_id = ? AND user_id = ?')
-          .run(organization.id, user.id).changes > 0
-      );
-    })();
-  }
-
-  private assertAnotherOwner(
+  async remove(
     organization: Pick<Account, 'id' | 'name'>,
     user: Pick<Account, 'id' | 'name'>,
-  ): void {
-    const others = this.database
-      .prepare(
-        "SELECT COUNT(*) AS count FROM memberships WHERE organization_id = ? AND role = 'owner' AND user_id <> ?",
-      )
-      .get(organization.id, user.id) as { count: number };
-    if (others.count === 0) {
+  ): Promise<boolean> {
+    return this.database.transaction().execute(async (transaction) => {
+      await lockAccount(transaction, organization.id);
+      if ((await this.roleOf(organization.id, user.id, transaction)) === 'owner')
+        await this.assertAnotherOwner(transaction, organization, user);
+      const deleted = await transaction
+        .deleteFrom('memberships')
+        .where('organization_id', '=', organization.id)
+        .where('user_id', '=', user.id)
+        .executeTakeFirst();
+      return deleted.numDeletedRows > 0n;
+    });
+  }
+
+  private async assertAnotherOwner(
+    transaction: Kysely<DtrSchema>,
+    organization: Pick<Account, 'id' | 'name'>,
+    user: Pick<Account, 'id' | 'name'>,
+  ): Promise<void> {
+    const other = await transaction
+      .selectFrom('memberships')
+      .select('user_id')
+      .where('organization_id', '=', organization.id)
+      .where('role', '=', 'owner')
+      .where('user_id', '<>', user.id)
+      .limit(1)
+      .executeTakeFirst();
+    if (other === undefined) {
       throw new RegistryError('CONFLICT', 'an organization cannot lose its last owner', {
         detail: { organization: organization.name, user: user.name },
       });

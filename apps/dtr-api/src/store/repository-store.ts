@@ -1,6 +1,8 @@
 import { RegistryError } from '@dtr-cache/registry-protocol';
 import type { Account } from './account-store';
-import type { Database } from './database';
+import { type Kysely, sql } from 'kysely';
+import { isUniqueViolation } from './database';
+import type { Database, DtrSchema } from './schema';
 
 export type Visibility = 'public' | 'private';
 
@@ -37,8 +39,8 @@ interface RepositoryRow {
 /** Repository names within a namespace: one lower-case component. */
 export const REPOSITORY_COMPONENT_PATTERN = /^(?=.{1,128}$)[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/;
 
-const SELECT_REPOSITORY = `SELECT r.id, a.name AS namespace, a.id AS namespace_id, a.kind AS namespace_kind, r.name,
-  r.visibility, r.created_at FROM repositories r JOIN accounts a ON a.id = r.namespace_id`;
+/** `namespace/name` of a repository row joined with its namespace (`r`, `a`). */
+const FULL_NAME = sql<string>`a.name || '/' || r.name`;
 
 function toRepository(row: RepositoryRow): Repository {
   return {
@@ -54,8 +56,8 @@ function toRepository(row: RepositoryRow): Repository {
 }
 
 /**
- * Repositories, the blobs linked to each, manifests and tags, in SQLite. A blob is linked only
- * after it is committed to the blob store, so nothing ever links to a missing blob.
+ * Repositories, the blobs linked to each, manifests and tags. A blob is linked only after it is
+ * committed to the blob store, so nothing ever links to a missing blob.
  */
 export class RepositoryStore {
   constructor(private readonly database: Database) {}
@@ -63,7 +65,7 @@ export class RepositoryStore {
   /**
    * @throws RegistryError `INVALID_REQUEST` for a bad name, `CONFLICT` if it exists.
    */
-  create(namespace: Account, name: string, visibility: Visibility): Repository {
+  async create(namespace: Account, name: string, visibility: Visibility): Promise<Repository> {
     if (!REPOSITORY_COMPONENT_PATTERN.test(name)) {
       throw new RegistryError('INVALID_REQUEST', 'invalid repository name', {
         detail: {
@@ -74,73 +76,84 @@ export class RepositoryStore {
       });
     }
     try {
-      this.database
-        .prepare(
-          'INSERT INTO repositories (namespace_id, name, visibility, created_at) VALUES (?, ?, ?, ?)',
-        )
-        .run(namespace.id, name, visibility, new Date().toISOString());
+      await this.database
+        .insertInto('repositories')
+        .values({
+          namespace_id: namespace.id,
+          name,
+          visibility,
+          created_at: new Date().toISOString(),
+        })
+        .execute();
     } catch (error) {
-      if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
+      if (isUniqueViolation(error)) {
         throw new RegistryError('CONFLICT', 'repository already exists', {
           detail: { repository: `${namespace.name}/${name}` },
         });
       }
       throw error;
     }
-    return this.find(`${namespace.name}/${name}`) as Repository;
+    return (await this.find(`${namespace.name}/${name}`)) as Repository;
   }
 
   /** The repository of a full name `namespace/name`, or undefined. */
-  find(fullName: string): Repository | undefined {
+  async find(fullName: string): Promise<Repository | undefined> {
     const slash = fullName.indexOf('/');
     if (slash === -1 || fullName.indexOf('/', slash + 1) !== -1) return undefined;
-    const row = this.database
-      .prepare(`${SELECT_REPOSITORY} WHERE a.name = ? AND r.name = ?`)
-      .get(fullName.slice(0, slash), fullName.slice(slash + 1)) as RepositoryRow | undefined;
+    const row = await this.selectRepositories()
+      .where('a.name', '=', fullName.slice(0, slash))
+      .where('r.name', '=', fullName.slice(slash + 1))
+      .executeTakeFirst();
     return row && toRepository(row);
   }
 
   /** Repositories in name order, after `last`, at most `limit`; optionally only one namespace. */
-  list(options: { namespace?: string; after?: string; limit?: number } = {}): Repository[] {
-    const rows = this.database
-      .prepare(
-        `${SELECT_REPOSITORY} WHERE (? IS NULL OR a.name = ?) AND (a.name || '/' || r.name) > ?
-         ORDER BY a.name || '/' || r.name LIMIT ?`,
-      )
-      .all(
-        options.namespace ?? null,
-        options.namespace ?? null,
-        options.after ?? '',
-        options.limit ?? -1,
-      ) as RepositoryRow[];
-    return rows.map(toRepository);
+  async list(
+    options: { namespace?: string; after?: string; limit?: number } = {},
+  ): Promise<Repository[]> {
+    let query = this.selectRepositories()
+      .where(FULL_NAME, '>', options.after ?? '')
+      .orderBy(FULL_NAME);
+    if (options.namespace !== undefined) query = query.where('a.name', '=', options.namespace);
+    if (options.limit !== undefined) query = query.limit(options.limit);
+    return (await query.execute()).map(toRepository);
   }
 
-  setVisibility(repository: Repository, visibility: Visibility): Repository {
-    this.database
-      .prepare('UPDATE repositories SET visibility = ? WHERE id = ?')
-      .run(visibility, repository.id);
+  async setVisibility(repository: Repository, visibility: Visibility): Promise<Repository> {
+    await this.database
+      .updateTable('repositories')
+      .set({ visibility })
+      .where('id', '=', repository.id)
+      .execute();
     return { ...repository, visibility };
   }
 
-  delete(repository: Repository): void {
-    this.database.prepare('DELETE FROM repositories WHERE id = ?').run(repository.id);
+  async delete(repository: Repository): Promise<void> {
+    await this.database.deleteFrom('repositories').where('id', '=', repository.id).execute();
   }
 
   /** Links a committed blob to a repository (pushed, mounted or referenced there). */
-  linkBlob(repository: Repository, digest: string, size: number): void {
-    this.database
-      .prepare(
-        'INSERT OR IGNORE INTO repository_blobs (repository_id, digest, size) VALUES (?, ?, ?)',
-      )
-      .run(repository.id, digest, size);
+  async linkBlob(
+    repository: Repository,
+    digest: string,
+    size: number,
+    database: Kysely<DtrSchema> = this.database,
+  ): Promise<void> {
+    await database
+      .insertInto('repository_blobs')
+      .values({ repository_id: repository.id, digest, size })
+      .onConflict((conflict) => conflict.doNothing())
+      .execute();
   }
 
   /** The size of a blob linked to the repository, or undefined if it is not linked there. */
-  linkedBlobSize(repository: Repository, digest: string): number | undefined {
-    const row = this.database
-      .prepare('SELECT size FROM repository_blobs WHERE repository_id = ? AND digest = ?')
-      .get(repository.id, digest) as { size: number } | undefined;
+  async linkedBlobSize(repository: Repository, digest: string): Promise<number | undefined> {
+    const row = await this.database
+      .selectFrom('repository_blobs')
+      .select('size')
+      .where('repository_id', '=', repository.id)
+      .where('digest', '=', digest)
+      .executeTakeFirst();
     return row?.size;
   }
 
@@ -148,102 +161,163 @@ export class RepositoryStore {
    * Bytes stored for a namespace: each distinct blob (layers, configs, manifests) linked to any of
    * its repositories, counted once however many of them link it.
    */
-  namespaceBytes(namespaceId: number): number {
-    const row = this.database
-      .prepare(
-        `SELECT COALESCE(SUM(size), 0) AS bytes FROM (
-           SELECT DISTINCT b.digest, b.size FROM repository_blobs b
-           JOIN repositories r ON r.id = b.repository_id WHERE r.namespace_id = ?)`,
-      )
-      .get(namespaceId) as { bytes: number };
+  async namespaceBytes(namespaceId: number): Promise<number> {
+    const distinct = this.database
+      .selectFrom('repository_blobs as b')
+      .innerJoin('repositories as r', 'r.id', 'b.repository_id')
+      .select(['b.digest', 'b.size'])
+      .distinct()
+      .where('r.namespace_id', '=', namespaceId)
+      .as('d');
+    const row = await this.database
+      .selectFrom(distinct)
+      .select(sql<number>`cast(coalesce(sum(d.size), 0) as bigint)`.as('bytes'))
+      .executeTakeFirstOrThrow();
     return row.bytes;
   }
 
   /** True if a blob is linked to any repository of the namespace (storing it again adds nothing). */
-  namespaceHasBlob(namespaceId: number, digest: string): boolean {
-    return (
-      this.database
-        .prepare(
-          `SELECT 1 FROM repository_blobs b JOIN repositories r ON r.id = b.repository_id
-           WHERE r.namespace_id = ? AND b.digest = ? LIMIT 1`,
-        )
-        .get(namespaceId, digest) !== undefined
-    );
+  async namespaceHasBlob(namespaceId: number, digest: string): Promise<boolean> {
+    const row = await this.database
+      .selectFrom('repository_blobs as b')
+      .innerJoin('repositories as r', 'r.id', 'b.repository_id')
+      .select('b.size')
+      .where('r.namespace_id', '=', namespaceId)
+      .where('b.digest', '=', digest)
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
   }
 
-  unlinkBlob(repository: Repository, digest: string): boolean {
-    return (
-      this.database
-        .prepare('DELETE FROM repository_blobs WHERE repository_id = ? AND digest = ?')
-        .run(repository.id, digest).changes > 0
-    );
+  async unlinkBlob(repository: Repository, digest: string): Promise<boolean> {
+    const deleted = await this.database
+      .deleteFrom('repository_blobs')
+      .where('repository_id', '=', repository.id)
+      .where('digest', '=', digest)
+      .executeTakeFirst();
+    return deleted.numDeletedRows > 0n;
   }
 
-  /** Records a manifest (and links its bytes as a blob) and optionally points a tag at it, atomically. */
-  putManifest(repository: Repository, manifest: StoredManifest, tag: string | undefined): void {
+  /**
+   * Records a manifest (and links its bytes as a blob) and optionally points a tag at it, in one
+   * transaction. Two pushes of one tag at once (from two replicas) both succeed and the tag ends
+   * at one of the two manifests, both of which are stored.
+   */
+  async putManifest(
+    repository: Repository,
+    manifest: StoredManifest,
+    tag: string | undefined,
+  ): Promise<void> {
     const now = new Date().toISOString();
-    this.database.transaction(() => {
-      this.database
-        .prepare(
-          `INSERT INTO manifests (repository_id, digest, media_type, size, created_at) VALUES (?, ?, ?, ?, ?)
-           ON CONFLICT (repository_id, digest) DO UPDATE SET media_type = excluded.media_type`,
+    await this.database.transaction().execute(async (transaction) => {
+      await transaction
+        .insertInto('manifests')
+        .values({
+          repository_id: repository.id,
+          digest: manifest.digest,
+          media_type: manifest.mediaType,
+          size: manifest.size,
+          created_at: now,
+        })
+        .onConflict((conflict) =>
+          conflict
+            .columns(['repository_id', 'digest'])
+            .doUpdateSet((eb) => ({ media_type: eb.ref('excluded.media_type') })),
         )
-        .run(repository.id, manifest.digest, manifest.mediaType, manifest.size, now);
-      this.linkBlob(repository, manifest.digest, manifest.size);
+        .execute();
+      await this.linkBlob(repository, manifest.digest, manifest.size, transaction);
       if (tag !== undefined) {
-        this.database
-          .prepare(
-            `INSERT INTO tags (repository_id, name, manifest_digest, updated_at) VALUES (?, ?, ?, ?)
-             ON CONFLICT (repository_id, name) DO UPDATE SET manifest_digest = excluded.manifest_digest, updated_at = excluded.updated_at`,
+        await transaction
+          .insertInto('tags')
+          .values({
+            repository_id: repository.id,
+            name: tag,
+            manifest_digest: manifest.digest,
+            updated_at: now,
+          })
+          .onConflict((conflict) =>
+            conflict.columns(['repository_id', 'name']).doUpdateSet((eb) => ({
+              manifest_digest: eb.ref('excluded.manifest_digest'),
+              updated_at: eb.ref('excluded.updated_at'),
+            })),
           )
-          .run(repository.id, tag, manifest.digest, now);
+          .execute();
       }
-    })();
+    });
   }
 
-  manifest(repository: Repository, digest: string): StoredManifest | undefined {
-    const row = this.database
-      .prepare(
-        'SELECT digest, media_type, size FROM manifests WHERE repository_id = ? AND digest = ?',
-      )
-      .get(repository.id, digest) as
-      { digest: string; media_type: string; size: number } | undefined;
+  async manifest(repository: Repository, digest: string): Promise<StoredManifest | undefined> {
+    const row = await this.database
+      .selectFrom('manifests')
+      .select(['digest', 'media_type', 'size'])
+      .where('repository_id', '=', repository.id)
+      .where('digest', '=', digest)
+      .executeTakeFirst();
     return row && { digest: row.digest, mediaType: row.media_type, size: row.size };
   }
 
   /** The manifest a tag points at, or undefined. */
-  taggedManifest(repository: Repository, tag: string): StoredManifest | undefined {
-    const row = this.database
-      .prepare(
-        `SELECT m.digest, m.media_type, m.size FROM tags t JOIN manifests m
-         ON m.repository_id = t.repository_id AND m.digest = t.manifest_digest WHERE t.repository_id = ? AND t.name = ?`,
+  async taggedManifest(repository: Repository, tag: string): Promise<StoredManifest | undefined> {
+    const row = await this.database
+      .selectFrom('tags as t')
+      .innerJoin('manifests as m', (join) =>
+        join
+          .onRef('m.repository_id', '=', 't.repository_id')
+          .onRef('m.digest', '=', 't.manifest_digest'),
       )
-      .get(repository.id, tag) as { digest: string; media_type: string; size: number } | undefined;
+      .select(['m.digest', 'm.media_type', 'm.size'])
+      .where('t.repository_id', '=', repository.id)
+      .where('t.name', '=', tag)
+      .executeTakeFirst();
     return row && { digest: row.digest, mediaType: row.media_type, size: row.size };
   }
 
   /** Deletes a manifest and every tag pointing at it; false if it was not there. */
-  deleteManifest(repository: Repository, digest: string): boolean {
-    return (
-      this.database
-        .prepare('DELETE FROM manifests WHERE repository_id = ? AND digest = ?')
-        .run(repository.id, digest).changes > 0
-    );
+  async deleteManifest(repository: Repository, digest: string): Promise<boolean> {
+    const deleted = await this.database
+      .deleteFrom('manifests')
+      .where('repository_id', '=', repository.id)
+      .where('digest', '=', digest)
+      .executeTakeFirst();
+    return deleted.numDeletedRows > 0n;
   }
 
-  deleteTag(repository: Repository, tag: string): boolean {
-    return (
-      this.database
-        .prepare('DELETE FROM tags WHERE repository_id = ? AND name = ?')
-        .run(repository.id, tag).changes > 0
-    );
+  async deleteTag(repository: Repository, tag: string): Promise<boolean> {
+    const deleted = await this.database
+      .deleteFrom('tags')
+      .where('repository_id', '=', repository.id)
+      .where('name', '=', tag)
+      .executeTakeFirst();
+    return deleted.numDeletedRows > 0n;
   }
 
   /** Tag names in lexical order after `after`, at most `limit` (all if omitted). */
-  tags(repository: Repository, options: { after?: string; limit?: number } = {}): string[] {
-    const rows = this.database
-      .prepare('SELECT name FROM tags WHERE repository_id = ? AND name > ? ORDER BY name LIMIT ?')
-      .all(repository.id, options.after ?? '', options.limit ?? -1) as Array<{ name: string }>;
-    return rows.map((row) => row.name);
+  async tags(
+    repository: Repository,
+    options: { after?: string; limit?: number } = {},
+  ): Promise<string[]> {
+    let query = this.database
+      .selectFrom('tags')
+      .select('name')
+      .where('repository_id', '=', repository.id)
+      .where('name', '>', options.after ?? '')
+      .orderBy('name');
+    if (options.limit !== undefined) query = query.limit(options.limit);
+    return (await query.execute()).map((row) => row.name);
+  }
+
+  private selectRepositories() {
+    return this.database
+      .selectFrom('repositories as r')
+      .innerJoin('accounts as a', 'a.id', 'r.namespace_id')
+      .select([
+        'r.id',
+        'a.name as namespace',
+        'a.id as namespace_id',
+        'a.kind as namespace_kind',
+        'r.name',
+        'r.visibility',
+        'r.created_at',
+      ]);
   }
 }

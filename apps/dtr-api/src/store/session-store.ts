@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Account } from './account-store';
-import type { Database } from './database';
+import type { Database } from './schema';
 
 /** A signed-in browser session of the web UI. */
 export interface Session {
@@ -11,20 +11,13 @@ export interface Session {
   readonly expiresAt: Date;
 }
 
-interface SessionRow {
-  id: number;
-  name: string;
-  csrf_token: string;
-  expires_at: string;
-}
-
 /** Only a hash of the cookie value is stored: a leaked database does not yield live sessions. */
 function hashOf(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
 /**
- * Web UI sessions in SQLite: the cookie holds 32 random bytes, the table their SHA-256, the account
+ * Web UI sessions in the database (every replica knows them): the cookie holds 32 random bytes, the table their SHA-256, the account
  * and a per-session CSRF token. Sessions expire after a fixed lifetime, are ended by signing out,
  * and vanish with their account.
  */
@@ -35,19 +28,27 @@ export class SessionStore {
   ) {}
 
   /** Starts a session for `account`; returns the cookie value and the session. */
-  create(
+  async create(
     account: Pick<Account, 'id' | 'name'>,
     now = new Date(),
-  ): { token: string; session: Session } {
+  ): Promise<{ token: string; session: Session }> {
     const token = randomBytes(32).toString('base64url');
     const csrfToken = randomBytes(24).toString('base64url');
     const expiresAt = new Date(now.getTime() + this.lifetimeMs);
-    this.database
-      .prepare(
-        'INSERT INTO sessions (token_hash, account_id, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)',
-      )
-      .run(hashOf(token), account.id, csrfToken, now.toISOString(), expiresAt.toISOString());
-    this.database.prepare('DELETE FROM sessions WHERE expires_at <= ?').run(now.toISOString());
+    await this.database
+      .insertInto('sessions')
+      .values({
+        token_hash: hashOf(token),
+        account_id: account.id,
+        csrf_token: csrfToken,
+        created_at: now.toISOString(),
+        expires_at: expiresAt.toISOString(),
+      })
+      .execute();
+    await this.database
+      .deleteFrom('sessions')
+      .where('expires_at', '<=', now.toISOString())
+      .execute();
     return {
       token,
       session: { accountId: account.id, accountName: account.name, csrfToken, expiresAt },
@@ -55,15 +56,15 @@ export class SessionStore {
   }
 
   /** The live session of a cookie value, or undefined (unknown, ended or expired). */
-  find(token: string, now = new Date()): Session | undefined {
+  async find(token: string, now = new Date()): Promise<Session | undefined> {
     if (token === '' || token.length > 100) return undefined;
-    const row = this.database
-      .prepare(
-        `SELECT accounts.id, accounts.name, sessions.csrf_token, sessions.expires_at FROM sessions
-         JOIN accounts ON accounts.id = sessions.account_id
-         WHERE sessions.token_hash = ? AND sessions.expires_at > ?`,
-      )
-      .get(hashOf(token), now.toISOString()) as SessionRow | undefined;
+    const row = await this.database
+      .selectFrom('sessions')
+      .innerJoin('accounts', 'accounts.id', 'sessions.account_id')
+      .select(['accounts.id', 'accounts.name', 'sessions.csrf_token', 'sessions.expires_at'])
+      .where('sessions.token_hash', '=', hashOf(token))
+      .where('sessions.expires_at', '>', now.toISOString())
+      .executeTakeFirst();
     return (
       row && {
         accountId: row.id,
@@ -78,17 +79,18 @@ export class SessionStore {
    * Ends every session of an account (its password changed), but the one of `keep` (the cookie of
    * the browser that changed it), if given; returns how many ended.
    */
-  endAll(account: Pick<Account, 'id'>, keep?: string): number {
-    return this.database
-      .prepare('DELETE FROM sessions WHERE account_id = ? AND token_hash IS NOT ?')
-      .run(account.id, keep === undefined ? null : hashOf(keep)).changes;
+  async endAll(account: Pick<Account, 'id'>, keep?: string): Promise<number> {
+    let query = this.database.deleteFrom('sessions').where('account_id', '=', account.id);
+    if (keep !== undefined) query = query.where('token_hash', '<>', hashOf(keep));
+    return Number((await query.executeTakeFirst()).numDeletedRows);
   }
 
   /** Ends the session of a cookie value (signing out); true if there was one. */
-  delete(token: string): boolean {
-    return (
-      this.database.prepare('DELETE FROM sessions WHERE token_hash = ?').run(hashOf(token))
-        .changes > 0
-    );
+  async delete(token: string): Promise<boolean> {
+    const deleted = await this.database
+      .deleteFrom('sessions')
+      .where('token_hash', '=', hashOf(token))
+      .executeTakeFirst();
+    return deleted.numDeletedRows > 0n;
   }
 }

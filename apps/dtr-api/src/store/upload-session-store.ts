@@ -1,4 +1,6 @@
-import type { Database } from './database';
+import { type Selectable, sql } from 'kysely';
+import { lockAccount } from './row-locks';
+import type { Database, UploadSessionsTable } from './schema';
 
 /** An upload session as stored: what survives a restart. */
 export interface UploadSessionRecord {
@@ -15,17 +17,7 @@ export interface UploadSessionRecord {
   readonly activeAt: Date;
 }
 
-interface SessionRow {
-  id: string;
-  repository_id: number;
-  account_id: number;
-  temp_key: string;
-  size: number;
-  started_at: string;
-  active_at: string;
-}
-
-function toRecord(row: SessionRow): UploadSessionRecord {
+function toRecord(row: Selectable<UploadSessionsTable>): UploadSessionRecord {
   return {
     id: row.id,
     repositoryId: row.repository_id,
@@ -58,90 +50,109 @@ export interface CapReached {
 export class UploadSessionStore {
   constructor(private readonly database: Database) {}
 
-  /** Inserts a session unless a cap is reached (checked and inserted in one transaction). */
-  insert(record: UploadSessionRecord, caps: UploadSessionCaps): CapReached | undefined {
-    return this.database.transaction((): CapReached | undefined => {
-      const count = (where: string, ...values: unknown[]) =>
-        this.database
-          .prepare(
-            `SELECT COUNT(*) AS count, MIN(active_at) AS oldest FROM upload_sessions ${where}`,
-          )
-          .get(...values) as { count: number; oldest: string | null };
-      const mine = count('WHERE account_id = ?', record.accountId);
+  /**
+   * Inserts a session unless a cap is reached (checked and inserted in one transaction, with the
+   * account's row locked: replicas starting sessions of one account at once cannot pass its cap;
+   * the total may be passed by as many sessions as start in the same instant).
+   */
+  async insert(
+    record: UploadSessionRecord,
+    caps: UploadSessionCaps,
+  ): Promise<CapReached | undefined> {
+    return this.database.transaction().execute(async (transaction) => {
+      await lockAccount(transaction, record.accountId);
+      const count = (accountId: number | undefined) => {
+        let query = transaction
+          .selectFrom('upload_sessions')
+          .select([
+            (eb) => eb.fn.countAll<number>().as('count'),
+            (eb) => eb.fn.min('active_at').as('oldest'),
+          ]);
+        if (accountId !== undefined) query = query.where('account_id', '=', accountId);
+        return query.executeTakeFirstOrThrow();
+      };
+      const mine = await count(record.accountId);
       if (mine.count >= caps.perAccount)
         return {
           cap: 'account',
           limit: caps.perAccount,
           oldestActivity: new Date(mine.oldest ?? record.activeAt),
         };
-      const all = count('');
+      const all = await count(undefined);
       if (all.count >= caps.total)
         return {
           cap: 'total',
           limit: caps.total,
           oldestActivity: new Date(all.oldest ?? record.activeAt),
         };
-      this.database
-        .prepare(
-          `INSERT INTO upload_sessions (id, repository_id, account_id, temp_key, size, started_at, active_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          record.id,
-          record.repositoryId,
-          record.accountId,
-          record.tempKey,
-          record.size,
-          record.startedAt.toISOString(),
-          record.activeAt.toISOString(),
-        );
+      await transaction
+        .insertInto('upload_sessions')
+        .values({
+          id: record.id,
+          repository_id: record.repositoryId,
+          account_id: record.accountId,
+          temp_key: record.tempKey,
+          size: record.size,
+          started_at: record.startedAt.toISOString(),
+          active_at: record.activeAt.toISOString(),
+        })
+        .execute();
       return undefined;
-    })();
+    });
   }
 
-  find(id: string): UploadSessionRecord | undefined {
-    const row = this.database.prepare('SELECT * FROM upload_sessions WHERE id = ?').get(id) as
-      SessionRow | undefined;
+  async find(id: string): Promise<UploadSessionRecord | undefined> {
+    const row = await this.database
+      .selectFrom('upload_sessions')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
     return row && toRecord(row);
   }
 
   /** Records the end of a request: the bytes kept now. */
-  recordActivity(id: string, size: number, at: Date): void {
-    this.database
-      .prepare('UPDATE upload_sessions SET size = ?, active_at = ? WHERE id = ?')
-      .run(size, at.toISOString(), id);
+  async recordActivity(id: string, size: number, at: Date): Promise<void> {
+    await this.database
+      .updateTable('upload_sessions')
+      .set({ size, active_at: at.toISOString() })
+      .where('id', '=', id)
+      .execute();
   }
 
   /** Forgets a session; true if it was there. */
-  delete(id: string): boolean {
-    return this.database.prepare('DELETE FROM upload_sessions WHERE id = ?').run(id).changes > 0;
+  async delete(id: string): Promise<boolean> {
+    const deleted = await this.database
+      .deleteFrom('upload_sessions')
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return deleted.numDeletedRows > 0n;
   }
 
   /** Sessions with no activity since `cutoff`. */
-  idleSince(cutoff: Date): UploadSessionRecord[] {
-    return (
-      this.database
-        .prepare('SELECT * FROM upload_sessions WHERE active_at < ? ORDER BY active_at')
-        .all(cutoff.toISOString()) as SessionRow[]
-    ).map(toRecord);
+  async idleSince(cutoff: Date): Promise<UploadSessionRecord[]> {
+    const rows = await this.database
+      .selectFrom('upload_sessions')
+      .selectAll()
+      .where('active_at', '<', cutoff.toISOString())
+      .orderBy('active_at')
+      .execute();
+    return rows.map(toRecord);
   }
 
   /** The temp files of every session (to keep them when stale temp files are removed). */
-  tempKeys(): Set<string> {
-    const rows = this.database.prepare('SELECT temp_key FROM upload_sessions').all() as Array<{
-      temp_key: string;
-    }>;
+  async tempKeys(): Promise<Set<string>> {
+    const rows = await this.database.selectFrom('upload_sessions').select('temp_key').execute();
     return new Set(rows.map((row) => row.temp_key));
   }
 
   /** Bytes of the uploads in progress to the repositories of a namespace. */
-  pendingBytes(namespaceId: number): number {
-    const row = this.database
-      .prepare(
-        `SELECT COALESCE(SUM(s.size), 0) AS bytes FROM upload_sessions s
-         JOIN repositories r ON r.id = s.repository_id WHERE r.namespace_id = ?`,
-      )
-      .get(namespaceId) as { bytes: number };
+  async pendingBytes(namespaceId: number): Promise<number> {
+    const row = await this.database
+      .selectFrom('upload_sessions as s')
+      .innerJoin('repositories as r', 'r.id', 's.repository_id')
+      .select(sql<number>`cast(coalesce(sum(s.size), 0) as bigint)`.as('bytes'))
+      .where('r.namespace_id', '=', namespaceId)
+      .executeTakeFirstOrThrow();
     return row.bytes;
   }
 }

@@ -57,8 +57,8 @@ function noticeOf(ctx: Context): Notice[] {
   return notice ? [notice] : [];
 }
 
-function cacheViews(services: DtrServices): CacheView[] {
-  return services.caches.list().map((cache) => cacheJson(services, cache));
+async function cacheViews(services: DtrServices): Promise<CacheView[]> {
+  return (await services.caches.list()).map((cache) => cacheJson(services, cache));
 }
 
 /** Renders `page` (HTML) with `status`. */
@@ -130,7 +130,7 @@ export function webUi(services: DtrServices): Router {
   };
 
   /** The Settings tab of `user`, with the cache they pull through now. */
-  const showSettings = (
+  const showSettings = async (
     ctx: Context,
     viewer: Viewer,
     user: Account,
@@ -142,8 +142,8 @@ export function webUi(services: DtrServices): Router {
       settingsPage({
         viewer,
         user,
-        caches: cacheViews(services),
-        selected: services.caches.cacheOf(user)?.name,
+        caches: await cacheViews(services),
+        selected: (await services.caches.cacheOf(user))?.name,
         notices,
       }),
       status,
@@ -161,8 +161,8 @@ export function webUi(services: DtrServices): Router {
   };
 
   /** The user whose profile `viewer` opens: their own, or anyone's for administrators. */
-  const profileUser = (viewer: Viewer, name: string | undefined): Account => {
-    const account = name === undefined ? undefined : services.accounts.find(name);
+  const profileUser = async (viewer: Viewer, name: string | undefined): Promise<Account> => {
+    const account = name === undefined ? undefined : await services.accounts.find(name);
     if (!account || account.kind !== 'user')
       throw new PageError(404, 'No such user', `There is no user named "${name ?? ''}".`);
     if (account.name !== viewer.account.name && !viewer.account.isAdmin)
@@ -254,7 +254,7 @@ export function webUi(services: DtrServices): Router {
         services.logger.info('web sign-in refused', { username });
         return again('Incorrect username or password.', 401);
       }
-      const { token, session } = services.sessions.create(account);
+      const { token, session } = await services.sessions.create(account);
       ctx.cookies.set(SESSION_COOKIE, token, {
         httpOnly: true,
         sameSite: 'lax',
@@ -276,7 +276,7 @@ export function webUi(services: DtrServices): Router {
       const { credentials } = authenticationOf(ctx);
       if (viewer && credentials.kind === 'session') {
         checkCsrf(viewer, await readForm(ctx));
-        services.sessions.delete(credentials.token);
+        await services.sessions.delete(credentials.token);
       }
       ctx.cookies.set(SESSION_COOKIE, null, { path: '/' });
       ctx.redirect('/login?notice=signed-out');
@@ -285,25 +285,24 @@ export function webUi(services: DtrServices): Router {
 
   router.get(
     '/users/:name',
-    page((ctx) => {
+    page(async (ctx) => {
       const viewer = requireViewer(ctx);
       if (!viewer) return;
-      const user = profileUser(viewer, ctx.params['name']);
-      const repositories = services.repositories
-        .list({ namespace: user.name, limit: 100 })
-        .filter((repository) =>
-          services.policy.canPull({ kind: 'user', account: viewer.account }, repository),
-        );
+      const user = await profileUser(viewer, ctx.params['name']);
+      const repositories = await services.policy.pullable(
+        { kind: 'user', account: viewer.account },
+        await services.repositories.list({ namespace: user.name, limit: 100 }),
+      );
       show(
         ctx,
         profilePage({
           viewer,
           user,
-          contentCache: services.caches.cacheOf(user)?.name,
+          contentCache: (await services.caches.cacheOf(user))?.name,
           repositories,
-          organizations: services.memberships
-            .organizationsOf(user)
-            .map(({ organization, role }) => ({ name: organization.name, role })),
+          organizations: (await services.memberships.organizationsOf(user)).map(
+            ({ organization, role }) => ({ name: organization.name, role }),
+          ),
         }),
       );
     }),
@@ -311,11 +310,11 @@ export function webUi(services: DtrServices): Router {
 
   router.get(
     '/users/:name/settings',
-    page((ctx) => {
+    page(async (ctx) => {
       const viewer = requireViewer(ctx);
       if (!viewer) return;
-      const user = profileUser(viewer, ctx.params['name']);
-      showSettings(ctx, viewer, user, noticeOf(ctx));
+      const user = await profileUser(viewer, ctx.params['name']);
+      await showSettings(ctx, viewer, user, noticeOf(ctx));
     }),
   );
 
@@ -325,10 +324,10 @@ export function webUi(services: DtrServices): Router {
       const submitted = await signedInForm(ctx);
       if (!submitted) return;
       const { viewer, form } = submitted;
-      const user = profileUser(viewer, ctx.params['name']);
+      const user = await profileUser(viewer, ctx.params['name']);
       const choice = form.get('contentCache') ?? '';
       try {
-        chooseContentCache(services, user, choice);
+        await chooseContentCache(services, user, choice);
       } catch (error) {
         if (!(error instanceof RegistryError)) throw error;
         return showSettings(
@@ -346,13 +345,13 @@ export function webUi(services: DtrServices): Router {
 
   router.get(
     '/admin/content-caches',
-    page((ctx) => {
+    page(async (ctx) => {
       const viewer = requireViewer(ctx);
       if (!viewer) return;
       requireAdmin(viewer);
       show(
         ctx,
-        contentCachesPage({ viewer, caches: cacheViews(services), notices: noticeOf(ctx) }),
+        contentCachesPage({ viewer, caches: await cacheViews(services), notices: noticeOf(ctx) }),
       );
     }),
   );
@@ -369,7 +368,7 @@ export function webUi(services: DtrServices): Router {
         host: (form.get('host') ?? '').trim(),
       };
       try {
-        registerContentCache(services, input);
+        await registerContentCache(services, input);
       } catch (error) {
         if (!(error instanceof RegistryError)) throw error;
         const reason = (error.detail as { reason?: string } | undefined)?.reason;
@@ -377,7 +376,7 @@ export function webUi(services: DtrServices): Router {
           ctx,
           contentCachesPage({
             viewer,
-            caches: cacheViews(services),
+            caches: await cacheViews(services),
             form: input,
             notices: [
               {
@@ -402,7 +401,7 @@ export function webUi(services: DtrServices): Router {
       const { viewer } = submitted;
       requireAdmin(viewer);
       try {
-        const cache = deleteContentCache(services, ctx.params['id']);
+        const cache = await deleteContentCache(services, ctx.params['id']);
         services.logger.info('content cache deleted', { name: cache.name });
       } catch (error) {
         if (!(error instanceof RegistryError)) throw error;

@@ -1,0 +1,118 @@
+import type { Generated, Kysely } from 'kysely';
+
+/** An `accounts` row (users and organizations). */
+export interface AccountsTable {
+  id: Generated<number>;
+  name: string;
+  kind: 'user' | 'organization';
+  password_hash: string | null;
+  /** 1 or 0 (the same on both engines). */
+  is_admin: Generated<number>;
+  created_at: string;
+  generation: Generated<number>;
+  /** Bytes; -1: no limit; NULL: the configured default. */
+  storage_quota: number | null;
+}
+
+export interface MembershipsTable {
+  organization_id: number;
+  user_id: number;
+  role: Generated<'owner' | 'member'>;
+}
+
+export interface RepositoriesTable {
+  id: Generated<number>;
+  namespace_id: number;
+  name: string;
+  visibility: 'public' | 'private';
+  created_at: string;
+}
+
+export interface RepositoryBlobsTable {
+  repository_id: number;
+  digest: string;
+  size: number;
+}
+
+export interface ManifestsTable {
+  repository_id: number;
+  digest: string;
+  media_type: string;
+  size: number;
+  created_at: string;
+}
+
+export interface TagsTable {
+  repository_id: number;
+  name: string;
+  manifest_digest: string;
+  updated_at: string;
+}
+
+export interface ContentCachesTable {
+  id: Generated<number>;
+  name: string;
+  host: string;
+  created_at: string;
+}
+
+export interface AccountSettingsTable {
+  account_id: number;
+  content_cache_id: number | null;
+}
+
+export interface GrantKeysTable {
+  key_id: string;
+  private_key_pem: string;
+  created_at: string;
+  retired_at: string | null;
+}
+
+export interface SessionsTable {
+  token_hash: string;
+  account_id: number;
+  csrf_token: string;
+  created_at: string;
+  expires_at: string;
+}
+
+export interface UploadSessionsTable {
+  id: string;
+  repository_id: number;
+  account_id: number;
+  temp_key: string;
+  size: Generated<number>;
+  started_at: string;
+  active_at: string;
+}
+
+/** The schema migrations applied (see `migrator.ts`). */
+export interface SchemaMigrationsTable {
+  version: number;
+  name: string;
+  /** The oldest schema version whose code still works once this one is applied. */
+  compatible_from: number;
+  applied_at: string;
+}
+
+/** DTR's tables, as the data-access layer sees them on both engines. */
+export interface DtrSchema {
+  accounts: AccountsTable;
+  memberships: MembershipsTable;
+  repositories: RepositoriesTable;
+  repository_blobs: RepositoryBlobsTable;
+  manifests: ManifestsTable;
+  tags: TagsTable;
+  content_caches: ContentCachesTable;
+  account_settings: AccountSettingsTable;
+  grant_keys: GrantKeysTable;
+  sessions: SessionsTable;
+  upload_sessions: UploadSessionsTable;
+  schema_migrations: SchemaMigrationsTable;
+}
+
+/** An open database of either engine: the one data-access handle every store takes. */
+export type Database = Kysely<DtrSchema>;
+
+/** The database engines DTR runs on. */
+export type DatabaseEngine = 'sqlite' | 'postgresql';
