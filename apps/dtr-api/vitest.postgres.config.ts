@@ -6,6 +6,6 @@ import { projectTestConfig } from '../../vitest.shared';
 export default projectTestConfig('dtr-api (postgresql)', {
   include: ['src/store/**/*.spec.ts', 'test/**/*.spec.ts'],
   exclude: ['test/cli.spec.ts', 'test/differential.spec.ts'],
-  globalSetup: ['../../tools/postgres/vitest-global-setup.mjs'],
+  globalSetup: ['test/postgres-global-setup.ts'],
   provide: { databaseEngine: 'postgresql' },
 });

@@ -1,5 +1,5 @@
 import Koa from 'koa';
-import { BLOB_GRANT_KEYS_PATH } from '@dtr-cache/registry-protocol';
+import { BLOB_GRANT_KEYS_PATH, RegistryError } from '@dtr-cache/registry-protocol';
 import { apiDocs } from './api/api-docs';
 import { apiRouter } from './api/api-router';
 import type { Authentication } from './auth/authenticate';
@@ -9,6 +9,7 @@ import { tokenEndpoint } from './auth/token-endpoint';
 import { registryRouter } from './registry/registry-router';
 import { clientAddress, clientOf } from './request-context';
 import type { DtrServices } from './services';
+import { isDatabaseUnavailable } from './store/database';
 import { webUi } from './ui/web-ui';
 
 /**
@@ -52,6 +53,17 @@ export function createApp(services: DtrServices): Koa {
     registryErrorMiddleware({
       onUnexpectedError: (error, ctx) =>
         services.logger.error('request failed', { method: ctx.method, path: ctx.path, error }),
+      classify: (error, ctx) => {
+        if (!isDatabaseUnavailable(error)) return undefined;
+        services.logger.warn('request failed: the database does not answer', {
+          method: ctx.method,
+          path: ctx.path,
+          error,
+        });
+        return new RegistryError('UNAVAILABLE', 'the database does not answer: retry shortly', {
+          headers: { 'Retry-After': '5' },
+        });
+      },
     }),
   );
   app.use(async (ctx, next) => {

@@ -4,11 +4,13 @@ import { createServer as createHttpsServer } from 'node:https';
 import { ConfigError } from '@dtr-cache/config';
 import { createApp } from './app';
 import { buildServices } from './build-services';
+import { MIGRATE_DB_USAGE, migrateDbCommand } from './migrate-db-command';
 import { type DtrConfig, loadDtrConfig } from './dtr-config';
 import { createLogger } from '@dtr-cache/logging';
 import { listen, stopOnSignals } from '@dtr-cache/server-lifecycle';
 
-const USAGE = 'usage: dtr-api --config <config.yml>   (or: dtr-api <config.yml>)';
+const USAGE = `usage: dtr-api --config <config.yml>   (or: dtr-api <config.yml>)
+       ${MIGRATE_DB_USAGE.slice('usage: '.length)}`;
 
 function configPath(args: string[]): string | undefined {
   if (args.length === 1 && !args[0]?.startsWith('-')) return args[0];
@@ -64,7 +66,11 @@ function createTransport(
 }
 
 async function main(): Promise<void> {
-  const file = configPath(process.argv.slice(2));
+  const args = process.argv.slice(2);
+  if (args[0] === 'migrate-db') {
+    process.exit(await migrateDbCommand(args.slice(1), { line: (text) => console.log(text) }));
+  }
+  const file = configPath(args);
   if (file === undefined) {
     console.error(USAGE);
     process.exit(2);

@@ -62,14 +62,16 @@ export interface RunningDtr {
 /**
  * Starts DTR with a configuration of its own; `extraYaml` adds sections (not `storage`,
  * `database`, `auth` or `admin`, which the harness sets: change their keys through `env`, e.g.
- * `DTR_API_AUTH_THROTTLE_FREEATTEMPTS`).
+ * `DTR_API_AUTH_THROTTLE_FREEATTEMPTS`). Its database is a new one on the test project's engine,
+ * unless `options.database` names one.
  */
 export async function startDtr(
   extraYaml = '',
   env: Record<string, string> = {},
+  options: { database?: TestDatabase } = {},
 ): Promise<RunningDtr> {
   const directory = await mkdtemp(join(tmpdir(), 'dtr-'));
-  const database = await createTestDatabase(directory);
+  const database = options.database ?? (await createTestDatabase(directory));
   const config = loadDtrConfig({
     env,
     text: `

@@ -13,3 +13,4 @@ export {
   type RunningTopology,
   type User,
 } from './topology';
+export { POSTGRES_PASSWORD, startPostgres, type PostgresServer } from './postgres-server';

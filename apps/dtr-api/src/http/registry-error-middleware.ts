@@ -13,6 +13,11 @@ export interface ErrorMiddlewareOptions {
    * rendered as `UNKNOWN` (500) without details, so log it here.
    */
   onUnexpectedError?: (error: unknown, ctx: Context) => void;
+  /**
+   * Gives an error that is not a {@link RegistryError} its registry error, when it is a known
+   * condition rather than a bug (a database that does not answer is `UNAVAILABLE`, 503).
+   */
+  classify?: (error: unknown, ctx: Context) => RegistryError | undefined;
 }
 
 /**
@@ -31,7 +36,9 @@ export function registryErrorMiddleware(options: ErrorMiddlewareOptions = {}): M
         throw new RegistryError('NOT_FOUND', undefined, { detail: { path: ctx.path } });
       }
     } catch (thrown) {
-      const error = toRegistryError(thrown);
+      const error =
+        (thrown instanceof RegistryError ? undefined : options.classify?.(thrown, ctx)) ??
+        toRegistryError(thrown);
       if (error.code === 'UNKNOWN') options.onUnexpectedError?.(error.cause, ctx);
       if (ctx.headerSent || !ctx.writable) {
         ctx.req.socket.destroy();

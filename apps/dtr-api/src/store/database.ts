@@ -114,6 +114,28 @@ async function markBaselineApplied(database: Database): Promise<void> {
     .execute();
 }
 
+/** PostgreSQL SQLSTATE classes and codes of a server that is gone, starting or shutting down. */
+const UNAVAILABLE_STATES = /^(08|57P0[1-4]|53300)/;
+/** Node socket errors of a server that cannot be reached. */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE']);
+
+/**
+ * True if an error says the database cannot answer now (PostgreSQL down, restarting or out of
+ * connections; SQLite locked past its busy timeout), not that a query is wrong: the request may
+ * be retried.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'string') {
+    if (UNAVAILABLE_STATES.test(code) || UNREACHABLE.has(code)) return true;
+    if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') return true;
+  }
+  const message = error instanceof Error ? error.message : '';
+  return /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/.test(
+    message,
+  );
+}
+
 /** True if a driver error is a unique-constraint violation (either engine). */
 export function isUniqueViolation(error: unknown): boolean {
   const code = (error as { code?: unknown } | undefined)?.code;

@@ -1,43 +1,45 @@
-#!/usr/bin/env node
-// A PostgreSQL server of the project's own, for tests and the HA topology: Debian's `postgresql`
-// package (installed by tools/setup.mjs when missing), a data folder of its own that the
-// `postgres` user can reach (under /tmp, as the clone may sit under a 0700 home), its own loopback
-// address and port, started as a child process (no system service) and stopped afterwards.
-//
-//   node tools/postgres/postgres.mjs run [--host 127.0.0.1] [--port 55432] -- <command> [args…]
-//       starts the server, runs <command> with DTR_CACHE_POSTGRES_URL set, stops the server and
-//       exits with <command>'s code
-//
-// As a module: startPostgres({ host, port }) resolves to a running server (see its TSDoc).
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { workspaceRoot } from './topology';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-/** The superuser's password of every server this script creates (loopback only, tests only). */
+// A PostgreSQL server of the project's own, for tests and the HA topology: Debian's `postgresql`
+// package (installed by tools/setup.mjs when missing), a data folder of its own that the
+// `postgres` user can reach (under /tmp: the clone may sit under a 0700 home), its own loopback
+// address and port, started as a child process (no system service) and stopped afterwards.
+
+/** The superuser's password of every server this module creates (loopback only, tests only). */
 export const POSTGRES_PASSWORD = 'dtr-cache-test';
 
-function log(message) {
-  process.stderr.write(`postgres: ${message}\n`);
+/** A running server of {@link startPostgres}. */
+export interface PostgresServer {
+  readonly host: string;
+  readonly port: number;
+  /** A URL of the superuser for `database` (default `postgres`). */
+  url(database?: string): string;
+  /** Stops the server ("fast" shutdown: clients are disconnected) and waits for it to exit. */
+  stop(): Promise<void>;
+  /** Stops it and starts it again on the same data. */
+  restart(): Promise<void>;
 }
 
 /** The `bin` folder of the newest PostgreSQL Debian installed. */
-function binDirectory() {
+function binDirectory(): string {
   const base = '/usr/lib/postgresql';
   const versions = existsSync(base)
     ? readdirSync(base)
         .filter((name) => existsSync(join(base, name, 'bin', 'postgres')))
         .sort((a, b) => Number(b) - Number(a))
     : [];
-  if (versions.length === 0) throw new Error('PostgreSQL is not installed (Debian: postgresql)');
-  return join(base, versions[0], 'bin');
+  const newest = versions[0];
+  if (newest === undefined) throw new Error('PostgreSQL is not installed (Debian: postgresql)');
+  return join(base, newest, 'bin');
 }
 
 function ensureInstalled() {
   const setup = spawnSync(
     process.execPath,
-    [join(root, 'tools', 'setup.mjs'), '--apt', 'postgres'],
+    [join(workspaceRoot, 'tools', 'setup.mjs'), '--apt', 'postgres'],
     {
       stdio: 'inherit',
     },
@@ -46,8 +48,8 @@ function ensureInstalled() {
 }
 
 /** The uid and gid to run the server as: `postgres` when root (it refuses to run as root). */
-function serverUser() {
-  if (process.getuid?.() !== 0) return {};
+function serverUser(): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
   const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
   const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
   return { uid, gid };
@@ -65,7 +67,12 @@ export async function startPostgres({
   port = 55432,
   dataDirectory = `/tmp/dtr-cache-postgres/${host}-${port}`,
   fresh = true,
-} = {}) {
+}: {
+  host?: string;
+  port?: number;
+  dataDirectory?: string;
+  fresh?: boolean;
+} = {}): Promise<PostgresServer> {
   ensureInstalled();
   const bin = binDirectory();
   const user = serverUser();
@@ -76,7 +83,7 @@ export async function startPostgres({
     mkdirSync(dataDirectory, { recursive: true, mode: 0o700 });
     const passwordFile = `${dataDirectory}.password`;
     writeFileSync(passwordFile, `${POSTGRES_PASSWORD}\n`, { mode: 0o600 });
-    if (user.uid !== undefined) {
+    if (user) {
       chownSync(dataDirectory, user.uid, user.gid);
       chownSync(passwordFile, user.uid, user.gid);
     }
@@ -92,11 +99,11 @@ export async function startPostgres({
         '--encoding=UTF8',
         '--locale=C',
       ],
-      { ...user, stdio: ['ignore', 'ignore', 'inherit'] },
+      { ...(user ?? {}), stdio: ['ignore', 'ignore', 'inherit'] },
     );
     rmSync(passwordFile, { force: true });
   }
-  let server;
+  let server: ChildProcess | undefined;
   const launch = async () => {
     server = spawn(
       join(bin, 'postgres'),
@@ -118,29 +125,31 @@ export async function startPostgres({
         '-c',
         'max_connections=300',
       ],
-      { ...user, stdio: ['ignore', 'ignore', 'pipe'] },
+      { ...(user ?? {}), stdio: ['ignore', 'ignore', 'pipe'] },
     );
     let errors = '';
-    server.stderr.on('data', (chunk) => {
+    const started = server;
+    started.stderr?.on('data', (chunk: Buffer) => {
       errors = (errors + chunk.toString()).slice(-4000);
     });
     const deadline = Date.now() + 60_000;
     for (;;) {
       const ready = spawnSync(join(bin, 'pg_isready'), ['-q', '-h', host, '-p', String(port)]);
       if (ready.status === 0) break;
-      if (server.exitCode !== null || Date.now() > deadline) {
-        server.kill('SIGKILL');
+      if (started.exitCode !== null || Date.now() > deadline) {
+        started.kill('SIGKILL');
         throw new Error(`PostgreSQL did not start on ${host}:${port}:\n${errors}`);
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   };
   const stop = async () => {
-    if (!server || server.exitCode !== null || server.signalCode !== null) return;
-    const exited = new Promise((resolve) => server.once('exit', resolve));
+    const running = server;
+    if (!running || running.exitCode !== null || running.signalCode !== null) return;
+    const exited = new Promise((resolve) => running.once('exit', resolve));
     // SIGINT: "fast" shutdown — clients are disconnected, nothing is waited for.
-    server.kill('SIGINT');
-    const timer = setTimeout(() => server.kill('SIGKILL'), 30_000);
+    running.kill('SIGINT');
+    const timer = setTimeout(() => running.kill('SIGKILL'), 30_000);
     await exited;
     clearTimeout(timer);
   };
@@ -156,33 +165,4 @@ export async function startPostgres({
       await launch();
     },
   };
-}
-
-const isMain = process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1];
-if (isMain) {
-  const args = process.argv.slice(2);
-  const separator = args.indexOf('--');
-  const option = (name, fallback) => {
-    const index = args.indexOf(`--${name}`);
-    return index !== -1 && index < separator ? args[index + 1] : fallback;
-  };
-  if (args[0] !== 'run' || separator === -1 || separator === args.length - 1) {
-    log('usage: postgres.mjs run [--host H] [--port P] -- <command> [args…]');
-    process.exit(2);
-  }
-  const server = await startPostgres({
-    host: option('host', '127.0.0.1'),
-    port: Number(option('port', '55432')),
-  });
-  log(`ready at ${server.host}:${server.port}`);
-  const command = args.slice(separator + 1);
-  const child = spawn(command[0], command.slice(1), {
-    stdio: 'inherit',
-    cwd: root,
-    env: { ...process.env, DTR_CACHE_POSTGRES_URL: server.url() },
-  });
-  for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
-  const code = await new Promise((resolve) => child.once('exit', (status) => resolve(status ?? 1)));
-  await server.stop();
-  process.exit(code);
 }
