@@ -24,6 +24,9 @@ import { RepositoryStore } from './store/repository-store';
 import { SessionStore } from './store/session-store';
 import { UploadSessionStore } from './store/upload-session-store';
 
+/** How often each replica reads the grant keys again (to learn another replica's rotation). */
+const GRANT_KEY_RELOAD_MS = 10_000;
+
 /** DTR's services plus what shutting them down needs. */
 export interface DtrRuntime extends DtrServices {
   close(): Promise<void>;
@@ -89,10 +92,13 @@ export async function buildServices(config: DtrConfig, logger: Logger): Promise<
       ? new MemoryDriver()
       : new FilesystemDriver(config.storage.driver.rootDirectory);
   const uploadStore = new UploadSessionStore(database);
-  // Upload sessions outlive a restart: their bytes are kept, every other temp file is stale.
+  // Upload sessions outlive a restart: their bytes are kept. Other replicas share the storage
+  // root: a temp file written lately may be theirs (a manifest or blob being stored now), so only
+  // those nobody wrote for the idle timeout are stale.
   const sessionFiles = await uploadStore.tempKeys();
+  const staleBefore = Date.now() - config.uploads.idleTimeout.milliseconds;
   const blobs = await openBlobStore(driver, {
-    keepTemp: (file) => sessionFiles.has(file.key),
+    keepTemp: (file) => sessionFiles.has(file.key) || file.modifiedAt.getTime() >= staleBefore,
     onTempFilesRemoved: (count) => count > 0 && logger.info('stale temp files removed', { count }),
   });
   const tokens = new TokenService(await TokenService.loadKey(config.auth.keyFile), {
@@ -147,21 +153,21 @@ export async function buildServices(config: DtrConfig, logger: Logger): Promise<
   cacheHealth.start();
   const grantLifetimeSeconds = Math.max(1, Math.round(config.grants.lifetime.milliseconds / 1000));
   // Retired keys stay published until every grant they signed has expired (plus clock skew).
+  // A new key is published for a minute before it signs: every replica reloads the keys within
+  // GRANT_KEY_RELOAD_MS, and a cache asks again for keys when it meets an unknown one.
   const grantKeys = await GrantKeyring.open(database, {
     issuer: config.auth.issuer,
     retentionMs: (grantLifetimeSeconds + 60) * 1000,
+    publicationDelayMs: 60_000,
   });
   const rotation = setInterval(
     () => {
-      const due =
-        grantKeys.activeSince.getTime() + config.grants.keyRotation.milliseconds <= Date.now();
-      void (due ? grantKeys.rotate() : grantKeys.prune()).then(
-        () =>
-          due && logger.info('grant signing key rotated', { keyId: grantKeys.signingKey.keyId }),
+      void grantKeys.rotateIfDue(config.grants.keyRotation.milliseconds).then(
+        (key) => key && logger.info('grant signing key rotated', { keyId: key.keyId }),
         (error: unknown) => logger.error('grant key rotation failed', { error }),
       );
     },
-    Math.min(config.grants.keyRotation.milliseconds, 60_000),
+    Math.min(config.grants.keyRotation.milliseconds, GRANT_KEY_RELOAD_MS),
   );
   rotation.unref();
   return {

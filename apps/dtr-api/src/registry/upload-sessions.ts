@@ -8,7 +8,11 @@ import {
 } from '@dtr-cache/blob-store';
 import type { Logger } from '@dtr-cache/logging';
 import { type Digest, type DigestHasher, RegistryError } from '@dtr-cache/registry-protocol';
-import type { UploadSessionRecord, UploadSessionStore } from '../store/upload-session-store';
+import type {
+  SessionClaim,
+  UploadSessionRecord,
+  UploadSessionStore,
+} from '../store/upload-session-store';
 
 /** Options of {@link UploadSessions}. */
 export interface UploadSessionOptions {
@@ -26,18 +30,27 @@ export interface ActiveUpload {
   readonly writer: ResumableBlobWriter;
 }
 
+/** How long a request's claim on a session holds unless renewed (a dead replica's runs out). */
+const CLAIM_MS = 60_000;
+/** How often a request still writing renews its claim. */
+const CLAIM_RENEWAL_MS = 20_000;
+
 /**
  * Blob upload sessions (`POST /v2/<name>/blobs/uploads/` to the final `PUT`): kept in the
- * database, their bytes in a temp file each. Between requests a session holds no open file — a
+ * database, their bytes in a temp file each (on the storage root every replica shares), so any
+ * replica continues a session another one started. Between requests a session holds no open file — a
  * request opens it, writes, and closes it again — so idle sessions cost no descriptors, and a
  * restarted DTR resumes them (the bytes are hashed again once, the running digest being lost).
  * Sessions are capped per account and in all (429 `TOOMANYREQUESTS` with `Retry-After`: when the
  * oldest of them would expire), and end after `idleTimeoutMs` without a request. One request at a
- * time per session in this process.
+ * time per session, across replicas: a request claims its session in the database (renewed while
+ * it writes; a claim of a replica that died runs out after a minute).
  */
 export class UploadSessions {
-  /** Sessions a request of this process is using. */
-  private readonly busy = new Set<string>();
+  /** This process, as the owner of the claims its requests hold. */
+  private readonly owner = randomBytes(9).toString('base64url');
+  /** Renewals of the claims this process's requests hold, by session. */
+  private readonly renewals = new Map<string, NodeJS.Timeout>();
   /** Running digests of sessions this process wrote last (saves hashing their bytes again). */
   private readonly hashers = new Map<string, DigestHasher>();
   /** Uploads committed or cancelled: releasing them again does nothing. */
@@ -77,10 +90,11 @@ export class UploadSessions {
       startedAt: now,
       activeAt: now,
     };
-    const refused = await this.store.insert(record, {
-      perAccount: this.options.maxPerAccount,
-      total: this.options.maxSessions,
-    });
+    const refused = await this.store.insert(
+      record,
+      { perAccount: this.options.maxPerAccount, total: this.options.maxSessions },
+      this.claimFrom(now),
+    );
     if (refused) {
       await writer.cancel();
       const retryAfter = Math.min(
@@ -108,7 +122,7 @@ export class UploadSessions {
         },
       );
     }
-    this.busy.add(record.id);
+    this.keepClaimed(record.id);
     return { record, writer };
   }
 
@@ -129,13 +143,9 @@ export class UploadSessions {
    *   gone: it is ended), `BLOB_UPLOAD_INVALID` while another request uses it.
    */
   async acquire(id: string, repositoryId: number): Promise<ActiveUpload> {
-    const record = await this.find(id, repositoryId);
-    if (this.busy.has(id)) {
-      throw new RegistryError('BLOB_UPLOAD_INVALID', 'another request is writing to this upload', {
-        detail: { uploadId: id },
-      });
-    }
-    this.busy.add(id);
+    await this.find(id, repositoryId);
+    const record = await this.claim(id, repositoryId);
+    this.keepClaimed(id);
     try {
       const hasher = this.hashers.get(id);
       const writer = await this.blobs.resume({
@@ -145,8 +155,11 @@ export class UploadSessions {
       });
       return { record, writer };
     } catch (error) {
-      this.busy.delete(id);
-      if (!(error instanceof FileNotFoundError)) throw error;
+      this.stopRenewal(id);
+      if (!(error instanceof FileNotFoundError)) {
+        await this.store.unclaim(id, this.owner);
+        throw error;
+      }
       // The bytes are gone (removed by hand, a lost disk): the session cannot go on.
       await this.forget(id);
       this.logger.warn('upload session lost its bytes', { uploadId: id });
@@ -167,10 +180,14 @@ export class UploadSessions {
       const suspended = await upload.writer.suspend();
       if (suspended.hasher) this.hashers.set(upload.record.id, suspended.hasher);
       else this.hashers.delete(upload.record.id);
-      await this.store.recordActivity(upload.record.id, suspended.size, new Date());
+      this.stopRenewal(upload.record.id);
+      await this.store.recordActivity(upload.record.id, suspended.size, new Date(), this.owner);
       return suspended.size;
+    } catch (error) {
+      await this.store.unclaim(upload.record.id, this.owner).catch(() => undefined);
+      throw error;
     } finally {
-      this.busy.delete(upload.record.id);
+      this.stopRenewal(upload.record.id);
     }
   }
 
@@ -192,12 +209,8 @@ export class UploadSessions {
    * @throws RegistryError `BLOB_UPLOAD_UNKNOWN`, or `BLOB_UPLOAD_INVALID` while a request uses it.
    */
   async end(id: string, repositoryId: number): Promise<void> {
-    const record = await this.find(id, repositoryId);
-    if (this.busy.has(id)) {
-      throw new RegistryError('BLOB_UPLOAD_INVALID', 'another request is writing to this upload', {
-        detail: { uploadId: id },
-      });
-    }
+    await this.find(id, repositoryId);
+    const record = await this.claim(id, repositoryId);
     await this.forget(id);
     await this.blobs.discard({ key: record.tempKey });
   }
@@ -221,8 +234,7 @@ export class UploadSessions {
   async sweep(now = new Date()): Promise<number> {
     const cutoff = new Date(now.getTime() - this.options.idleTimeoutMs);
     let ended = 0;
-    for (const record of await this.store.idleSince(cutoff)) {
-      if (this.busy.has(record.id)) continue;
+    for (const record of await this.store.idleSince(cutoff, now)) {
       await this.blobs.discard({ key: record.tempKey });
       await this.forget(record.id);
       ended += 1;
@@ -239,11 +251,53 @@ export class UploadSessions {
   /** Stops the sweeps. Sessions stay (in the database, their bytes on disk) for the next start. */
   close(): void {
     clearInterval(this.timer);
+    for (const id of [...this.renewals.keys()]) this.stopRenewal(id);
+  }
+
+  private claimFrom(now: Date): SessionClaim {
+    return { owner: this.owner, until: new Date(now.getTime() + CLAIM_MS) };
+  }
+
+  /**
+   * Claims session `id` for the calling request.
+   * @throws RegistryError `BLOB_UPLOAD_INVALID` while another request (of any replica) holds it,
+   *   `BLOB_UPLOAD_UNKNOWN` if it is gone.
+   */
+  private async claim(id: string, repositoryId: number): Promise<UploadSessionRecord> {
+    const claimed = await this.store.claim(id, this.claimFrom(new Date()), new Date());
+    if (claimed === 'busy') {
+      throw new RegistryError('BLOB_UPLOAD_INVALID', 'another request is writing to this upload', {
+        detail: { uploadId: id },
+      });
+    }
+    if (claimed?.repositoryId !== repositoryId) {
+      if (claimed) await this.store.unclaim(id, this.owner);
+      throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { detail: { uploadId: id } });
+    }
+    return claimed;
+  }
+
+  /** Renews the claim on session `id` while its request lasts. */
+  private keepClaimed(id: string): void {
+    const timer = setInterval(() => {
+      void this.store
+        .renewClaim(id, this.claimFrom(new Date()))
+        .catch((error: unknown) =>
+          this.logger.warn('upload claim not renewed', { uploadId: id, error }),
+        );
+    }, CLAIM_RENEWAL_MS);
+    timer.unref();
+    this.renewals.set(id, timer);
+  }
+
+  private stopRenewal(id: string): void {
+    clearInterval(this.renewals.get(id));
+    this.renewals.delete(id);
   }
 
   private async forget(id: string): Promise<void> {
     this.hashers.delete(id);
-    this.busy.delete(id);
+    this.stopRenewal(id);
     await this.store.delete(id);
   }
 }

@@ -186,5 +186,36 @@ const baseline: Migration = {
   },
 };
 
+/**
+ * Upload sessions claimed by the request writing to them, across replicas: a PATCH on one
+ * replica and a retried PATCH on another cannot append to the same bytes at once. Only adds
+ * nullable columns: releases of schema 1 keep working beside it (they ignore the claims).
+ */
+const uploadSessionClaims: Migration = {
+  version: 2,
+  name: 'upload-session-claims',
+  compatibleFrom: 1,
+  async up(database) {
+    await database.schema.alterTable('upload_sessions').addColumn('claimed_by', 'text').execute();
+    await database.schema
+      .alterTable('upload_sessions')
+      .addColumn('claimed_until', 'text')
+      .execute();
+  },
+};
+
+/**
+ * Grant keys published before they sign (replicas rotate together, see GrantKeyring). Only adds
+ * a nullable column (NULL: signs from its creation, as schema 1 had it).
+ */
+const grantKeyActivation: Migration = {
+  version: 3,
+  name: 'grant-key-activation',
+  compatibleFrom: 1,
+  async up(database) {
+    await database.schema.alterTable('grant_keys').addColumn('activates_at', 'text').execute();
+  },
+};
+
 /** Every migration, in order; the last one's version is the schema this code is written for. */
-export const MIGRATIONS: readonly Migration[] = [baseline];
+export const MIGRATIONS: readonly Migration[] = [baseline, uploadSessionClaims, grantKeyActivation];

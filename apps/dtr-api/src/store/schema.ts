@@ -65,7 +65,9 @@ export interface GrantKeysTable {
   key_id: string;
   private_key_pem: string;
   created_at: string;
-  retired_at: string | null;
+  retired_at: Generated<string | null>;
+  /** When it starts signing (schema 3; NULL: from its creation). */
+  activates_at: Generated<string | null>;
 }
 
 export interface SessionsTable {
@@ -84,6 +86,10 @@ export interface UploadSessionsTable {
   size: Generated<number>;
   started_at: string;
   active_at: string;
+  /** The process whose request writes to it now (schema 2). */
+  claimed_by: Generated<string | null>;
+  /** Until when that claim holds unless renewed (a dead replica's claim runs out). */
+  claimed_until: Generated<string | null>;
 }
 
 /** The schema migrations applied (see `migrator.ts`). */

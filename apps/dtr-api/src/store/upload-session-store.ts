@@ -29,6 +29,12 @@ function toRecord(row: Selectable<UploadSessionsTable>): UploadSessionRecord {
   };
 }
 
+/** A request's hold on a session: which process, and until when unless renewed. */
+export interface SessionClaim {
+  readonly owner: string;
+  readonly until: Date;
+}
+
 /** Limits on sessions open at once, checked when one starts. */
 export interface UploadSessionCaps {
   readonly perAccount: number;
@@ -58,6 +64,7 @@ export class UploadSessionStore {
   async insert(
     record: UploadSessionRecord,
     caps: UploadSessionCaps,
+    claim: SessionClaim,
   ): Promise<CapReached | undefined> {
     return this.database.transaction().execute(async (transaction) => {
       await lockAccount(transaction, record.accountId);
@@ -95,6 +102,8 @@ export class UploadSessionStore {
           size: record.size,
           started_at: record.startedAt.toISOString(),
           active_at: record.activeAt.toISOString(),
+          claimed_by: claim.owner,
+          claimed_until: claim.until.toISOString(),
         })
         .execute();
       return undefined;
@@ -110,11 +119,68 @@ export class UploadSessionStore {
     return row && toRecord(row);
   }
 
-  /** Records the end of a request: the bytes kept now. */
-  async recordActivity(id: string, size: number, at: Date): Promise<void> {
+  /**
+   * Claims session `id` for a request of `claim.owner`, unless another request holds it (its
+   * claim has not run out). Returns the session, `busy`, or undefined if there is none.
+   */
+  async claim(
+    id: string,
+    claim: SessionClaim,
+    now: Date,
+  ): Promise<UploadSessionRecord | 'busy' | undefined> {
+    const row = await this.database
+      .updateTable('upload_sessions')
+      .set({ claimed_by: claim.owner, claimed_until: claim.until.toISOString() })
+      .where('id', '=', id)
+      .where((eb) =>
+        eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now.toISOString())]),
+      )
+      .returningAll()
+      .executeTakeFirst();
+    if (row) return toRecord(row);
+    return (await this.find(id)) ? 'busy' : undefined;
+  }
+
+  /** Extends a claim this owner holds (a long request keeps its session). */
+  async renewClaim(id: string, claim: SessionClaim): Promise<void> {
     await this.database
       .updateTable('upload_sessions')
-      .set({ size, active_at: at.toISOString() })
+      .set({ claimed_until: claim.until.toISOString() })
+      .where('id', '=', id)
+      .where('claimed_by', '=', claim.owner)
+      .execute();
+  }
+
+  /** Gives up a claim this owner holds, without other changes. */
+  async unclaim(id: string, owner: string): Promise<void> {
+    await this.database
+      .updateTable('upload_sessions')
+      .set({ claimed_by: null, claimed_until: null })
+      .where('id', '=', id)
+      .where('claimed_by', '=', owner)
+      .execute();
+  }
+
+  /** Records the end of a request of `owner`: the bytes kept now; its claim ends. */
+  async recordActivity(id: string, size: number, at: Date, owner: string): Promise<void> {
+    await this.database
+      .updateTable('upload_sessions')
+      .set((eb) => ({
+        size,
+        active_at: at.toISOString(),
+        claimed_by: eb
+          .case()
+          .when('claimed_by', '=', owner)
+          .then(null)
+          .else(eb.ref('claimed_by'))
+          .end(),
+        claimed_until: eb
+          .case()
+          .when('claimed_by', '=', owner)
+          .then(null)
+          .else(eb.ref('claimed_until'))
+          .end(),
+      }))
       .where('id', '=', id)
       .execute();
   }
@@ -128,12 +194,15 @@ export class UploadSessionStore {
     return deleted.numDeletedRows > 0n;
   }
 
-  /** Sessions with no activity since `cutoff`. */
-  async idleSince(cutoff: Date): Promise<UploadSessionRecord[]> {
+  /** Sessions with no activity since `cutoff` that no request holds at `now`. */
+  async idleSince(cutoff: Date, now: Date): Promise<UploadSessionRecord[]> {
     const rows = await this.database
       .selectFrom('upload_sessions')
       .selectAll()
       .where('active_at', '<', cutoff.toISOString())
+      .where((eb) =>
+        eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now.toISOString())]),
+      )
       .orderBy('active_at')
       .execute();
     return rows.map(toRecord);
