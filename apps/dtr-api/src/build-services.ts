@@ -17,6 +17,7 @@ import { StorageQuotas } from './registry/storage-quotas';
 import { UploadSessions } from './registry/upload-sessions';
 import type { DtrServices } from './services';
 import { AccountStore } from './store/account-store';
+import { CacheHealthStore } from './store/cache-health-store';
 import { ContentCacheStore } from './store/content-cache-store';
 import { openDatabase } from './store/database';
 import { MembershipStore } from './store/membership-store';
@@ -142,6 +143,7 @@ export async function buildServices(config: DtrConfig, logger: Logger): Promise<
   const cacheAddresses = new CacheAddressPolicy(config.contentCaches.allowedNetworks);
   const cacheHealth = new CacheHealthMonitor(
     caches,
+    new CacheHealthStore(database),
     {
       intervalMs: config.contentCaches.healthInterval.milliseconds,
       timeoutMs: config.contentCaches.healthTimeout.milliseconds,

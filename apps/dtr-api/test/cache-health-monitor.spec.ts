@@ -4,6 +4,7 @@ import { silentLogger } from '@dtr-cache/logging';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CacheAddressPolicy } from '../src/caches/cache-address-policy';
 import { CacheHealthMonitor } from '../src/caches/cache-health-monitor';
+import { CacheHealthStore } from '../src/store/cache-health-store';
 import { ContentCacheStore } from '../src/store/content-cache-store';
 import { openTestDatabase } from './test-database';
 
@@ -29,6 +30,7 @@ async function monitorOfSlowCache() {
   const cache = await caches.create('slow', url);
   const monitor = new CacheHealthMonitor(
     caches,
+    new CacheHealthStore(database.database),
     { intervalMs: 60_000, timeoutMs: 2000, cas: [], addresses: new CacheAddressPolicy() },
     silentLogger,
   );
@@ -52,5 +54,57 @@ describe('CacheHealthMonitor at shutdown', () => {
     await expect(pending).resolves.toMatchObject({ healthy: true });
     await expect(monitor.checkAll()).resolves.toBeUndefined();
     await monitor.stop();
+  });
+});
+
+describe('CacheHealthMonitor across replicas', () => {
+  it('judges a cache by the latest check any replica recorded, and checks only caches nobody checked lately', async () => {
+    let status = 401;
+    let requests = 0;
+    const cache = createServer((_request, response) => {
+      requests += 1;
+      response.writeHead(status).end();
+    });
+    await new Promise<void>((resolve) => cache.listen(0, '127.0.0.1', resolve));
+    const database = await openTestDatabase();
+    try {
+      const caches = new ContentCacheStore(database.database);
+      const registered = await caches.create(
+        'shared',
+        `http://127.0.0.1:${(cache.address() as AddressInfo).port}`,
+      );
+      const replica = () =>
+        new CacheHealthMonitor(
+          caches,
+          new CacheHealthStore(database.database),
+          { intervalMs: 60_000, timeoutMs: 2000, cas: [], addresses: new CacheAddressPolicy() },
+          silentLogger,
+        );
+      const [one, two] = [replica(), replica()];
+      expect(await one.check(registered)).toMatchObject({ healthy: true });
+      await two.checkAll();
+      expect(two.status(registered)).toMatchObject({ healthy: true });
+      expect(requests).toBe(1);
+
+      status = 503;
+      expect(await one.check(registered)).toMatchObject({ healthy: false, error: 'HTTP 503' });
+      await two.checkAll();
+      expect(two.status(registered)).toMatchObject({ healthy: false, error: 'HTTP 503' });
+      expect(requests).toBe(2);
+
+      // An older result arriving late does not replace the latest one.
+      await new CacheHealthStore(database.database).record(registered.id, {
+        healthy: true,
+        checkedAt: new Date(Date.now() - 30_000),
+        error: undefined,
+      });
+      await two.checkAll();
+      expect(two.status(registered)).toMatchObject({ healthy: false });
+      await Promise.all([one.stop(), two.stop()]);
+    } finally {
+      await database.close();
+      cache.closeAllConnections();
+      await new Promise((resolve) => cache.close(resolve));
+    }
   });
 });

@@ -5,6 +5,7 @@ import { silentLogger } from '@dtr-cache/logging';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CacheAddressPolicy } from '../src/caches/cache-address-policy';
 import { CacheHealthMonitor } from '../src/caches/cache-health-monitor';
+import { CacheHealthStore } from '../src/store/cache-health-store';
 import { ContentCacheStore } from '../src/store/content-cache-store';
 import { openTestDatabase } from './test-database';
 import { ADMIN, basic, json, type RunningDtr, startDtr } from './dtr-harness';
@@ -97,6 +98,7 @@ describe('health checks', () => {
     }) as never;
     const monitor = new CacheHealthMonitor(
       caches,
+      new CacheHealthStore(database.database),
       {
         intervalMs: 60_000,
         timeoutMs: 500,

@@ -4,6 +4,7 @@ import { rootCertificates } from 'node:tls';
 import { got } from 'got';
 import { registryPaths, resolveRegistryUrl } from '@dtr-cache/registry-protocol';
 import type { Logger } from '@dtr-cache/logging';
+import type { CacheHealthStore, RecordedHealth } from '../store/cache-health-store';
 import type { ContentCache, ContentCacheStore } from '../store/content-cache-store';
 import type { CacheAddressPolicy } from './cache-address-policy';
 
@@ -36,7 +37,10 @@ const UNKNOWN: CacheHealth = { healthy: undefined, checkedAt: undefined, error: 
 /**
  * Checks every registered cache periodically with `GET <host>/v2/`: any answer below 500 within
  * the timeout is healthy (a cache answers 401 there). DTR redirects only to healthy caches.
- * Connections trust the system CAs plus the configured ones.
+ * Connections trust the system CAs plus the configured ones. Results are shared by the replicas
+ * through the database: each interval a replica takes every cache's latest recorded check and
+ * checks only those nobody checked in the last half interval, so all replicas judge a cache the
+ * same within one interval (and a cache is checked about once per interval, not once per replica).
  */
 export class CacheHealthMonitor {
   private readonly results = new Map<number, CacheHealth>();
@@ -49,6 +53,7 @@ export class CacheHealthMonitor {
 
   constructor(
     private readonly caches: ContentCacheStore,
+    private readonly shared: CacheHealthStore,
     private readonly options: {
       intervalMs: number;
       timeoutMs: number;
@@ -86,13 +91,26 @@ export class CacheHealthMonitor {
   async checkAll(): Promise<void> {
     if (this.stopped) return;
     let caches: ContentCache[];
+    let recorded: Map<number, RecordedHealth>;
     try {
       caches = await this.caches.list();
+      recorded = await this.shared.latest();
     } catch (error) {
       this.logger.warn('content caches could not be listed for health checks', { error });
       return;
     }
-    await Promise.all(caches.map((cache) => this.check(cache)));
+    const fresh = Date.now() - this.options.intervalMs / 2;
+    await Promise.all(
+      caches.map((cache) => {
+        const latest = recorded.get(cache.id);
+        if (latest && latest.checkedAt.getTime() > fresh) {
+          // Another replica (or this one) checked it lately: judge by that check.
+          this.judge(cache, { ...latest }, undefined);
+          return undefined;
+        }
+        return this.check(cache);
+      }),
+    );
   }
 
   /** Checks one cache now; never rejects. */
@@ -130,6 +148,23 @@ export class CacheHealthMonitor {
       result = { healthy: false, checkedAt, error: coarseReason(error) };
     }
     if (this.stopped) return result;
+    try {
+      if (!(await this.caches.find(cache.id))) return result;
+      await this.shared.record(cache.id, {
+        healthy: result.healthy === true,
+        checkedAt,
+        error: result.error,
+      });
+    } catch (error) {
+      this.logger.warn('content cache health not recorded', { cache: cache.name, error });
+    }
+    this.judge(cache, result, detail);
+    return result;
+  }
+
+  /** Takes `result` as the cache's health now, logging a change. */
+  private judge(cache: ContentCache, result: CacheHealth, detail: string | undefined): void {
+    if (this.stopped) return;
     const previous = this.results.get(cache.id);
     if (previous?.healthy !== result.healthy) {
       this.logger[result.healthy ? 'info' : 'warn']('content cache health changed', {
@@ -139,11 +174,6 @@ export class CacheHealthMonitor {
         error: detail,
       });
     }
-    try {
-      if (await this.caches.find(cache.id)) this.results.set(cache.id, result);
-    } catch (error) {
-      this.logger.warn('content cache health not recorded', { cache: cache.name, error });
-    }
-    return result;
+    this.results.set(cache.id, result);
   }
 }

@@ -10,6 +10,7 @@ export const COPIED_TABLES = [
   'manifests',
   'tags',
   'content_caches',
+  'cache_health',
   'account_settings',
   'grant_keys',
   'sessions',

@@ -217,5 +217,28 @@ const grantKeyActivation: Migration = {
   },
 };
 
+/** The caches' latest health checks, shared by the replicas (see CacheHealthStore). Adds a table. */
+const sharedCacheHealth: Migration = {
+  version: 4,
+  name: 'shared-cache-health',
+  compatibleFrom: 1,
+  async up(database) {
+    await database.schema
+      .createTable('cache_health')
+      .addColumn('cache_id', 'integer', (c) =>
+        c.primaryKey().references('content_caches.id').onDelete('cascade'),
+      )
+      .addColumn('healthy', 'integer', (c) => c.notNull())
+      .addColumn('error', 'text')
+      .addColumn('checked_at', 'text', (c) => c.notNull())
+      .execute();
+  },
+};
+
 /** Every migration, in order; the last one's version is the schema this code is written for. */
-export const MIGRATIONS: readonly Migration[] = [baseline, uploadSessionClaims, grantKeyActivation];
+export const MIGRATIONS: readonly Migration[] = [
+  baseline,
+  uploadSessionClaims,
+  grantKeyActivation,
+  sharedCacheHealth,
+];

@@ -92,6 +92,15 @@ export interface UploadSessionsTable {
   claimed_until: Generated<string | null>;
 }
 
+/** The latest health check of a cache, by whichever replica made it (schema 4). */
+export interface CacheHealthTable {
+  cache_id: number;
+  /** 1 or 0. */
+  healthy: number;
+  error: string | null;
+  checked_at: string;
+}
+
 /** The schema migrations applied (see `migrator.ts`). */
 export interface SchemaMigrationsTable {
   version: number;
@@ -114,6 +123,7 @@ export interface DtrSchema {
   grant_keys: GrantKeysTable;
   sessions: SessionsTable;
   upload_sessions: UploadSessionsTable;
+  cache_health: CacheHealthTable;
   schema_migrations: SchemaMigrationsTable;
 }
 
