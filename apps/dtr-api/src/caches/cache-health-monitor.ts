@@ -100,17 +100,14 @@ export class CacheHealthMonitor {
       return;
     }
     const fresh = Date.now() - this.options.intervalMs / 2;
-    await Promise.all(
-      caches.map((cache) => {
-        const latest = recorded.get(cache.id);
-        if (latest && latest.checkedAt.getTime() > fresh) {
-          // Another replica (or this one) checked it lately: judge by that check.
-          this.judge(cache, { ...latest }, undefined);
-          return undefined;
-        }
-        return this.check(cache);
-      }),
-    );
+    const due: ContentCache[] = [];
+    for (const cache of caches) {
+      const latest = recorded.get(cache.id);
+      // Another replica (or this one) checked it lately: judge by that check.
+      if (latest && latest.checkedAt.getTime() > fresh) this.judge(cache, { ...latest }, undefined);
+      else due.push(cache);
+    }
+    await Promise.all(due.map((cache) => this.check(cache)));
   }
 
   /** Checks one cache now; never rejects. */
