@@ -46,6 +46,19 @@ export function createApp(services: DtrServices): Koa {
   const api = apiRouter(services);
   const ui = webUi(services);
   const isFormRoute = (ctx: Koa.Context) => ui.match(ctx.path, ctx.method).route;
+  app.use(async (ctx, next) => {
+    const started = performance.now();
+    try {
+      await next();
+    } finally {
+      services.metrics.observeRequest(
+        ctx.path,
+        ctx.method,
+        ctx.status,
+        (performance.now() - started) / 1000,
+      );
+    }
+  });
   app.use(clientAddress(services.options.trustedProxies));
   if (services.options.accessLog) app.use(accessLog(services));
   app.use(configuredHeaders(services.options.headers));
@@ -83,6 +96,13 @@ export function createApp(services: DtrServices): Koa {
         ctx.status = 503;
         ctx.body = { status: 'unavailable', reason: 'the database does not answer' };
       }
+      return;
+    }
+    if (ctx.path === '/metrics' && ctx.method === 'GET') {
+      // Unauthenticated, like the content cache's: counts by route, status and cache name only.
+      ctx.set('Cache-Control', 'no-store');
+      ctx.type = services.metrics.registry.contentType;
+      ctx.body = await services.metrics.registry.metrics();
       return;
     }
     if (ctx.path === '/ca' && ctx.method === 'GET') {

@@ -4,6 +4,7 @@ import { AddressRanges } from '@dtr-cache/network';
 import { RegistryError } from '@dtr-cache/registry-protocol';
 import { FilesystemDriver, MemoryDriver, openBlobStore } from '@dtr-cache/blob-store';
 import { AccessPolicy } from './auth/access-policy';
+import { DtrMetrics } from './metrics/dtr-metrics';
 import { CacheAddressPolicy } from './caches/cache-address-policy';
 import { CacheHealthMonitor } from './caches/cache-health-monitor';
 import { GrantKeyring } from './grants/grant-keyring';
@@ -71,8 +72,10 @@ async function createFirstAdministrator(
  * @throws Error if no administrator exists and `admin.password` is not configured.
  */
 export async function buildServices(config: DtrConfig, logger: Logger): Promise<DtrRuntime> {
+  const metrics = new DtrMetrics();
   const { database, engine, migration } = await openDatabase(config.database, {
     poolSize: config.databasePoolSize,
+    log: metrics.queryLogger(config.database.engine),
   });
   logger.info('database opened', {
     engine,
@@ -93,6 +96,7 @@ export async function buildServices(config: DtrConfig, logger: Logger): Promise<
       ? new MemoryDriver()
       : new FilesystemDriver(config.storage.driver.rootDirectory);
   const uploadStore = new UploadSessionStore(database);
+  metrics.countUploadsWith(() => uploadStore.count());
   // Upload sessions outlive a restart: their bytes are kept. Other replicas share the storage
   // root: a temp file written lately may be theirs (a manifest or blob being stored now), so only
   // those nobody wrote for the idle timeout are stale.
@@ -173,6 +177,7 @@ export async function buildServices(config: DtrConfig, logger: Logger): Promise<
   );
   rotation.unref();
   return {
+    metrics,
     accounts,
     memberships,
     repositories,

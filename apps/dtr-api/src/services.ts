@@ -1,6 +1,7 @@
 import type { BlobStore, ResumableBlobStore } from '@dtr-cache/blob-store';
 import type { AddressRanges } from '@dtr-cache/network';
 import type { AccessPolicy } from './auth/access-policy';
+import type { DtrMetrics } from './metrics/dtr-metrics';
 import type { Authenticator } from './auth/authenticate';
 import type { PasswordGuard } from './auth/password-guard';
 import type { TokenService } from './auth/token-service';
@@ -18,6 +19,8 @@ import type { SessionStore } from './store/session-store';
 
 /** Everything DTR's request handlers use; built by main.ts (or a test) and given to createApp. */
 export interface DtrServices {
+  /** Prometheus metrics (`/metrics`). */
+  readonly metrics: DtrMetrics;
   readonly accounts: AccountStore;
   readonly memberships: MembershipStore;
   readonly repositories: RepositoryStore;

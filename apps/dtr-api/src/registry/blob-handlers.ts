@@ -31,11 +31,18 @@ async function cacheRedirect(
   digest: Digest,
 ) {
   const { principal } = authenticationOf(ctx);
-  if (principal.kind !== 'user') return undefined;
+  if (principal.kind !== 'user') {
+    services.metrics.servedDirectly.inc({ reason: 'anonymous' });
+    return undefined;
+  }
   const cache = await services.caches.cacheOf(principal.account);
-  if (!cache) return undefined;
+  if (!cache) {
+    services.metrics.servedDirectly.inc({ reason: 'no-cache' });
+    return undefined;
+  }
   const health = services.cacheHealth.status(cache);
   if (health.healthy !== true) {
+    services.metrics.servedDirectly.inc({ reason: 'cache-unhealthy' });
     services.logger.warn('content cache unhealthy, serving blob directly', {
       cache: cache.name,
       repo: repository.fullName,
@@ -52,6 +59,7 @@ async function cacheRedirect(
     lifetimeSeconds: services.options.grantLifetimeSeconds,
     issuer: services.options.issuer,
   });
+  services.metrics.redirects.inc({ cache: cache.name });
   return signedBlobUrl(cache.host, repository.fullName, digest, grant);
 }
 
@@ -116,6 +124,7 @@ export async function getBlob(
   if (!repository || !info)
     throw new RegistryError('BLOB_UNKNOWN', undefined, { detail: { digest: digest.toString() } });
 
+  if (grant !== undefined) services.metrics.servedDirectly.inc({ reason: 'cache-fill' });
   const redirect =
     grant === undefined ? await cacheRedirect(ctx, services, repository, digest) : undefined;
   if (redirect) {

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, type LogEvent, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import { upgradeLegacySqlite } from './legacy-sqlite';
 import { type Migration, MIGRATIONS } from './migrations';
@@ -26,6 +26,8 @@ export interface OpenDatabaseOptions {
   readonly migrations?: readonly Migration[];
   /** PostgreSQL connections this process keeps at most. */
   readonly poolSize?: number;
+  /** Called with every query's outcome and time (metrics). */
+  readonly log?: (event: LogEvent) => void;
 }
 
 /** `int8` (COUNT, bigint columns) as a JavaScript number: sizes stay far below 2^53. */
@@ -80,10 +82,14 @@ export async function openDatabase(
       handle.close();
       throw error;
     }
-    database = new Kysely<DtrSchema>({ dialect: new SqliteDialect({ database: handle }) });
+    database = new Kysely<DtrSchema>({
+      dialect: new SqliteDialect({ database: handle }),
+      ...(options.log ? { log: options.log } : {}),
+    });
   } else {
     database = new Kysely<DtrSchema>({
       dialect: new PostgresDialect({ pool: postgresPool(location.url, options.poolSize ?? 10) }),
+      ...(options.log ? { log: options.log } : {}),
     });
   }
   try {

@@ -208,6 +208,15 @@ export class UploadSessionStore {
     return rows.map(toRecord);
   }
 
+  /** Sessions open (of every replica). */
+  async count(): Promise<number> {
+    const row = await this.database
+      .selectFrom('upload_sessions')
+      .select((eb) => eb.fn.countAll<number>().as('count'))
+      .executeTakeFirstOrThrow();
+    return Number(row.count);
+  }
+
   /** The temp files of every session (to keep them when stale temp files are removed). */
   async tempKeys(): Promise<Set<string>> {
     const rows = await this.database.selectFrom('upload_sessions').select('temp_key').execute();
