@@ -1,3 +1,6 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { generateGrantSigningKey, type GrantSigningKey } from '@dtr-cache/registry-protocol';
 import { SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -54,5 +57,20 @@ describe('TokenService', () => {
       { iat: now + 0.5 },
     ])
       expect(await tokens.verify(await handMade(claims)), JSON.stringify(claims)).toBeUndefined();
+  });
+});
+
+describe('TokenService.loadKey', () => {
+  it('gives every replica starting at once on a shared key file the same key', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'dtr-key-'));
+    try {
+      const file = join(directory, 'keys', 'token-key.pem');
+      const keys = await Promise.all(Array.from({ length: 8 }, () => TokenService.loadKey(file)));
+      expect(new Set(keys.map((key) => key.keyId)).size).toBe(1);
+      expect((await TokenService.loadKey(file)).keyId).toBe(keys[0]?.keyId);
+      expect(await readdir(join(directory, 'keys'))).toEqual(['token-key.pem']);
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
   });
 });

@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
   type AccessScope,
@@ -56,8 +57,19 @@ export class TokenService {
     if (existsSync(keyFile)) return importGrantSigningKey(readFileSync(keyFile, 'utf8'));
     const key = await generateGrantSigningKey();
     mkdirSync(dirname(keyFile), { recursive: true });
-    writeFileSync(keyFile, exportGrantSigningKey(key), { mode: 0o600, flag: 'wx' });
-    return key;
+    // Written whole under another name, then linked into place (which fails if the file exists):
+    // replicas sharing the file and starting at once all end up with the one key that won.
+    const temporary = `${keyFile}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+    writeFileSync(temporary, exportGrantSigningKey(key), { mode: 0o600, flag: 'wx' });
+    try {
+      linkSync(temporary, keyFile);
+      return key;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      return importGrantSigningKey(readFileSync(keyFile, 'utf8'));
+    } finally {
+      rmSync(temporary, { force: true });
+    }
   }
 
   get lifetimeSeconds(): number {
