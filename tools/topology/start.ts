@@ -14,6 +14,10 @@
  * exits on its own is restarted after a backoff (supervisor.ts); the pids of the servers running
  * are kept in `<data>/pids.json`.
  *
+ * `npm run start:ha` (`--ha`): the same, with DTR's control plane as a company runs it —
+ * PostgreSQL, three DTR replicas (dtr-1…3 on ports 5451-5453 of DTR's address, plain HTTP) and
+ * nginx in front of them at the one DTR address (round-robin, no stickiness); see ha.ts.
+ *
  * DTR_HOST moves DTR (the caches follow on the next three addresses, unless REGION_US_HOST,
  * SAN_FRANCISCO_HOST or LOS_ANGELES_HOST say otherwise); tests run topologies side by side. For
  * tests only, TOPOLOGY_BLOBTTL replaces the reference files' `blobttl: 24h`; DTR's own keys take
@@ -36,9 +40,14 @@ import {
   waitReady,
   workspaceRoot as root,
 } from './topology';
+import { type HaControlPlane, startHaControlPlane } from './ha';
 import { Supervisor } from './supervisor';
 
 const data = resolve(process.env['DTR_DATA'] ?? join(root, 'data'));
+const ha = process.argv.includes('--ha');
+let controlPlane: HaControlPlane | undefined;
+/** How to stop PostgreSQL once it runs (start:ha). */
+let stopPostgres: (() => Promise<void>) | undefined;
 const topology = layoutFromEnv(process.env, '127.0.0.10');
 const CACHES = topology.caches;
 const dtrUrl = dtrUrlOf(topology);
@@ -49,6 +58,16 @@ const caOf = (name: string) => join(certs, name, 'ca.pem');
 function log(message: string): void {
   process.stdout.write(`start: ${message}\n`);
 }
+
+/** DTR's files (a single DTR, or each replica of the HA control plane). */
+const dtrFiles = (adminPassword: string) => ({
+  data: join(data, 'dtr'),
+  certificate: join(certs, 'dtr', 'dtr.pem'),
+  key: join(certs, 'dtr', 'dtr-key.pem'),
+  ca: caOf('dtr'),
+  cacheCas: [caOf('san-francisco'), caOf('los-angeles')],
+  adminPassword,
+});
 
 function writeConfigs(adminPassword: string): void {
   mkdirSync(join(data, 'config'), { recursive: true });
@@ -81,17 +100,7 @@ function writeConfigs(adminPassword: string): void {
   );
   for (const [name, text] of Object.entries(configs))
     writeFileSync(join(data, 'config', `${name}.yml`), text);
-  writeFileSync(
-    join(data, 'config', 'dtr.yml'),
-    dtrConfig(topology, {
-      data: join(data, 'dtr'),
-      certificate: join(certs, 'dtr', 'dtr.pem'),
-      key: join(certs, 'dtr', 'dtr-key.pem'),
-      ca: caOf('dtr'),
-      cacheCas: [caOf('san-francisco'), caOf('los-angeles')],
-      adminPassword,
-    }),
-  );
+  writeFileSync(join(data, 'config', 'dtr.yml'), dtrConfig(topology, dtrFiles(adminPassword)));
 }
 
 const pidsFile = join(data, 'pids.json');
@@ -125,6 +134,7 @@ async function stopAll(exitCode: number): Promise<void> {
   if (supervisor.stopping) return;
   log('stopping');
   await supervisor.stopAll();
+  await stopPostgres?.();
   rmSync(pidsFile, { force: true });
   log('stopped');
   process.exit(exitCode);
@@ -158,15 +168,25 @@ async function main(): Promise<void> {
   // Each server with the Node options and environment its launcher would add (bin/*.mjs): one
   // process each, as in the container images.
   const dtrRuntime = serverRuntime('dtr-api');
-  supervisor.start(
-    'dtr',
-    [
-      ...dtrRuntime.nodeOptions,
-      join(root, 'apps', 'dtr-api', 'bin', 'dtr-api.mjs'),
-      join(data, 'config', 'dtr.yml'),
-    ],
-    dtrRuntime.env,
-  );
+  const dtrBin = join(root, 'apps', 'dtr-api', 'bin', 'dtr-api.mjs');
+  if (ha) {
+    controlPlane = await startHaControlPlane({
+      onPostgresStarted: (stop) => (stopPostgres = stop),
+      topology,
+      supervisor,
+      data,
+      dtrFiles: dtrFiles(users.admin.password),
+      cas,
+      runtime: dtrRuntime,
+      dtrBin,
+    });
+  } else {
+    supervisor.start(
+      'dtr',
+      [...dtrRuntime.nodeOptions, dtrBin, join(data, 'config', 'dtr.yml')],
+      dtrRuntime.env,
+    );
+  }
   await waitReady('dtr', `${dtrUrl}/health`, cas, { cancelled: () => supervisor.stopping });
   const runtime = serverRuntime('content-cache');
   for (const cache of CACHES) {
@@ -189,7 +209,20 @@ async function main(): Promise<void> {
   await provision(topology, users, cas);
 
   const endpoints = {
-    dtr: { url: dtrUrl, ca: caOf('dtr'), ui: `${dtrUrl}/`, apiDocs: `${dtrUrl}/api/docs` },
+    dtr: {
+      url: dtrUrl,
+      ca: caOf('dtr'),
+      ui: `${dtrUrl}/`,
+      apiDocs: `${dtrUrl}/api/docs`,
+      metrics: `${dtrUrl}/metrics`,
+      ...(controlPlane
+        ? {
+            loadBalancer: 'nginx (round-robin)',
+            replicas: controlPlane.replicas,
+            postgres: controlPlane.postgres,
+          }
+        : {}),
+    },
     caches: Object.fromEntries(
       CACHES.map((cache) => [
         cache.name,
@@ -214,7 +247,13 @@ async function main(): Promise<void> {
 DTR and its content caches are running (data in ${data}).
 
   DTR             ${dtrUrl}/   (web UI; API docs at ${dtrUrl}/api/docs; CA at ${dtrUrl}/ca)
-${CACHES.map((cache) => `  ${cache.name.padEnd(15)} ${cacheUrlOf(cache)}   (log: ${join(data, 'logs', `${cache.name}.log`)})`).join('\n')}
+${
+  controlPlane
+    ? `${controlPlane.replicas.map((replica) => `    ${replica.name.padEnd(13)} ${replica.url}   (behind nginx; log: ${replica.log})`).join('\n')}
+    PostgreSQL    ${controlPlane.postgres.host}:${controlPlane.postgres.port}   (data: ${controlPlane.postgres.dataDirectory})
+`
+    : ''
+}${CACHES.map((cache) => `  ${cache.name.padEnd(15)} ${cacheUrlOf(cache)}   (log: ${join(data, 'logs', `${cache.name}.log`)})`).join('\n')}
 
   administrator   ${admin.username} / ${admin.password}
   demo user       ${demo.username} / ${demo.password}   (content cache: ${DEMO_CACHE}, via san-francisco)

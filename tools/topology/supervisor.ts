@@ -29,6 +29,7 @@ export type SupervisorEvent =
 
 interface Server {
   readonly name: string;
+  readonly command: string;
   readonly args: string[];
   readonly env: NodeJS.ProcessEnv;
   /** The running incarnation, if any. */
@@ -72,11 +73,19 @@ export class Supervisor {
     return pids;
   }
 
-  /** Starts `node <args>` as server `name`, with `env` under this process's environment. */
-  start(name: string, args: string[], env: NodeJS.ProcessEnv = {}): void {
+  /**
+   * Starts `node <args>` (or `command <args>`) as server `name`, with `env` under this process's
+   * environment.
+   */
+  start(
+    name: string,
+    args: string[],
+    env: NodeJS.ProcessEnv = {},
+    command: string = process.execPath,
+  ): void {
     if (this.stopping) return;
     if (this.#servers.has(name)) throw new Error(`${name} is already supervised`);
-    const server: Server = { name, args, env, startedAt: 0, crashes: 0 };
+    const server: Server = { name, command, args, env, startedAt: 0, crashes: 0 };
     this.#servers.set(name, server);
     this.#spawn(server, false);
   }
@@ -109,7 +118,7 @@ export class Supervisor {
     const out = createWriteStream(this.logFile(server.name), { flags: 'a' });
     let child: ChildProcess;
     try {
-      child = spawn(process.execPath, server.args, {
+      child = spawn(server.command, server.args, {
         stdio: ['ignore', 'pipe', 'pipe'],
         env: { ...server.env, ...process.env },
       });

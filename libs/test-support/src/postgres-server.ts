@@ -57,8 +57,8 @@ function serverUser(): { uid: number; gid: number } | undefined {
 
 /**
  * Starts a PostgreSQL server on `host:port` with its data in `dataDirectory` (created with
- * `initdb` on first use, kept afterwards unless `fresh`). Durability is relaxed (fsync off): it is
- * for tests. Resolves once it accepts connections.
+ * `initdb` on first use, kept afterwards unless `fresh`). Durability is relaxed (fsync off) unless
+ * `durable`: tests do not need it. Resolves once it accepts connections.
  * @returns `{ url(database), stop(), restart(), host, port }`; `stop` waits for the server to exit.
  * @throws Error if PostgreSQL cannot be installed or does not start within 60 s.
  */
@@ -67,11 +67,14 @@ export async function startPostgres({
   port = 55432,
   dataDirectory = `/tmp/dtr-cache-postgres/${host}-${port}`,
   fresh = true,
+  durable = false,
 }: {
   host?: string;
   port?: number;
   dataDirectory?: string;
   fresh?: boolean;
+  /** Keep PostgreSQL's durability (fsync); off by default: tests do not need it. */
+  durable?: boolean;
 } = {}): Promise<PostgresServer> {
   ensureInstalled();
   const bin = binDirectory();
@@ -116,12 +119,9 @@ export async function startPostgres({
         String(port),
         '-k',
         dataDirectory,
-        '-c',
-        'fsync=off',
-        '-c',
-        'synchronous_commit=off',
-        '-c',
-        'full_page_writes=off',
+        ...(durable
+          ? []
+          : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']),
         '-c',
         'max_connections=300',
       ],
