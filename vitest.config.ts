@@ -15,6 +15,8 @@ export default defineConfig({
       '!e2e/docker/vitest.config.ts',
       // The abuse-and-fault suite loads the whole topology for minutes: `npm run test:abuse`.
       '!e2e/abuse/vitest.config.ts',
+      // The HA suite kills replicas and restarts PostgreSQL under load: `npm run test:ha`.
+      '!e2e/ha/vitest.config.ts',
     ],
     reporters: ['default', './tools/test-summary-reporter.ts'],
   },

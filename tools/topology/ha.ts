@@ -93,10 +93,11 @@ ${replicas.map((replica) => `    server ${replica.host}:${replica.port} max_fail
       proxy_set_header Host $http_host;
       proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
       proxy_set_header X-Forwarded-Proto https;
-      # A replica that is down (refused, reset before an answer) or answers 503: the next one.
-      # Only for requests that may be sent twice (nginx never retries POST, PATCH or a body it
-      # streamed already).
-      proxy_next_upstream error timeout http_502 http_503;
+      # A replica that is down (refused, reset before an answer): the next one. Only for requests
+      # that may be sent twice (nginx never retries POST, PATCH or a body it streamed already).
+      # Not on 503: a replica says so while the database is down, which the others share; the
+      # client gets that answer (UNAVAILABLE, Retry-After) rather than nginx's 502.
+      proxy_next_upstream error timeout;
     }
   }
 }

@@ -19,7 +19,12 @@ export interface User {
 
 /** What `npm start` wrote to `endpoints.json`. */
 export interface Endpoints {
-  dtr: { url: string };
+  dtr: {
+    url: string;
+    /** `start:ha` only: the replicas behind nginx, and PostgreSQL. */
+    replicas?: Array<{ name: string; url: string; log: string }>;
+    postgres?: { host: string; port: number; url: string; dataDirectory: string };
+  };
   caches: Record<string, { url: string; log: string }>;
   users: Record<'admin' | 'demo', User>;
   clientCertDir: string;
@@ -68,17 +73,19 @@ export interface RunningTopology {
 
 /**
  * Starts the process topology on the four addresses from `firstHost` on (e.g. 127.0.0.30 → .30,
- * .31, .32, .33), with extra environment variables, and waits until it printed its endpoints.
+ * .31, .32, .33), with extra environment variables, and waits until it printed its endpoints;
+ * with `ha`, the `start:ha` control plane (PostgreSQL, three DTR replicas behind nginx).
  * @throws Error with start.ts's output if it did not start within 150 s.
  */
 export async function startTopology(
   firstHost: string,
   env: Record<string, string> = {},
+  options: { ha?: boolean } = {},
 ): Promise<RunningTopology> {
   const data = await mkdtemp(join(tmpdir(), 'dtr-topology-'));
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--import', 'tsx', 'tools/topology/start.ts'],
+    ['--import', 'tsx', 'tools/topology/start.ts', ...(options.ha ? ['--ha'] : [])],
     {
       cwd: workspaceRoot,
       env: {
