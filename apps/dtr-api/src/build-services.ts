@@ -11,6 +11,8 @@ import { GrantKeyring } from './grants/grant-keyring';
 import { Authenticator } from './auth/authenticate';
 import { hashPassword } from './auth/password-hash';
 import { PasswordGuard } from './auth/password-guard';
+import { SharedFailureBackoff } from './auth/shared-failure-backoff';
+import { AuthFailureStore } from './store/auth-failure-store';
 import { TokenService } from './auth/token-service';
 import type { DtrConfig } from './dtr-config';
 import type { Logger } from '@dtr-cache/logging';
@@ -113,11 +115,14 @@ export async function buildServices(config: DtrConfig, logger: Logger): Promise<
   });
   const realm = config.auth.realm;
   const sessions = new SessionStore(database, config.ui.sessionLifetime.milliseconds);
+  const backoffPolicy = {
+    freeAttempts: config.auth.throttle.freeAttempts,
+    maxBackoffMs: config.auth.throttle.maxBackoff.milliseconds,
+  };
   const passwords = new PasswordGuard(
     accounts,
     {
-      freeAttempts: config.auth.throttle.freeAttempts,
-      maxBackoffMs: config.auth.throttle.maxBackoff.milliseconds,
+      ...backoffPolicy,
       concurrency:
         config.auth.hashConcurrency > 0
           ? config.auth.hashConcurrency
@@ -126,6 +131,8 @@ export async function buildServices(config: DtrConfig, logger: Logger): Promise<
       rememberMs: 5 * 60 * 1000,
     },
     logger,
+    // Shared by the replicas: guesses spread over them are held back as by one.
+    new SharedFailureBackoff(new AuthFailureStore(database), backoffPolicy),
   );
   const authenticator = new Authenticator(accounts, tokens, sessions, passwords, {
     service: config.auth.service,

@@ -22,6 +22,7 @@ beforeAll(async () => {
   const env = {
     DTR_API_STORAGE_FILESYSTEM_ROOTDIRECTORY: join(shared, 'blobs'),
     DTR_API_AUTH_KEYFILE: join(shared, 'token-key.pem'),
+    DTR_API_AUTH_THROTTLE_FREEATTEMPTS: '3',
   };
   const replica = { database: { ...database, drop: async () => undefined } };
   one = await startDtr('', env, replica);
@@ -219,5 +220,23 @@ describe('grant signing keys shared by the replicas', () => {
     const filled = await two.fetch(`/v2/alice/app/blobs/${layer}?grant=${grant}`);
     expect(filled.status).toBe(200);
     expect(await filled.text()).toBe('layer for the grant');
+  });
+});
+
+// Last: it leaves this client's address held back.
+describe('failed password checks shared by the replicas', () => {
+  it('holds an account back on every replica after failures spread over them', async () => {
+    await one.createUser('target', 'the-right-password');
+    const attempt = (dtr: RunningDtr, password: string) =>
+      dtr.fetch('/v2/', {
+        authorization: `Basic ${Buffer.from(`target:${password}`).toString('base64')}`,
+      });
+    expect((await attempt(one, 'guess-1')).status).toBe(401);
+    expect((await attempt(two, 'guess-2')).status).toBe(401);
+    expect((await attempt(one, 'guess-3')).status).toBe(401);
+    // The fourth guess, on the other replica: held back as on one DTR.
+    const held = await attempt(two, 'guess-4');
+    expect(held.status).toBe(429);
+    expect(held.headers.get('retry-after')).toBe('1');
   });
 });

@@ -3,7 +3,7 @@ import type { Logger } from '@dtr-cache/logging';
 import { clientKeyOf } from '@dtr-cache/network';
 import { RegistryError } from '@dtr-cache/registry-protocol';
 import type { Account, AccountStore } from '../store/account-store';
-import { type BackoffPolicy, FailureBackoff } from './failure-backoff';
+import { type BackoffPolicy, type FailureCounter, MemoryFailureCounter } from './failure-backoff';
 import { HashSlots } from './hash-slots';
 import { hashPassword, verifyPassword } from './password-hash';
 
@@ -32,8 +32,9 @@ interface Remembered {
 /**
  * Every password check of DTR (HTTP Basic on the API and registry, the token service, the web
  * UI's sign-in) goes through here:
- * - failures are held back per account and per client address ({@link FailureBackoff}: 429
- *   `TOOMANYREQUESTS` with `Retry-After`, logged), before any hash is computed;
+ * - failures are held back per account and per client address (a {@link FailureCounter}, kept in
+ *   the database so that replicas share it; 429 `TOOMANYREQUESTS` with `Retry-After`, logged),
+ *   before any hash is computed;
  * - an address that signed in to an account before is not held back by that account's failures
  *   from elsewhere, so an attacker cannot lock the owner out (and never for longer than the
  *   longest backoff anyway);
@@ -46,7 +47,7 @@ interface Remembered {
  * An unknown name costs the same hash as a wrong password: names cannot be told apart by timing.
  */
 export class PasswordGuard {
-  private readonly backoff: FailureBackoff;
+  private readonly backoff: FailureCounter;
   private readonly slots: HashSlots;
   private readonly secret = randomBytes(32);
   private readonly remembered = new Map<string, Remembered>();
@@ -57,8 +58,9 @@ export class PasswordGuard {
     private readonly accounts: AccountStore,
     private readonly options: PasswordGuardOptions,
     private readonly logger: Logger,
+    failures?: FailureCounter,
   ) {
-    this.backoff = new FailureBackoff(options);
+    this.backoff = failures ?? new MemoryFailureCounter(options);
     this.slots = new HashSlots(options.concurrency, options.queueLimit);
   }
 
@@ -78,8 +80,8 @@ export class PasswordGuard {
     const addressKey = `client:${clientKeyOf(client)}`;
     const known = this.isKnownAddress(name, client, now);
     const wait = Math.max(
-      this.backoff.waitFor(addressKey, now),
-      known ? 0 : this.backoff.waitFor(accountKey, now),
+      await this.backoff.waitFor(addressKey, now),
+      known ? 0 : await this.backoff.waitFor(accountKey, now),
     );
     if (wait > 0) {
       const retryAfter = Math.ceil(wait / 1000);
@@ -96,18 +98,18 @@ export class PasswordGuard {
 
     const account = await this.slots.run(() => this.verify(name, password));
     if (account) {
-      this.backoff.succeed(accountKey);
-      this.backoff.succeed(addressKey);
+      await this.backoff.succeed(accountKey);
+      await this.backoff.succeed(addressKey);
       this.remember(rememberKey, account, now);
       this.knowAddress(name, client, now);
       return account;
     }
-    const accountWait = this.backoff.fail(accountKey, now);
-    const addressWait = this.backoff.fail(addressKey, now);
+    const { wait: accountWait, failures } = await this.backoff.fail(accountKey, now);
+    const { wait: addressWait } = await this.backoff.fail(addressKey, now);
     this.logger.warn('password check failed', {
       account: name,
       client,
-      failures: this.backoff.failures(accountKey, now),
+      failures,
       ...(accountWait > 0 || addressWait > 0
         ? { heldBackSeconds: Math.ceil(Math.max(accountWait, addressWait) / 1000) }
         : {}),

@@ -15,6 +15,7 @@ export const COPIED_TABLES = [
   'grant_keys',
   'sessions',
   'upload_sessions',
+  'auth_failures',
 ] as const satisfies ReadonlyArray<keyof DtrSchema>;
 
 /** Tables whose integer ids are never reused, and so carry their id counter over. */

@@ -235,10 +235,32 @@ const sharedCacheHealth: Migration = {
   },
 };
 
+/** Failed password checks shared by the replicas (see AuthFailureStore). Adds a table. */
+const sharedAuthFailures: Migration = {
+  version: 5,
+  name: 'shared-auth-failures',
+  compatibleFrom: 1,
+  async up(database) {
+    await database.schema
+      .createTable('auth_failures')
+      .addColumn('key', 'text', (c) => c.primaryKey())
+      .addColumn('failures', 'integer', (c) => c.notNull())
+      .addColumn('until_ms', 'bigint', (c) => c.notNull())
+      .addColumn('last_ms', 'bigint', (c) => c.notNull())
+      .execute();
+    await database.schema
+      .createIndex('auth_failures_last')
+      .on('auth_failures')
+      .column('last_ms')
+      .execute();
+  },
+};
+
 /** Every migration, in order; the last one's version is the schema this code is written for. */
 export const MIGRATIONS: readonly Migration[] = [
   baseline,
   uploadSessionClaims,
   grantKeyActivation,
   sharedCacheHealth,
+  sharedAuthFailures,
 ];

@@ -101,6 +101,16 @@ export interface CacheHealthTable {
   checked_at: string;
 }
 
+/** Consecutive failed password checks per key (schema 5). */
+export interface AuthFailuresTable {
+  key: string;
+  failures: number;
+  /** When the next attempt is allowed (epoch ms). */
+  until_ms: number;
+  /** The last failure (epoch ms). */
+  last_ms: number;
+}
+
 /** The schema migrations applied (see `migrator.ts`). */
 export interface SchemaMigrationsTable {
   version: number;
@@ -124,6 +134,7 @@ export interface DtrSchema {
   sessions: SessionsTable;
   upload_sessions: UploadSessionsTable;
   cache_health: CacheHealthTable;
+  auth_failures: AuthFailuresTable;
   schema_migrations: SchemaMigrationsTable;
 }
 
