@@ -69,7 +69,7 @@ export function dtrConfigSchema() {
         default: '/var/lib/dtr/dtr.sqlite',
       }),
       url: optionalKey({
-        doc: 'PostgreSQL database instead of SQLite, for several DTR replicas: postgres://user:password@host:port/database; sslmode (disable, require, verify-ca, verify-full) and sslrootcert (a CA file) in the query are honoured. The schema is created and migrated at start.',
+        doc: 'PostgreSQL database instead of SQLite, for several DTR replicas: postgres://user:password@host:port/database; sslmode (disable, the default; require; verify-ca; verify-full, as libpq and psql read them) and sslrootcert (a CA file) in the query are honoured; allow and prefer are refused. The schema is created and migrated at start.',
         format: postgresUrlFormat,
         sensitive: true,
       }),

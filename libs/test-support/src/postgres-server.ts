@@ -1,5 +1,14 @@
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { workspaceRoot } from './topology';
 
@@ -15,6 +24,8 @@ export const POSTGRES_PASSWORD = 'dtr-cache-test';
 export interface PostgresServer {
   readonly host: string;
   readonly port: number;
+  /** The server process (the postmaster; every connection's backend is its child). */
+  readonly pid: number | undefined;
   /** A URL of the superuser for `database` (default `postgres`). */
   url(database?: string): string;
   /** Stops the server ("fast" shutdown: clients are disconnected) and waits for it to exit. */
@@ -56,9 +67,39 @@ function serverUser(): { uid: number; gid: number } | undefined {
 }
 
 /**
+ * The server options of TLS only: the certificate and key copied into the data folder (the key
+ * readable by the server's user alone, as PostgreSQL demands) and an hba file of `hostssl` lines.
+ */
+function tlsSettings(
+  dataDirectory: string,
+  tls: { certificate: string; key: string },
+  user: { uid: number; gid: number } | undefined,
+): string[] {
+  const certificate = join(dataDirectory, 'server.crt');
+  const key = join(dataDirectory, 'server.key');
+  const hba = join(dataDirectory, 'pg_hba_tls.conf');
+  copyFileSync(tls.certificate, certificate);
+  copyFileSync(tls.key, key);
+  writeFileSync(hba, 'local all all scram-sha-256\nhostssl all all 0.0.0.0/0 scram-sha-256\n');
+  for (const file of [certificate, key, hba]) if (user) chownSync(file, user.uid, user.gid);
+  chmodSync(key, 0o600);
+  return [
+    '-c',
+    'ssl=on',
+    '-c',
+    `ssl_cert_file=${certificate}`,
+    '-c',
+    `ssl_key_file=${key}`,
+    '-c',
+    `hba_file=${hba}`,
+  ];
+}
+
+/**
  * Starts a PostgreSQL server on `host:port` with its data in `dataDirectory` (created with
  * `initdb` on first use, kept afterwards unless `fresh`). Durability is relaxed (fsync off) unless
- * `durable`: tests do not need it. Resolves once it accepts connections.
+ * `durable`: tests do not need it. With `tls`, it speaks TLS with that certificate and key, and
+ * accepts only TLS connections (`hostssl`). Resolves once it accepts connections.
  * @returns `{ url(database), stop(), restart(), host, port }`; `stop` waits for the server to exit.
  * @throws Error if PostgreSQL cannot be installed or does not start within 60 s.
  */
@@ -68,6 +109,7 @@ export async function startPostgres({
   dataDirectory = `/tmp/dtr-cache-postgres/${host}-${port}`,
   fresh = true,
   durable = false,
+  tls,
 }: {
   host?: string;
   port?: number;
@@ -75,6 +117,8 @@ export async function startPostgres({
   fresh?: boolean;
   /** Keep PostgreSQL's durability (fsync); off by default: tests do not need it. */
   durable?: boolean;
+  /** TLS only, with this certificate (chain) and key (PEM files). */
+  tls?: { certificate: string; key: string };
 } = {}): Promise<PostgresServer> {
   ensureInstalled();
   const bin = binDirectory();
@@ -106,6 +150,7 @@ export async function startPostgres({
     );
     rmSync(passwordFile, { force: true });
   }
+  const tlsOptions = tls ? tlsSettings(dataDirectory, tls, user) : [];
   let server: ChildProcess | undefined;
   const launch = async () => {
     server = spawn(
@@ -124,6 +169,7 @@ export async function startPostgres({
           : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']),
         '-c',
         'max_connections=300',
+        ...tlsOptions,
       ],
       { ...(user ?? {}), stdio: ['ignore', 'ignore', 'pipe'] },
     );
@@ -157,6 +203,9 @@ export async function startPostgres({
   return {
     host,
     port,
+    get pid() {
+      return server?.pid;
+    },
     url: (database = 'postgres') =>
       `postgres://postgres:${POSTGRES_PASSWORD}@${host}:${port}/${database}`,
     stop,

@@ -5,6 +5,7 @@ import { Kysely, type LogEvent, PostgresDialect, SqliteDialect, sql } from 'kyse
 import pg from 'pg';
 import { upgradeLegacySqlite } from './legacy-sqlite';
 import { type Migration, MIGRATIONS } from './migrations';
+import { postgresConnection } from './postgres-connection';
 import { migrate, type MigrationResult } from './migrator';
 import type { Database, DatabaseEngine, DtrSchema } from './schema';
 
@@ -34,9 +35,8 @@ export interface OpenDatabaseOptions {
 const INT8_OID = 20;
 
 function postgresPool(url: string, poolSize: number): pg.Pool {
-  // `sslmode` and `sslrootcert` in the URL are honoured by pg's connection-string parser.
   const pool = new pg.Pool({
-    connectionString: url,
+    ...postgresConnection(url),
     max: poolSize,
     connectionTimeoutMillis: 5000,
     types: {
