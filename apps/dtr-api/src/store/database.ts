@@ -6,6 +6,7 @@ import pg from 'pg';
 import { upgradeLegacySqlite } from './legacy-sqlite';
 import { type Migration, MIGRATIONS } from './migrations';
 import { postgresConnection } from './postgres-connection';
+import { withStatementCache } from './sqlite-statements';
 import { migrate, type MigrationResult } from './migrator';
 import type { Database, DatabaseEngine, DtrSchema } from './schema';
 
@@ -83,7 +84,7 @@ export async function openDatabase(
       throw error;
     }
     database = new Kysely<DtrSchema>({
-      dialect: new SqliteDialect({ database: handle }),
+      dialect: new SqliteDialect({ database: withStatementCache(handle) }),
       ...(options.log ? { log: options.log } : {}),
     });
   } else {
