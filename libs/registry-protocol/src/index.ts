@@ -76,3 +76,4 @@ export type {
   GrantSigningKey,
 } from './blob-grant';
 export { GRANT_QUERY_PARAMETER, grantFromQuery, signedBlobUrl } from './signed-url';
+export { rendezvousRank, rendezvousWeight } from './rendezvous';
