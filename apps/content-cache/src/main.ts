@@ -96,6 +96,7 @@ async function main(): Promise<void> {
     memorySize: config.downstream.memorySize,
     upstream: {
       hosts: upstream.upstreamHosts.length > 0 ? upstream.upstreamHosts : [upstream.originHost],
+      policy: upstream.upstreamPolicy,
       cas: config.caPems,
       connectTimeoutMs: 5000,
       stallTimeoutMs: 30_000,

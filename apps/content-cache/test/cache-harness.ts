@@ -1,7 +1,12 @@
 import { get, type IncomingMessage, type Server } from 'node:http';
 import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { MemoryDriver, type StorageDriver, type TempFile } from '@dtr-cache/blob-store';
-import { DEFAULT_MEMORY_SIZE, IssueCollector, parseDownstreamOptions } from '@dtr-cache/config';
+import {
+  DEFAULT_MEMORY_SIZE,
+  IssueCollector,
+  parseDownstreamOptions,
+  type UpstreamPolicy,
+} from '@dtr-cache/config';
 import { createLogger, type Logger } from '@dtr-cache/logging';
 import type { Digest } from '@dtr-cache/registry-protocol';
 import { createCacheServer } from '../src/cache-server';
@@ -43,6 +48,8 @@ export interface RunningCache {
 
 export async function startCache(options: {
   upstreams: string[];
+  /** `upstreampolicy` (default: roundrobin). */
+  upstreamPolicy?: UpstreamPolicy;
   stallTimeoutMs?: number;
   minKeyRefreshMs?: number;
   expiry?: ExpiryOptions;
@@ -72,6 +79,7 @@ export async function startCache(options: {
     memorySize: options.memorySize ?? DEFAULT_MEMORY_SIZE,
     upstream: {
       hosts: options.upstreams.map((url) => new URL(url)),
+      policy: options.upstreamPolicy,
       cas: [],
       connectTimeoutMs: 2000,
       stallTimeoutMs: options.stallTimeoutMs ?? 5000,

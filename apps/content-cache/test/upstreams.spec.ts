@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { generateGrantSigningKey } from '@dtr-cache/registry-protocol';
+import { type Digest, generateGrantSigningKey, rendezvousRank } from '@dtr-cache/registry-protocol';
 import { deadUrl } from '@dtr-cache/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type RunningCache, startCache } from './cache-harness';
@@ -44,6 +44,49 @@ describe('upstream hosts', () => {
     const gets = (origin: StandInOrigin) =>
       origin.requests.filter((request) => request.method === 'GET').length;
     expect([gets(a), gets(b)]).toEqual([3, 3]);
+  });
+
+  it('with upstreampolicy digest, fetches each blob from its rendezvous-ranked host, and fails over down that ranking', async () => {
+    const group = (await origins(3)) as [StandInOrigin, StandInOrigin, StandInOrigin];
+    const cache = await cacheOf({ upstreams: group.map((o) => o.url), upstreamPolicy: 'digest' });
+    const ranked = (digest: Digest) =>
+      rendezvousRank(digest.toString(), group, (origin) => new URL(origin.url).href);
+    const blobGets = (origin: StandInOrigin, digest?: Digest) =>
+      origin.requests.filter(
+        (request) =>
+          request.method === 'GET' &&
+          request.path.includes('/blobs/') &&
+          (digest === undefined || request.path.includes(digest.toString())),
+      ).length;
+    /** Every host has the blob; the cache pulls it. */
+    const offer = (content: Buffer) => group.map((origin) => origin.add(content))[0] as Digest;
+    const pull = async (content: Buffer, digest = offer(content)) => {
+      const response = await fetch(
+        `${cache.url}/v2/${repository}/blobs/${digest}?grant=${await group[0].grant(repository, digest)}`,
+      );
+      expect(response.status).toBe(200);
+      expect(Buffer.from(await response.arrayBuffer()).equals(content)).toBe(true);
+      return digest;
+    };
+    const pulled: Digest[] = [];
+    for (let index = 0; index < 12; index += 1) pulled.push(await pull(randomBytes(500 + index)));
+    for (const digest of pulled) {
+      const [first, ...rest] = ranked(digest) as [StandInOrigin, ...StandInOrigin[]];
+      expect(blobGets(first, digest)).toBe(1);
+      for (const other of rest) expect(blobGets(other, digest)).toBe(0);
+    }
+    // Every host served its own share, none all of them.
+    for (const origin of group) expect(blobGets(origin)).toBeLessThan(12);
+
+    // The first-ranked host fails: the blob comes from the second-ranked one, and only from it.
+    const content = randomBytes(900);
+    const digest = offer(content);
+    const [first, second, third] = ranked(digest) as [StandInOrigin, StandInOrigin, StandInOrigin];
+    first.add(content, { kind: 'status', status: 503 });
+    await pull(content, digest);
+    expect([blobGets(first, digest), blobGets(second, digest), blobGets(third, digest)]).toEqual([
+      1, 1, 0,
+    ]);
   });
 
   it('fails over on connection errors and 5xx, and skips a host that keeps failing', async () => {

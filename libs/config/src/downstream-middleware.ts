@@ -5,18 +5,28 @@ import {
   durationFormat,
   httpUrlFormat,
   listOf,
+  oneOf,
   type ConfigFormat,
   yamlValue,
 } from './config-format';
 import { unknownKeyMessage } from './unknown-key-message';
 import type { Duration } from './formats/duration';
 
+/**
+ * How a cache picks among its `upstreamhosts`: `roundrobin` (the documented behaviour) takes them in
+ * turn; `digest` ranks them by rendezvous hashing of the blob's digest, so each blob is fetched
+ * from one member of an upstream cache group (and stored there once).
+ */
+export type UpstreamPolicy = 'roundrobin' | 'digest';
+
 /** One upstream of the content cache: the origin (DTR) and, for chaining, upstream caches. */
 export interface Upstream {
   /** Externally reachable address of the origin registry (DTR). */
   readonly originHost: URL;
-  /** Upstream content caches, used in round-robin order; empty means fill from `originHost`. */
+  /** Upstream content caches, picked by `upstreamPolicy`; empty means fill from `originHost`. */
   readonly upstreamHosts: readonly URL[];
+  /** Extension of the documented format (`upstreampolicy`): how `upstreamHosts` are picked. */
+  readonly upstreamPolicy: UpstreamPolicy;
 }
 
 /** Options of the `downstream` registry middleware (the content cache). */
@@ -82,7 +92,8 @@ const DOWNSTREAM_KEYS = [
   'maxclientconnections',
   'workers',
 ];
-const UPSTREAM_KEYS = ['originhost', 'upstreamhosts'];
+const UPSTREAM_KEYS = ['originhost', 'upstreamhosts', 'upstreampolicy'];
+const upstreamPolicyFormat = oneOf<UpstreamPolicy>('upstream-policy', ['roundrobin', 'digest']);
 
 function isMapping(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -119,7 +130,7 @@ const pathList = listOf(absolutePathFormat);
 function parseUpstream(value: unknown, path: string, issues: IssueCollector): Upstream | undefined {
   if (typeof value === 'string') {
     const originHost = issues.attempt(path, () => httpUrlFormat.parse(value));
-    return originHost && { originHost, upstreamHosts: [] };
+    return originHost && { originHost, upstreamHosts: [], upstreamPolicy: 'roundrobin' };
   }
   if (!isMapping(value)) {
     issues.add(
@@ -143,7 +154,15 @@ function parseUpstream(value: unknown, path: string, issues: IssueCollector): Up
     value['upstreamhosts'] === undefined || value['upstreamhosts'] === null
       ? []
       : issues.attempt(`${path}.upstreamhosts`, () => urlList.parse(value['upstreamhosts']));
-  return originHost && upstreamHosts ? { originHost, upstreamHosts } : undefined;
+  const upstreamPolicy =
+    value['upstreampolicy'] === undefined || value['upstreampolicy'] === null
+      ? 'roundrobin'
+      : issues.attempt(`${path}.upstreampolicy`, () =>
+          upstreamPolicyFormat.parse(value['upstreampolicy']),
+        );
+  return originHost && upstreamHosts && upstreamPolicy
+    ? { originHost, upstreamHosts, upstreamPolicy }
+    : undefined;
 }
 
 /**
@@ -291,7 +310,13 @@ export function describeDownstreamOptions(): Array<{
       path: 'upstreams[].upstreamhosts',
       required: false,
       expected: urlList.expected,
-      doc: 'Upstream content caches (chaining), used round-robin with failover; a host that keeps failing is skipped for a while. Blob grant keys are fetched from them.',
+      doc: 'Upstream content caches (chaining), picked by upstreampolicy with failover; a host that keeps failing is skipped for a while. Blob grant keys are fetched from them.',
+    },
+    {
+      path: 'upstreams[].upstreampolicy',
+      required: false,
+      expected: upstreamPolicyFormat.expected,
+      doc: 'Extension of the documented format: how upstreamhosts are picked for a blob. roundrobin (the default, the documented behaviour) takes them in turn, so with the members of one upstream cache group every member fetches and stores every blob; digest ranks them by rendezvous (highest-random-weight) hashing of the blob digest and fails over down that ranking, so one member fetches and stores each blob once for the group, and a member that fails moves only its own share. Grant keys and other requests stay round-robin.',
     },
     {
       path: 'cas',

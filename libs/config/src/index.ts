@@ -39,7 +39,12 @@ export {
   registryMiddlewareListFormat,
 } from './downstream-middleware';
 export { renderConfigReference, renderDownstreamReference } from './config-reference';
-export type { DownstreamOptions, RegistryMiddleware, Upstream } from './downstream-middleware';
+export type {
+  DownstreamOptions,
+  RegistryMiddleware,
+  Upstream,
+  UpstreamPolicy,
+} from './downstream-middleware';
 export {
   buildHttpConfig,
   buildLogConfig,

@@ -74,7 +74,13 @@ describe('the reference configurations', () => {
     expect(config.http.tls).toBeUndefined();
     expect(config.downstream).toEqual({
       blobTtl: { text: '24h', nanoseconds: 86_400_000_000_000n, milliseconds: 86_400_000 },
-      upstreams: [{ originHost: url('https://dtr.example.com'), upstreamHosts: [] }],
+      upstreams: [
+        {
+          originHost: url('https://dtr.example.com'),
+          upstreamHosts: [],
+          upstreamPolicy: 'roundrobin',
+        },
+      ],
       cas: ['/certs/dtr-ca.pem'],
       maxSize: undefined,
       memorySize: 64 * 2 ** 20,
@@ -96,7 +102,11 @@ describe('the reference configurations', () => {
       minimumVersion: 'TLSv1.2',
     });
     expect(config.downstream?.upstreams).toEqual([
-      { originHost: url('https://dtr.example.com'), upstreamHosts: [] },
+      {
+        originHost: url('https://dtr.example.com'),
+        upstreamHosts: [],
+        upstreamPolicy: 'roundrobin',
+      },
     ]);
   });
 
@@ -108,7 +118,13 @@ describe('the reference configurations', () => {
       key: '/certs/san-francisco-key.pem',
     });
     expect(config.downstream).toMatchObject({
-      upstreams: [{ originHost: url('https://dtr.example.com'), upstreamHosts: [] }],
+      upstreams: [
+        {
+          originHost: url('https://dtr.example.com'),
+          upstreamHosts: [],
+          upstreamPolicy: 'roundrobin',
+        },
+      ],
       cas: ['/certs/dtr-ca.pem'],
     });
   });
@@ -144,6 +160,7 @@ describe('the reference configurations', () => {
             url('https://cache-a.example.com:5000'),
             url('https://cache-b.example.com:5000'),
           ],
+          upstreamPolicy: 'roundrobin',
         },
       ],
       cas: ['/certs/cache-a-ca.pem', '/certs/cache-b-ca.pem'],
@@ -212,7 +229,11 @@ describe('loadRegistryConfig', () => {
     });
     expect(config.log.level).toBe('debug');
     expect(config.downstream?.upstreams).toEqual([
-      { originHost: url('https://other.example.com'), upstreamHosts: [] },
+      {
+        originHost: url('https://other.example.com'),
+        upstreamHosts: [],
+        upstreamPolicy: 'roundrobin',
+      },
     ]);
     expect(config.http.tls).toMatchObject({ kind: 'files', clientCas: ['/a.pem', '/b.pem'] });
   });
@@ -287,10 +308,29 @@ describe('loadRegistryConfig', () => {
       '- https://plain.example.com\n            - originhost: https://dtr.example.com\n              upstreamhosts: [https://a.example.com, http://b.example.com:5000]',
     );
     expect(load(text).downstream?.upstreams).toEqual([
-      { originHost: url('https://plain.example.com'), upstreamHosts: [] },
+      {
+        originHost: url('https://plain.example.com'),
+        upstreamHosts: [],
+        upstreamPolicy: 'roundrobin',
+      },
       {
         originHost: url('https://dtr.example.com'),
         upstreamHosts: [url('https://a.example.com'), url('http://b.example.com:5000')],
+        upstreamPolicy: 'roundrobin',
+      },
+    ]);
+  });
+
+  it('reads upstreampolicy (an extension): digest, and roundrobin when unset', () => {
+    const text = simple.replace(
+      '- originhost: https://dtr.example.com',
+      '- originhost: https://dtr.example.com\n              upstreamhosts: [https://a.example.com, https://b.example.com]\n              upstreampolicy: digest',
+    );
+    expect(load(text).downstream?.upstreams).toEqual([
+      {
+        originHost: url('https://dtr.example.com'),
+        upstreamHosts: [url('https://a.example.com'), url('https://b.example.com')],
+        upstreamPolicy: 'digest',
       },
     ]);
   });
@@ -331,6 +371,8 @@ middleware:
           - originhost: https://user:secret@dtr.example.com
             upstreamhosts: https://a.example.com
           - 42
+          - originhost: https://dtr.example.com
+            upstreampolicy: random
 `;
     expect(issuesOf(text)).toEqual([
       'middleware.registry[0].options.upstreams[0]: "ftp://dtr.example.com" is not an absolute http:// or https:// URL (scheme ftp)',
@@ -338,6 +380,7 @@ middleware:
       'middleware.registry[0].options.upstreams[2].originhost: "https://user:secret@dtr.example.com" must not contain credentials',
       'middleware.registry[0].options.upstreams[2].upstreamhosts: "https://a.example.com" is not a list',
       'middleware.registry[0].options.upstreams[3]: 42 is not an upstream (use a URL, or originhost with optional upstreamhosts)',
+      'middleware.registry[0].options.upstreams[4].upstreampolicy: "random" is not one of roundrobin, digest',
     ]);
   });
 

@@ -9,13 +9,20 @@ import {
   parseErrorEnvelope,
   RegistryError,
   registryPaths,
+  rendezvousRank,
   resolveRegistryUrl,
 } from '@dtr-cache/registry-protocol';
+import type { UpstreamPolicy } from '@dtr-cache/config';
 
 /** Options of an {@link UpstreamClient}. */
 export interface UpstreamClientOptions {
-  /** Hosts tried in round-robin order: `upstreamhosts`, or `[originhost]`. */
+  /** The hosts: `upstreamhosts`, or `[originhost]`. */
   hosts: readonly URL[];
+  /**
+   * How a blob's host is picked (`upstreampolicy`): in turn (`roundrobin`, the default), or
+   * ranked by rendezvous hashing of its digest (`digest`: one upstream group member per blob).
+   */
+  policy?: UpstreamPolicy;
   /** PEM CAs trusted besides the system store (`cas`). */
   cas: readonly string[];
   /** How long a connection attempt may take. */
@@ -45,8 +52,8 @@ interface HostState {
 class HostFailure extends Error {}
 
 /**
- * Talks to the next hop (DTR or an upstream cache). Requests go round-robin across the hosts;
- * connection errors, timeouts and 5xx answers fail over to the next host, and a host that keeps
+ * Talks to the next hop (DTR or an upstream cache). Requests go round-robin across the hosts (blob
+ * requests, with the `digest` policy, down the digest's rendezvous ranking instead); connection errors, timeouts and 5xx answers fail over to the next host, and a host that keeps
  * failing is skipped for a while. Answers that are not transient (401, 404) are final.
  */
 export class UpstreamClient {
@@ -65,14 +72,22 @@ export class UpstreamClient {
     });
   }
 
-  /** Hosts in the order to try now: round-robin, skipping those cooling down (unless all are). */
-  private order(): HostState[] {
+  /**
+   * Hosts in the order to try now: ranked for `digest` under the `digest` policy, else round-robin;
+   * those cooling down left out (unless all are).
+   */
+  private order(digest?: Digest): HostState[] {
     const now = Date.now();
-    const start = this.next;
-    this.next = (this.next + 1) % this.hosts.length;
-    const rotated = [...this.hosts.slice(start), ...this.hosts.slice(0, start)];
-    const available = rotated.filter((host) => host.skipUntil <= now);
-    return available.length > 0 ? available : rotated;
+    let ordered: HostState[];
+    if (digest !== undefined && this.options.policy === 'digest') {
+      ordered = rendezvousRank(digest.toString(), this.hosts, (host) => host.url.href);
+    } else {
+      const start = this.next;
+      this.next = (this.next + 1) % this.hosts.length;
+      ordered = [...this.hosts.slice(start), ...this.hosts.slice(0, start)];
+    }
+    const available = ordered.filter((host) => host.skipUntil <= now);
+    return available.length > 0 ? available : ordered;
   }
 
   private record(host: HostState, ok: boolean): void {
@@ -127,9 +142,10 @@ export class UpstreamClient {
   private async withFailover(
     path: string,
     method: 'GET' | 'HEAD',
+    digest?: Digest,
   ): Promise<{ response: IncomingMessage; host: URL }> {
     let lastError: Error | undefined;
-    for (const host of this.order()) {
+    for (const host of this.order(digest)) {
       try {
         const response = await this.send(resolveRegistryUrl(host.url, path), method);
         if ((response.statusCode ?? 500) >= 500) {
@@ -163,6 +179,7 @@ export class UpstreamClient {
     const { response, host } = await this.withFailover(
       this.blobPath(repository, digest, grant),
       'GET',
+      digest,
     );
     if (response.statusCode !== 200) throw await this.errorOf(response);
     const size = Number(response.headers['content-length']);
@@ -175,7 +192,11 @@ export class UpstreamClient {
 
   /** The size of a blob upstream (HEAD), forwarding the grant. */
   async headBlob(repository: string, digest: Digest, grant: string): Promise<number> {
-    const { response } = await this.withFailover(this.blobPath(repository, digest, grant), 'HEAD');
+    const { response } = await this.withFailover(
+      this.blobPath(repository, digest, grant),
+      'HEAD',
+      digest,
+    );
     response.resume();
     if (response.statusCode !== 200) {
       throw response.statusCode === 404
