@@ -1,11 +1,14 @@
 /**
  * docker compose's `init` step (runs once DTR and the caches are healthy): registers the caches
  * with `POST /api/v0/content_caches`, creates the demo user with los-angeles selected, and prints
- * what a person needs. Idempotent, like `npm start`'s provisioning, which it shares.
+ * what a person needs. Idempotent, like `npm start`'s provisioning, which it shares. With the `ha`
+ * profile (as setup configured it) it first waits for every replica and for nginx.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CERTS, composeLayout, CONFIG } from './compose-layout';
+import { composeReplicas, waitForReplicas } from './compose-ha';
+import { CERTS, composeLayout, CONFIG, configuredMode } from './compose-layout';
+import { haLayout } from './ha-config';
 import {
   cacheUrlOf,
   type Credentials,
@@ -16,10 +19,12 @@ import {
 } from './topology';
 
 const topology = composeLayout(process.env);
+const ha = configuredMode() === 'ha';
 const users = JSON.parse(readFileSync(join(CONFIG, 'credentials.json'), 'utf8')) as Credentials;
 const cas = TLS_SERVERS.map((name) => readFileSync(join(CERTS, 'generated', name, 'ca.pem')));
 
 try {
+  if (ha) await waitForReplicas(topology, cas);
   await provision(topology, users, cas);
 } catch (error) {
   process.stderr.write(`init: ${error instanceof Error ? error.message : String(error)}\n`);
@@ -27,10 +32,23 @@ try {
 }
 const dtrUrl = dtrUrlOf(topology);
 const registry = `${topology.dtr.host}:${topology.dtr.port}`;
+const postgres = haLayout(topology).postgres;
+const controlPlane = ha
+  ? [
+      `  DTR             ${dtrUrl}/   (nginx: round-robin over the replicas; its CA at ${dtrUrl}/ca)`,
+      ...composeReplicas(topology).map(
+        (replica) =>
+          `  ${replica.name.padEnd(15)} http://${replica.host}:${replica.port}   (docker compose logs ${replica.service})`,
+      ),
+      `  PostgreSQL      ${postgres.host}:${postgres.port}   (docker compose logs postgres)`,
+    ]
+  : [
+      `  DTR             ${dtrUrl}/   (web UI; API docs at ${dtrUrl}/api/docs; its CA at ${dtrUrl}/ca)`,
+    ];
 process.stdout.write(`
 DTR and its content caches are running.
 
-  DTR             ${dtrUrl}/   (web UI; API docs at ${dtrUrl}/api/docs; its CA at ${dtrUrl}/ca)
+${controlPlane.join('\n')}
 ${topology.caches.map((cache) => `  ${cache.name.padEnd(15)} ${cacheUrlOf(cache)}   (docker compose logs ${cache.name})`).join('\n')}
 
   administrator   ${users.admin.username} / ${users.admin.password}

@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { DockerComposeEnvironment, type StartedDockerComposeEnvironment } from 'testcontainers';
 import { blobRequests, getResults } from '@dtr-cache/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SUITE_IMAGE_TAG } from './suite-images';
 
 const workspaceRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const run = promisify(execFile);
@@ -76,7 +77,7 @@ describe('docker compose topology, with docker login, push and pull', () => {
         DTR_HOST,
         BUILD_IMAGE: base.build,
         BASE_IMAGE: base.slim,
-        DTR_CACHE_TAG: 'e2e',
+        DTR_CACHE_TAG: SUITE_IMAGE_TAG,
         DTR_DEMO_PASSWORD: demoPassword,
       })
       // Debian's docker-compose (1.29), the standalone command.
@@ -106,14 +107,6 @@ describe('docker compose topology, with docker login, push and pull', () => {
   afterAll(async () => {
     await environment?.down({ removeVolumes: true, timeout: 10_000 });
     await run('docker', ['rmi', '--force', `${image}:v1`]).catch(() => undefined);
-    await run('docker', [
-      'rmi',
-      '--force',
-      `dtr-cache/dtr-api:e2e`,
-      `dtr-cache/content-cache:e2e`,
-    ]).catch(() => undefined);
-    // The build stages' untagged images (labelled in the Dockerfiles); nothing else is pruned.
-    await run('docker', ['image', 'prune', '--force', '--filter', 'label=dtr-cache.stage=build']);
     if (dockerConfig) await rm(dockerConfig, { recursive: true, force: true });
     if (context) await rm(context, { recursive: true, force: true });
   });
