@@ -11,10 +11,12 @@ import { serverRuntime, workspaceRoot } from '../topology/topology';
 /** The loopback address of everything the benchmark starts. */
 export const HOST = '127.0.0.90';
 /** Concurrent connections of every load (wrk, the HTTP agent). */
-export const CONNECTIONS = 16;
+export const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 16);
 export const ADMIN = { user: 'admin', password: 'bench-admin-password' };
 /** The checkout whose dtr-api runs (BENCH_DTR_ROOT: compare another revision's). */
 const DTR_ROOT = process.env['BENCH_DTR_ROOT'] ?? workspaceRoot;
+/** More Node options for the DTR replicas (BENCH_DTR_NODE_ARGS, e.g. `--cpu-prof --cpu-prof-dir=…`). */
+const DTR_NODE_ARGS = (process.env['BENCH_DTR_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
 /** Every server started, so a failed run can kill them all. */
 export const children: ChildProcess[] = [];
 
@@ -123,7 +125,12 @@ export async function startControlPlane(
       spawnServer(
         `${name}-dtr-${index + 1}`,
         process.execPath,
-        [...runtime.nodeOptions, join(DTR_ROOT, 'apps', 'dtr-api', 'bin', 'dtr-api.mjs'), config],
+        [
+          ...runtime.nodeOptions,
+          ...DTR_NODE_ARGS,
+          join(DTR_ROOT, 'apps', 'dtr-api', 'bin', 'dtr-api.mjs'),
+          config,
+        ],
         folder,
       ),
     );

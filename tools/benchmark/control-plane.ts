@@ -8,8 +8,10 @@
  *
  *   npm run bench:control-plane     (writes artifacts/control-plane-benchmark.json, prints a table)
  *
- * BENCH_SECONDS sets each measure's length (default 8), BENCH_WARMUP the unmeasured load before it
- * (default 3: a replica's first thousand requests pay for V8's compiler).
+ * Environment: BENCH_CONNECTIONS, concurrent connections (default 16); BENCH_SECONDS, each
+ * measure's length (default 8); BENCH_WARMUP, the unmeasured load before it (default 3: a
+ * replica's first thousand requests pay for V8's compiler); BENCH_PLANES and BENCH_WORKLOADS pick
+ * a part; BENCH_DTR_ROOT runs another checkout's dtr-api; BENCH_KEEP=1 keeps the work folder.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -40,15 +42,20 @@ const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 8);
 const WARMUP_SECONDS = Number(process.env['BENCH_WARMUP'] ?? 3);
 /** Only these planes (BENCH_PLANES, comma-separated: sqlite-1, postgresql-1, postgresql-3). */
 const PLANES = (process.env['BENCH_PLANES'] ?? '').split(',').filter(Boolean);
+/** Only these workloads (BENCH_WORKLOADS, comma-separated: blob, manifest, token, push). */
+const WORKLOADS = (process.env['BENCH_WORKLOADS'] ?? '').split(',').filter(Boolean);
 const USER = { user: 'bench', password: 'bench-user-password' };
 const TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
 
-/** CPU seconds (user + system) of the processes and their descendants. */
+/**
+ * CPU seconds (user + system) of the processes and their descendants, including descendants that
+ * exited (their parent's cutime and cstime: PostgreSQL closes idle backends).
+ */
 function cpuSeconds(pids: readonly number[]): number {
   let ticks = 0;
   for (const pid of pids.flatMap((root) => processTree(root))) {
     const fields = procStatFields(pid);
-    if (fields) ticks += Number(fields[11]) + Number(fields[12]);
+    if (fields) ticks += [11, 12, 13, 14].reduce((sum, field) => sum + Number(fields[field]), 0);
   }
   return ticks / TICKS;
 }
@@ -146,11 +153,14 @@ interface Measure {
   readonly mbPerSecond?: number;
 }
 
+/** Runs a load for `seconds`: what completed, what failed, bytes sent (pushes). */
+type Load = (seconds: number) => Promise<{ count: number; errors: number; bytes?: number }>;
+
 async function measure(
   plane: ControlPlane,
   postgresPid: number | undefined,
   workload: string,
-  load: (seconds: number) => Promise<{ count: number; errors: number; bytes?: number }>,
+  load: Load,
 ): Promise<Measure> {
   await load(WARMUP_SECONDS);
   const dtrPids = plane.dtr.map((child) => child.pid as number);
@@ -254,35 +264,41 @@ async function main(): Promise<void> {
       try {
         const { layerDigest, bearer } = await provision(plane, cacheUrl);
         const pg = onPostgres ? postgresPid : undefined;
-        results.push(
-          await measure(shown, pg, 'blob redirect', (seconds) =>
-            wrk(
-              `${plane.url}/v2/bench/app/blobs/${layerDigest}`,
-              { Authorization: bearer },
-              seconds,
-            ),
-          ),
-          await measure(shown, pg, 'manifest GET', (seconds) =>
-            wrk(
-              `${plane.url}/v2/bench/app/manifests/v1`,
-              {
-                Authorization: bearer,
-                Accept: 'application/vnd.oci.image.manifest.v1+json',
-              },
-              seconds,
-            ),
-          ),
-          await measure(shown, pg, 'token', (seconds) =>
-            wrk(
-              `${plane.url}/auth/token?service=dtr&scope=repository:bench/app:pull`,
-              {
-                Authorization: basic(USER),
-              },
-              seconds,
-            ),
-          ),
-          await measure(shown, pg, 'push 256 KiB', (seconds) => pushes(plane.url, seconds)),
-        );
+        const workloads: Array<[string, Load]> = [
+          [
+            'blob redirect',
+            (seconds) =>
+              wrk(
+                `${plane.url}/v2/bench/app/blobs/${layerDigest}`,
+                { Authorization: bearer },
+                seconds,
+              ),
+          ],
+          [
+            'manifest GET',
+            (seconds) =>
+              wrk(
+                `${plane.url}/v2/bench/app/manifests/v1`,
+                { Authorization: bearer, Accept: 'application/vnd.oci.image.manifest.v1+json' },
+                seconds,
+              ),
+          ],
+          [
+            'token',
+            (seconds) =>
+              wrk(
+                `${plane.url}/auth/token?service=dtr&scope=repository:bench/app:pull`,
+                { Authorization: basic(USER) },
+                seconds,
+              ),
+          ],
+          ['push 256 KiB', (seconds) => pushes(plane.url, seconds)],
+        ];
+        for (const [workload, load] of workloads) {
+          if (WORKLOADS.length > 0 && !WORKLOADS.includes(workload.split(' ')[0] as string))
+            continue;
+          results.push(await measure(shown, pg, workload, load));
+        }
       } finally {
         await plane.close();
       }
