@@ -6,9 +6,11 @@ import {
   existsSync,
   mkdirSync,
   readdirSync,
+  readFileSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { workspaceRoot } from './topology';
 
@@ -32,6 +34,18 @@ export interface PostgresServer {
   stop(): Promise<void>;
   /** Stops it and starts it again on the same data. */
   restart(): Promise<void>;
+}
+
+/** True if something accepts TCP connections on `host:port`. */
+function answers(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }
 
 /** The `bin` folder of the newest PostgreSQL Debian installed. */
@@ -123,6 +137,10 @@ export async function startPostgres({
   ensureInstalled();
   const bin = binDirectory();
   const user = serverUser();
+  // Another server there (a second run of the same suite) must not lose its data folder, nor be
+  // taken for the one started here.
+  if (await answers(host, port))
+    throw new Error(`a server already listens on ${host}:${port}; not starting PostgreSQL there`);
   const parent = dirname(dataDirectory);
   mkdirSync(parent, { recursive: true });
   if (fresh) rmSync(dataDirectory, { recursive: true, force: true });
@@ -151,6 +169,15 @@ export async function startPostgres({
     rmSync(passwordFile, { force: true });
   }
   const tlsOptions = tls ? tlsSettings(dataDirectory, tls, user) : [];
+  const ownsDataDirectory = (pid: number | undefined) => {
+    try {
+      return (
+        readFileSync(join(dataDirectory, 'postmaster.pid'), 'utf8').split('\n')[0] === String(pid)
+      );
+    } catch {
+      return false;
+    }
+  };
   let server: ChildProcess | undefined;
   const launch = async () => {
     server = spawn(
@@ -181,7 +208,8 @@ export async function startPostgres({
     const deadline = Date.now() + 60_000;
     for (;;) {
       const ready = spawnSync(join(bin, 'pg_isready'), ['-q', '-h', host, '-p', String(port)]);
-      if (ready.status === 0) break;
+      // Ready, and the server answering is this one (it wrote its pid into its data folder).
+      if (ready.status === 0 && started.exitCode === null && ownsDataDirectory(started.pid)) break;
       if (started.exitCode !== null || Date.now() > deadline) {
         started.kill('SIGKILL');
         throw new Error(`PostgreSQL did not start on ${host}:${port}:\n${errors}`);
