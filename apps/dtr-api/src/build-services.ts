@@ -7,6 +7,7 @@ import { AccessPolicy } from './auth/access-policy';
 import { DtrMetrics } from './metrics/dtr-metrics';
 import { CacheAddressPolicy } from './caches/cache-address-policy';
 import { CacheHealthMonitor } from './caches/cache-health-monitor';
+import { CacheNetworkIndex } from './caches/cache-networks';
 import { GrantKeyring } from './grants/grant-keyring';
 import { Authenticator } from './auth/authenticate';
 import { hashPassword } from './auth/password-hash';
@@ -199,6 +200,7 @@ export async function buildServices(config: DtrConfig, logger: Logger): Promise<
     logger,
     caches,
     cacheHealth,
+    cacheNetworks: new CacheNetworkIndex(caches),
     cacheAddresses,
     grantKeys,
     options: {

@@ -7,6 +7,7 @@ import type { PasswordGuard } from './auth/password-guard';
 import type { TokenService } from './auth/token-service';
 import type { CacheAddressPolicy } from './caches/cache-address-policy';
 import type { CacheHealthMonitor } from './caches/cache-health-monitor';
+import type { CacheNetworkIndex } from './caches/cache-networks';
 import type { GrantKeyring } from './grants/grant-keyring';
 import type { Logger } from '@dtr-cache/logging';
 import type { StorageQuotas } from './registry/storage-quotas';
@@ -36,6 +37,8 @@ export interface DtrServices {
   readonly logger: Logger;
   readonly caches: ContentCacheStore;
   readonly cacheHealth: CacheHealthMonitor;
+  /** The cache of a client network, for users without a setting. */
+  readonly cacheNetworks: CacheNetworkIndex;
   /** Which hosts and addresses content caches may have (`contentcaches.allowednetworks`). */
   readonly cacheAddresses: CacheAddressPolicy;
   readonly grantKeys: GrantKeyring;

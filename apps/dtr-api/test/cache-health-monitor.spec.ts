@@ -27,7 +27,7 @@ afterAll(async () => {
 async function monitorOfSlowCache() {
   const database = await openTestDatabase();
   const caches = new ContentCacheStore(database.database);
-  const cache = await caches.create('slow', url);
+  const cache = await caches.create('slow', [url]);
   const monitor = new CacheHealthMonitor(
     caches,
     new CacheHealthStore(database.database),
@@ -69,10 +69,9 @@ describe('CacheHealthMonitor across replicas', () => {
     const database = await openTestDatabase();
     try {
       const caches = new ContentCacheStore(database.database);
-      const registered = await caches.create(
-        'shared',
+      const registered = await caches.create('shared', [
         `http://127.0.0.1:${(cache.address() as AddressInfo).port}`,
-      );
+      ]);
       const replica = () =>
         new CacheHealthMonitor(
           caches,
@@ -93,7 +92,7 @@ describe('CacheHealthMonitor across replicas', () => {
       expect(requests).toBe(2);
 
       // An older result arriving late does not replace the latest one.
-      await new CacheHealthStore(database.database).record(registered.id, {
+      await new CacheHealthStore(database.database).record(registered.id, registered.host, {
         healthy: true,
         checkedAt: new Date(Date.now() - 30_000),
         error: undefined,

@@ -127,7 +127,7 @@ describe('health checks', () => {
       ['nowhere', 'http://no-such-host.invalid:5000', 'unreachable'],
     ];
     for (const [name, host, reason] of cases) {
-      const result = await monitor.check(await caches.create(name, host));
+      const result = await monitor.check(await caches.create(name, [host]));
       expect(result.error, name).toBe(reason);
       expect(result.healthy, name).toBe(reason === undefined);
     }
@@ -140,7 +140,7 @@ describe('health checks', () => {
     const { database, caches, monitor } = await monitorWith(answers);
     let requests = 0;
     healthy.on('request', () => (requests += 1));
-    const cache = await caches.create('rebind', `http://rebind.test:${port(healthy)}`);
+    const cache = await caches.create('rebind', [`http://rebind.test:${port(healthy)}`]);
     expect(await monitor.check(cache)).toMatchObject({ healthy: true });
     const before = requests;
     answers['rebind.test'] = '169.254.169.254';

@@ -162,7 +162,7 @@ describe('/api/v0/content_caches', () => {
     });
   });
 
-  it('clears the setting of every user who chose a deleted cache', async () => {
+  it('turns the setting of every user who chose a deleted cache back to automatic (by network)', async () => {
     const doomed = await registerCache('doomed', cache.url);
     expect((await selectCache('bob', bob, 'doomed')).status).toBe(200);
     expect(
@@ -175,7 +175,11 @@ describe('/api/v0/content_caches', () => {
     ).toBe(204);
     expect(
       await (await dtr.fetch('/api/v0/accounts/bob/settings', { authorization: bob })).json(),
-    ).toEqual({ contentCache: '' });
+    ).toEqual({
+      contentCache: '',
+      contentCacheChoice: 'automatic',
+      pullsGoTo: { contentCache: null, reason: 'no-network', healthy: null },
+    });
   });
 });
 
@@ -185,14 +189,30 @@ describe('/api/v0/accounts/{username}/settings', () => {
       await registerCache('los-angeles', cache.url);
   });
 
-  it('lets users choose their own cache and clear it', async () => {
-    expect(await (await selectCache('alice', alice, 'los-angeles')).json()).toEqual({
+  it('lets users choose their own cache, no cache, or the cache of their network, and says where pulls go', async () => {
+    const chosen = {
       contentCache: 'los-angeles',
-    });
+      contentCacheChoice: 'cache',
+      pullsGoTo: { contentCache: 'los-angeles', reason: 'chosen', healthy: expect.any(Boolean) },
+    };
+    expect(await (await selectCache('alice', alice, 'los-angeles')).json()).toEqual(chosen);
     expect(
       await (await dtr.fetch('/api/v0/accounts/alice/settings', { authorization: alice })).json(),
-    ).toEqual({ contentCache: 'los-angeles' });
-    expect(await (await selectCache('alice', alice, '')).json()).toEqual({ contentCache: '' });
+    ).toEqual(chosen);
+    expect(await (await selectCache('alice', alice, '')).json()).toEqual({
+      contentCache: '',
+      contentCacheChoice: 'none',
+      pullsGoTo: { contentCache: null, reason: 'none', healthy: null },
+    });
+    const automatic = await dtr.fetch('/api/v0/accounts/alice/settings', {
+      ...json('PATCH', { contentCacheChoice: 'automatic' }),
+      authorization: alice,
+    });
+    expect(await automatic.json()).toEqual({
+      contentCache: '',
+      contentCacheChoice: 'automatic',
+      pullsGoTo: { contentCache: null, reason: 'no-network', healthy: null },
+    });
   });
 
   it("lets administrators change anyone's settings, and nobody else", async () => {

@@ -183,7 +183,7 @@ describe('dtr-api migrate-db', () => {
         await (
           await after.fetch('/api/v0/accounts/alice/settings', { authorization: alice })
         ).json(),
-      ).toEqual({ contentCache: 'east' });
+      ).toMatchObject({ contentCache: 'east', contentCacheChoice: 'cache' });
       const members = await after.fetch('/api/v0/accounts/team/members', { authorization: alice });
       expect(
         ((await members.json()) as { members: Array<{ name: string }> }).members.map((m) => m.name),

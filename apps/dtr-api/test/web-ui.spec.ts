@@ -98,7 +98,8 @@ describe('web UI in a real browser (Debian chromium via playwright-core)', () =>
     const options = await page.$$eval('#contentCache option', (elements) =>
       elements.map((element) => (element.textContent ?? '').replace(/\s+/g, ' ').trim()),
     );
-    expect(options[0], options.join(' | ')).toContain('None');
+    expect(options[0], options.join(' | ')).toContain('Automatic');
+    expect(options[1], options.join(' | ')).toContain('None');
     expect(
       options.some((text) => text.startsWith('east (http://127.0.0.2:5000)')),
       options.join(' | '),
@@ -115,7 +116,12 @@ describe('web UI in a real browser (Debian chromium via playwright-core)', () =>
     const api = await dtr.fetch('/api/v0/accounts/alice/settings', {
       authorization: basic(ALICE.username, ALICE.password),
     });
-    expect(await api.json()).toEqual({ contentCache: 'tokyo' });
+    expect(await api.json()).toMatchObject({
+      contentCache: 'tokyo',
+      contentCacheChoice: 'cache',
+      pullsGoTo: { contentCache: 'tokyo', reason: 'chosen' },
+    });
+    expect(await page.textContent('form.card')).toMatch(/Your pulls go to\s+tokyo:\s+you chose it/);
 
     await page.selectOption('#contentCache', '');
     await page.click('button:has-text("Save")');
@@ -123,7 +129,17 @@ describe('web UI in a real browser (Debian chromium via playwright-core)', () =>
     const cleared = await dtr.fetch('/api/v0/accounts/alice/settings', {
       authorization: basic(ALICE.username, ALICE.password),
     });
-    expect(await cleared.json()).toEqual({ contentCache: '' });
+    expect(await cleared.json()).toMatchObject({ contentCache: '', contentCacheChoice: 'none' });
+
+    await page.selectOption('#contentCache', '@automatic');
+    await page.click('button:has-text("Save")');
+    await expect.poll(() => page.textContent('.notice.ok')).toContain('saved');
+    expect(await page.inputValue('#contentCache')).toBe('@automatic');
+    expect(await page.textContent('form.card')).toContain('no cache serves the network you are in');
+    const automatic = await dtr.fetch('/api/v0/accounts/alice/settings', {
+      authorization: basic(ALICE.username, ALICE.password),
+    });
+    expect(await automatic.json()).toMatchObject({ contentCacheChoice: 'automatic' });
   });
 
   it('keeps a non-administrator out of admin pages and admin API calls', async () => {
@@ -166,7 +182,7 @@ describe('web UI in a real browser (Debian chromium via playwright-core)', () =>
     const settings = await dtr.fetch('/api/v0/accounts/alice/settings', {
       authorization: basic(ALICE.username, ALICE.password),
     });
-    expect(await settings.json()).toEqual({ contentCache: '' });
+    expect(await settings.json()).toMatchObject({ contentCache: '' });
   });
 
   it('lets an administrator register and delete caches, with clear errors', async () => {
@@ -175,12 +191,12 @@ describe('web UI in a real browser (Debian chromium via playwright-core)', () =>
     await page.waitForURL('**/admin/content-caches');
 
     await page.fill('#name', 'Bad Name');
-    await page.fill('#host', 'http://127.0.0.4:5000');
+    await page.fill('#hosts', 'http://127.0.0.4:5000');
     await page.click('button:has-text("Register")');
     await expect
       .poll(() => page.textContent('.notice.error'))
       .toContain('invalid content cache name');
-    expect(await page.inputValue('#host')).toBe('http://127.0.0.4:5000');
+    expect(await page.inputValue('#hosts')).toBe('http://127.0.0.4:5000');
 
     await page.fill('#name', 'east');
     await page.click('button:has-text("Register")');
@@ -189,16 +205,22 @@ describe('web UI in a real browser (Debian chromium via playwright-core)', () =>
       .toContain('a content cache with this name exists');
 
     await page.fill('#name', 'los-angeles');
-    await page.fill('#host', 'http://127.0.0.4:5000');
+    await page.fill('#hosts', 'http://127.0.0.4:5000\nhttp://127.0.0.6:5000');
+    await page.fill('#networks', '10.4.0.0/16');
     await page.click('button:has-text("Register")');
     await expect.poll(() => page.textContent('.notice.ok')).toContain('registered');
     expect(await page.textContent('table')).toContain('los-angeles');
     await shoot('content-caches');
     const listed = await dtr.fetch('/api/v0/content_caches', { authorization: adminAuth });
-    const names = (
-      (await listed.json()) as { contentCaches: Array<{ name: string }> }
-    ).contentCaches.map((cache) => cache.name);
-    expect(names).toContain('los-angeles');
+    const registered = (
+      (await listed.json()) as {
+        contentCaches: Array<{ name: string; hosts: string[]; networks: string[] }>;
+      }
+    ).contentCaches.find((cache) => cache.name === 'los-angeles');
+    expect(registered).toMatchObject({
+      hosts: ['http://127.0.0.4:5000', 'http://127.0.0.6:5000'],
+      networks: ['10.4.0.0/16'],
+    });
 
     await page.click('button[aria-label="Delete los-angeles"]');
     await expect.poll(() => page.textContent('.notice.ok')).toContain('deleted');

@@ -47,7 +47,10 @@ describe('npm start: the process topology (DTR, region-us, san-francisco → los
     const settings = await call(`${endpoints.dtr.url}/api/v0/accounts/demo/settings`, {
       auth: basic(endpoints.users.demo),
     });
-    expect(JSON.parse(settings.body.toString())).toEqual({ contentCache: 'los-angeles' });
+    expect(JSON.parse(settings.body.toString())).toMatchObject({
+      contentCache: 'los-angeles',
+      contentCacheChoice: 'cache',
+    });
   });
 
   it("serves the demo user's blobs from los-angeles, filled through san-francisco, then from los-angeles alone", async () => {

@@ -1,8 +1,10 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import { parseHttpUrl } from '@dtr-cache/config';
 import { RegistryError } from '@dtr-cache/registry-protocol';
+import type { CacheHealth } from '../caches/cache-health-monitor';
 import { readJsonObject } from '../read-body';
+import { clientOf } from '../request-context';
+import { cacheHosts, cacheNetworks } from './content-cache-input';
 import { authenticationOf } from '../registry/registry-access';
 import type { DtrServices } from '../services';
 import type { Account } from '../store/account-store';
@@ -18,41 +20,39 @@ function signedInUser(ctx: Context): Account {
   return principal.account;
 }
 
-/** A cache as the API shows it, with its last health check. */
-export function cacheJson(services: DtrServices, cache: ContentCache) {
-  const health = services.cacheHealth.status(cache);
+/** A health check as the API shows it. */
+function healthJson(health: CacheHealth) {
   return {
-    id: cache.id,
-    name: cache.name,
-    host: cache.host,
-    createdAt: cache.createdAt,
-    health: {
-      status:
-        health.healthy === undefined
-          ? ('unknown' as const)
-          : health.healthy
-            ? ('healthy' as const)
-            : ('unhealthy' as const),
-      checkedAt: health.checkedAt?.toISOString() ?? null,
-      error: health.error ?? null,
-    },
+    status:
+      health.healthy === undefined
+        ? ('unknown' as const)
+        : health.healthy
+          ? ('healthy' as const)
+          : ('unhealthy' as const),
+    checkedAt: health.checkedAt?.toISOString() ?? null,
+    error: health.error ?? null,
   };
 }
 
 /**
- * An absolute http(s) URL without credentials, query or fragment, normalized without a trailing
- * slash, whose host the address policy allows (no link-local or cloud metadata address).
+ * A cache (group) as the API shows it: `host` (its first member, the documented field), `hosts`,
+ * each member's last health check, its networks, and its health as a whole (healthy while any
+ * member is).
  */
-function cacheHost(services: DtrServices, value: unknown): string {
-  try {
-    const url = parseHttpUrl(value);
-    services.cacheAddresses.checkHost(url);
-    return `${url.origin}${url.pathname === '/' ? '' : url.pathname}`;
-  } catch (error) {
-    throw new RegistryError('INVALID_REQUEST', `host: ${(error as Error).message}`, {
-      detail: { host: value ?? null },
-    });
-  }
+export function cacheJson(services: DtrServices, cache: ContentCache) {
+  return {
+    id: cache.id,
+    name: cache.name,
+    host: cache.host,
+    hosts: cache.hosts,
+    networks: cache.networks,
+    createdAt: cache.createdAt,
+    health: healthJson(services.cacheHealth.status(cache)),
+    members: cache.hosts.map((host) => ({
+      host,
+      health: healthJson(services.cacheHealth.memberStatus(cache, host)),
+    })),
+  };
 }
 
 async function cacheById(services: DtrServices, id: string | undefined): Promise<ContentCache> {
@@ -67,13 +67,55 @@ async function cacheById(services: DtrServices, id: string | undefined): Promise
  */
 export async function registerContentCache(
   services: DtrServices,
-  input: { name: unknown; host: unknown },
+  input: Record<string, unknown>,
 ): Promise<ContentCache> {
-  if (typeof input.name !== 'string')
+  if (typeof input['name'] !== 'string')
     throw new RegistryError('INVALID_REQUEST', 'name is required');
-  const cache = await services.caches.create(input.name, cacheHost(services, input.host));
+  const cache = await services.caches.create(
+    input['name'],
+    cacheHosts(services.cacheAddresses, input),
+    input['networks'] === undefined ? [] : cacheNetworks(input['networks']),
+  );
+  services.cacheNetworks.invalidate();
   void services.cacheHealth.check(cache);
   return cache;
+}
+
+/**
+ * Changes a cache's members (`hosts` or `host`: the whole new list, so members are added and
+ * removed) and/or its `networks` (administrators only; the caller checks). New members are
+ * checked at once; until then they get no blobs.
+ * @throws RegistryError `NOT_FOUND`; `INVALID_REQUEST` for a bad member or network, or nothing
+ *   to change.
+ */
+export async function updateContentCache(
+  services: DtrServices,
+  id: string | undefined,
+  input: Record<string, unknown>,
+): Promise<ContentCache> {
+  const cache = await cacheById(services, id);
+  const change: { hosts?: string[]; networks?: string[] } = {};
+  if (input['host'] !== undefined || input['hosts'] !== undefined)
+    change.hosts = cacheHosts(services.cacheAddresses, input);
+  if (input['networks'] !== undefined) change.networks = cacheNetworks(input['networks']);
+  const unknown = Object.keys(input).filter((key) => !['host', 'hosts', 'networks'].includes(key));
+  if (unknown.length > 0 || Object.keys(change).length === 0)
+    throw new RegistryError('INVALID_REQUEST', 'change hosts (or host) and/or networks', {
+      detail: { unknown },
+    });
+  const updated = await services.caches.update(cache.id, change);
+  if (!updated) throw new RegistryError('NOT_FOUND', 'no such content cache', { detail: { id } });
+  services.cacheNetworks.invalidate();
+  services.cacheHealth.forget({
+    id: cache.id,
+    hosts: cache.hosts.filter((host) => !updated.hosts.includes(host)),
+  });
+  await Promise.all(
+    updated.hosts
+      .filter((host) => !cache.hosts.includes(host))
+      .map((host) => services.cacheHealth.checkMember(updated, host)),
+  );
+  return updated;
 }
 
 /**
@@ -87,23 +129,42 @@ export async function deleteContentCache(
   const cache = await cacheById(services, id);
   await services.caches.delete(cache.id);
   services.cacheHealth.forget(cache);
+  services.cacheNetworks.invalidate();
   return cache;
 }
 
 /**
- * Sets the content cache `account` pulls blobs through: a cache name, or "" (or null) for none.
+ * Sets the content cache `account` pulls blobs through: a cache name, `""` (or null) for none
+ * (pull straight from DTR), or with `choice: "automatic"` the cache of the client's network.
  * @throws RegistryError `INVALID_REQUEST` for anything else or an unknown name.
  */
 export async function chooseContentCache(
   services: DtrServices,
   account: Account,
   name: unknown,
+  choice?: unknown,
 ): Promise<void> {
-  if (name !== null && typeof name !== 'string') {
-    throw new RegistryError('INVALID_REQUEST', 'contentCache must be a cache name, or "" to clear');
+  if (choice !== undefined) {
+    if (choice !== 'automatic' || name !== undefined)
+      throw new RegistryError(
+        'INVALID_REQUEST',
+        'contentCacheChoice can only be "automatic" (the cache of your network), without contentCache',
+      );
+    await services.caches.setChoice(account, 'automatic');
+    return;
   }
-  const cache = name === null || name === '' ? undefined : await services.caches.findByName(name);
-  if (name !== null && name !== '' && !cache) {
+  if (name !== null && typeof name !== 'string') {
+    throw new RegistryError(
+      'INVALID_REQUEST',
+      'contentCache must be a cache name, or "" for no cache',
+    );
+  }
+  if (name === null || name === '') {
+    await services.caches.setChoice(account, 'none');
+    return;
+  }
+  const cache = await services.caches.findByName(name);
+  if (!cache) {
     throw new RegistryError('INVALID_REQUEST', `there is no content cache named "${name}"`, {
       detail: {
         contentCache: name,
@@ -111,7 +172,40 @@ export async function chooseContentCache(
       },
     });
   }
-  await services.caches.setCacheOf(account, cache);
+  await services.caches.setChoice(account, cache);
+}
+
+/**
+ * Where a user's blob pulls go now, and why: the cache they chose (`chosen`), the cache of the
+ * network `clientAddress` is in (`network`), or none (`none`: they chose no cache; `no-network`:
+ * no setting and no cache serves that network); with the cache's health as a whole.
+ */
+export async function effectiveCache(
+  services: DtrServices,
+  account: Account,
+  clientAddress: string,
+) {
+  const choice = await services.caches.choiceOf(account);
+  const cache =
+    choice.kind === 'cache'
+      ? choice.cache
+      : choice.kind === 'automatic'
+        ? await services.cacheNetworks.cacheFor(clientAddress)
+        : undefined;
+  const reason =
+    choice.kind === 'cache'
+      ? 'chosen'
+      : choice.kind === 'none'
+        ? 'none'
+        : cache
+          ? 'network'
+          : 'no-network';
+  return {
+    choice: choice.kind,
+    cache: cache ?? null,
+    reason: reason as 'chosen' | 'network' | 'none' | 'no-network',
+    healthy: cache ? services.cacheHealth.status(cache).healthy === true : null,
+  };
 }
 
 /**
@@ -130,7 +224,7 @@ export function contentCacheRoutes(router: Router, services: DtrServices): void 
   router.post('/content_caches', async (ctx) => {
     if (!signedInUser(ctx).isAdmin) throw new RegistryError('DENIED', 'administrators only');
     const body = await readJsonObject(ctx);
-    const cache = await registerContentCache(services, { name: body['name'], host: body['host'] });
+    const cache = await registerContentCache(services, body);
     ctx.status = 201;
     ctx.set('Location', `/api/v0/content_caches/${cache.id}`);
     ctx.body = cacheJson(services, cache);
@@ -139,6 +233,12 @@ export function contentCacheRoutes(router: Router, services: DtrServices): void 
   router.get('/content_caches/:id', async (ctx) => {
     signedInUser(ctx);
     ctx.body = cacheJson(services, await cacheById(services, ctx.params['id']));
+  });
+
+  router.patch('/content_caches/:id', async (ctx) => {
+    if (!signedInUser(ctx).isAdmin) throw new RegistryError('DENIED', 'administrators only');
+    const body = await readJsonObject(ctx);
+    ctx.body = cacheJson(services, await updateContentCache(services, ctx.params['id'], body));
   });
 
   router.delete('/content_caches/:id', async (ctx) => {
@@ -158,23 +258,32 @@ export function contentCacheRoutes(router: Router, services: DtrServices): void 
     return account;
   };
 
-  const settingsJson = async (account: Account) => ({
-    contentCache: (await services.caches.cacheOf(account))?.name ?? '',
-  });
+  const settingsJson = async (ctx: Context, account: Account) => {
+    const effective = await effectiveCache(services, account, clientOf(ctx));
+    return {
+      contentCache: effective.choice === 'cache' ? (effective.cache?.name ?? '') : '',
+      contentCacheChoice: effective.choice,
+      pullsGoTo: {
+        contentCache: effective.cache?.name ?? null,
+        reason: effective.reason,
+        healthy: effective.healthy,
+      },
+    };
+  };
 
   router.get('/accounts/:username/settings', async (ctx) => {
-    ctx.body = await settingsJson(await settingsOwner(ctx));
+    ctx.body = await settingsJson(ctx, await settingsOwner(ctx));
   });
 
   router.patch('/accounts/:username/settings', async (ctx) => {
     const account = await settingsOwner(ctx);
     const body = await readJsonObject(ctx);
-    if (!('contentCache' in body))
+    if (!('contentCache' in body) && !('contentCacheChoice' in body))
       throw new RegistryError(
         'INVALID_REQUEST',
-        'contentCache is required (a cache name, or "" to clear)',
+        'contentCache is required (a cache name, or "" for no cache), or contentCacheChoice: "automatic"',
       );
-    await chooseContentCache(services, account, body['contentCache']);
-    ctx.body = await settingsJson(account);
+    await chooseContentCache(services, account, body['contentCache'], body['contentCacheChoice']);
+    ctx.body = await settingsJson(ctx, account);
   });
 }

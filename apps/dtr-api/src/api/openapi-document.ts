@@ -90,10 +90,11 @@ export const openApiDocument = {
       },
       post: {
         tags: ['content caches'],
-        summary: 'Register a content cache (administrators)',
+        summary: 'Register a content cache, one host or a group of hosts (administrators)',
         requestBody: jsonBody('NewContentCache', {
           name: 'region-us',
-          host: 'http://cache.example.com:5000',
+          hosts: ['https://cache-1.example.com:5000', 'https://cache-2.example.com:5000'],
+          networks: ['10.20.0.0/16'],
         }),
         responses: {
           201: jsonResponse('Registered', ref('ContentCache')),
@@ -108,9 +109,22 @@ export const openApiDocument = {
         summary: 'Get a content cache',
         responses: { 200: jsonResponse('Content cache', ref('ContentCache')), ...errors(401, 404) },
       },
+      patch: {
+        tags: ['content caches'],
+        summary:
+          'Change the members (the whole list: add and remove) and/or the networks of a content cache (administrators)',
+        requestBody: jsonBody('ContentCacheChange', {
+          hosts: ['https://cache-1.example.com:5000', 'https://cache-3.example.com:5000'],
+        }),
+        responses: {
+          200: jsonResponse('Changed', ref('ContentCache')),
+          ...errors(400, 401, 403, 404),
+        },
+      },
       delete: {
         tags: ['content caches'],
-        summary: "Delete a content cache (clears it from every user's settings)",
+        summary:
+          'Delete a content cache (the users who chose it get the cache of their network again)',
         responses: { 204: { description: 'Deleted' }, ...errors(401, 403, 404) },
       },
     },
@@ -237,29 +251,68 @@ export const openApiDocument = {
         required: ['visibility'],
         properties: { visibility: { type: 'string', enum: ['public', 'private'] } },
       },
+      Health: {
+        type: 'object',
+        properties: {
+          status: { type: 'string', enum: ['unknown', 'healthy', 'unhealthy'] },
+          checkedAt: { type: 'string', nullable: true },
+          error: { type: 'string', nullable: true },
+        },
+      },
       ContentCache: {
         type: 'object',
+        description:
+          'A content cache: a group of 1 to 32 hosts. DTR sends each blob to one healthy member, chosen by rendezvous hashing of its digest (the same member while it is healthy).',
         properties: {
           id: { type: 'integer' },
           name: { type: 'string' },
-          host: { type: 'string', format: 'uri' },
+          host: { type: 'string', format: 'uri', description: 'The first member.' },
+          hosts: { type: 'array', items: { type: 'string', format: 'uri' } },
+          networks: {
+            type: 'array',
+            items: { type: 'string' },
+            description:
+              'Client networks (CIDR): users without a setting whose address is in one pull through this cache; the longest prefix wins.',
+          },
           createdAt: { type: 'string' },
-          health: {
-            type: 'object',
-            properties: {
-              status: { type: 'string', enum: ['unknown', 'healthy', 'unhealthy'] },
-              checkedAt: { type: 'string', nullable: true },
-              error: { type: 'string', nullable: true },
+          health: { ...ref('Health'), description: 'Healthy while any member is.' },
+          members: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: { host: { type: 'string', format: 'uri' }, health: ref('Health') },
             },
           },
         },
       },
       NewContentCache: {
         type: 'object',
-        required: ['name', 'host'],
+        required: ['name'],
+        description: 'Give host (one member) or hosts, not both.',
         properties: {
           name: { type: 'string', example: 'region-us' },
           host: { type: 'string', format: 'uri', example: 'http://cache.example.com:5000' },
+          hosts: {
+            type: 'array',
+            minItems: 1,
+            maxItems: 32,
+            items: { type: 'string', format: 'uri' },
+          },
+          networks: { type: 'array', maxItems: 256, items: { type: 'string' } },
+        },
+      },
+      ContentCacheChange: {
+        type: 'object',
+        description: 'host or hosts (the whole new list of members), and/or networks.',
+        properties: {
+          host: { type: 'string', format: 'uri' },
+          hosts: {
+            type: 'array',
+            minItems: 1,
+            maxItems: 32,
+            items: { type: 'string', format: 'uri' },
+          },
+          networks: { type: 'array', maxItems: 256, items: { type: 'string' } },
         },
       },
       Settings: {
@@ -267,7 +320,24 @@ export const openApiDocument = {
         properties: {
           contentCache: {
             type: 'string',
-            description: 'Name of the chosen content cache; "" for none',
+            description:
+              'Name of the chosen content cache; "" for no cache (pull from DTR). In a change, omit it and send contentCacheChoice "automatic" for the cache of your network.',
+          },
+          contentCacheChoice: {
+            type: 'string',
+            enum: ['cache', 'none', 'automatic'],
+            description:
+              'What the user chose; automatic: the cache whose networks contain their address.',
+          },
+          pullsGoTo: {
+            type: 'object',
+            readOnly: true,
+            description: "Where blob pulls from this request's address go now, and why.",
+            properties: {
+              contentCache: { type: 'string', nullable: true },
+              reason: { type: 'string', enum: ['chosen', 'network', 'none', 'no-network'] },
+              healthy: { type: 'boolean', nullable: true },
+            },
           },
         },
       },

@@ -4,7 +4,7 @@ import { rootCertificates } from 'node:tls';
 import { got } from 'got';
 import { registryPaths, resolveRegistryUrl } from '@dtr-cache/registry-protocol';
 import type { Logger } from '@dtr-cache/logging';
-import type { CacheHealthStore, RecordedHealth } from '../store/cache-health-store';
+import { type CacheHealthStore, memberKey, type RecordedHealth } from '../store/cache-health-store';
 import type { ContentCache, ContentCacheStore } from '../store/content-cache-store';
 import type { CacheAddressPolicy } from './cache-address-policy';
 
@@ -35,15 +35,16 @@ function coarseReason(error: unknown): string {
 const UNKNOWN: CacheHealth = { healthy: undefined, checkedAt: undefined, error: undefined };
 
 /**
- * Checks every registered cache periodically with `GET <host>/v2/`: any answer below 500 within
- * the timeout is healthy (a cache answers 401 there). DTR redirects only to healthy caches.
- * Connections trust the system CAs plus the configured ones. Results are shared by the replicas
- * through the database: each interval a replica takes every cache's latest recorded check and
- * checks only those nobody checked in the last half interval, so all replicas judge a cache the
- * same within one interval (and a cache is checked about once per interval, not once per replica).
+ * Checks every member of every registered cache (group) periodically with `GET <host>/v2/`: any
+ * answer below 500 within the timeout is healthy (a cache answers 401 there). DTR redirects only
+ * to healthy members. Connections trust the system CAs plus the configured ones. Results are
+ * shared by the replicas through the database: each interval a replica takes every member's latest
+ * recorded check and checks only those nobody checked in the last half interval, so all replicas
+ * judge a member the same within one interval (and a member is checked about once per interval,
+ * not once per replica).
  */
 export class CacheHealthMonitor {
-  private readonly results = new Map<number, CacheHealth>();
+  private readonly results = new Map<string, CacheHealth>();
   private timer: NodeJS.Timeout | undefined;
   private readonly certificateAuthority: string[];
   private readonly inFlight = new Set<Promise<CacheHealth>>();
@@ -79,19 +80,34 @@ export class CacheHealthMonitor {
     await Promise.allSettled([...this.inFlight]);
   }
 
-  status(cache: Pick<ContentCache, 'id'>): CacheHealth {
-    return this.results.get(cache.id) ?? UNKNOWN;
+  /** The last check of one member of a cache. */
+  memberStatus(cache: Pick<ContentCache, 'id'>, host: string): CacheHealth {
+    return this.results.get(memberKey(cache.id, host)) ?? UNKNOWN;
   }
 
-  forget(cache: Pick<ContentCache, 'id'>): void {
-    this.results.delete(cache.id);
+  /** The members of `cache` whose last check was healthy, in the cache's order. */
+  healthyMembers(cache: Pick<ContentCache, 'id' | 'hosts'>): string[] {
+    return cache.hosts.filter((host) => this.memberStatus(cache, host).healthy === true);
   }
 
-  /** Checks every registered cache; never rejects. */
+  /**
+   * A cache's health as a whole: healthy while any member is (the others' shares move to it),
+   * else the first member's result; unknown until a member's first check ends.
+   */
+  status(cache: Pick<ContentCache, 'id' | 'hosts'>): CacheHealth {
+    const members = cache.hosts.map((host) => this.memberStatus(cache, host));
+    return members.find((member) => member.healthy === true) ?? members[0] ?? UNKNOWN;
+  }
+
+  forget(cache: Pick<ContentCache, 'id' | 'hosts'>): void {
+    for (const host of cache.hosts) this.results.delete(memberKey(cache.id, host));
+  }
+
+  /** Checks every member of every registered cache that is due; never rejects. */
   async checkAll(): Promise<void> {
     if (this.stopped) return;
     let caches: ContentCache[];
-    let recorded: Map<number, RecordedHealth>;
+    let recorded: Map<string, RecordedHealth>;
     try {
       caches = await this.caches.list();
       recorded = await this.shared.latest();
@@ -100,30 +116,39 @@ export class CacheHealthMonitor {
       return;
     }
     const fresh = Date.now() - this.options.intervalMs / 2;
-    const due: ContentCache[] = [];
+    const due: Array<Promise<CacheHealth>> = [];
     for (const cache of caches) {
-      const latest = recorded.get(cache.id);
-      // Another replica (or this one) checked it lately: judge by that check.
-      if (latest && latest.checkedAt.getTime() > fresh) this.judge(cache, { ...latest }, undefined);
-      else due.push(cache);
+      for (const host of cache.hosts) {
+        const latest = recorded.get(memberKey(cache.id, host));
+        // Another replica (or this one) checked it lately: judge by that check.
+        if (latest && latest.checkedAt.getTime() > fresh)
+          this.judge(cache, host, { ...latest }, undefined);
+        else due.push(this.checkMember(cache, host));
+      }
     }
-    await Promise.all(due.map((cache) => this.check(cache)));
+    await Promise.all(due);
   }
 
-  /** Checks one cache now; never rejects. */
-  check(cache: ContentCache): Promise<CacheHealth> {
-    const running = this.runCheck(cache);
+  /** Checks every member of one cache now; never rejects. Answers the cache's health. */
+  async check(cache: ContentCache): Promise<CacheHealth> {
+    const members = await Promise.all(cache.hosts.map((host) => this.checkMember(cache, host)));
+    return members.find((member) => member.healthy === true) ?? members[0] ?? UNKNOWN;
+  }
+
+  /** Checks one member now; never rejects. */
+  checkMember(cache: ContentCache, host: string): Promise<CacheHealth> {
+    const running = this.runCheck(cache, host);
     this.inFlight.add(running);
     void running.finally(() => this.inFlight.delete(running));
     return running;
   }
 
-  private async runCheck(cache: ContentCache): Promise<CacheHealth> {
+  private async runCheck(cache: ContentCache, host: string): Promise<CacheHealth> {
     const checkedAt = new Date();
     let result: CacheHealth;
     let detail: string | undefined;
     try {
-      const url = resolveRegistryUrl(cache.host, registryPaths.base());
+      const url = resolveRegistryUrl(host, registryPaths.base());
       this.options.addresses.checkHost(url);
       const response = await got(url, {
         timeout: { request: this.options.timeoutMs },
@@ -146,31 +171,38 @@ export class CacheHealthMonitor {
     }
     if (this.stopped) return result;
     try {
-      if (!(await this.caches.find(cache.id))) return result;
-      await this.shared.record(cache.id, {
+      // Recorded only while the member is still in the cache (the store checks).
+      await this.shared.record(cache.id, host, {
         healthy: result.healthy === true,
         checkedAt,
         error: result.error,
       });
     } catch (error) {
-      this.logger.warn('content cache health not recorded', { cache: cache.name, error });
+      this.logger.warn('content cache health not recorded', { cache: cache.name, host, error });
     }
-    this.judge(cache, result, detail);
+    this.judge(cache, host, result, detail);
     return result;
   }
 
-  /** Takes `result` as the cache's health now, logging a change. */
-  private judge(cache: ContentCache, result: CacheHealth, detail: string | undefined): void {
+  /** Takes `result` as the member's health now, logging a change. */
+  private judge(
+    cache: ContentCache,
+    host: string,
+    result: CacheHealth,
+    detail: string | undefined,
+  ): void {
     if (this.stopped) return;
-    const previous = this.results.get(cache.id);
+    const key = memberKey(cache.id, host);
+    const previous = this.results.get(key);
     if (previous?.healthy !== result.healthy) {
       this.logger[result.healthy ? 'info' : 'warn']('content cache health changed', {
         cache: cache.name,
+        host,
         healthy: result.healthy,
         reason: result.error,
         error: detail,
       });
     }
-    this.results.set(cache.id, result);
+    this.results.set(key, result);
   }
 }

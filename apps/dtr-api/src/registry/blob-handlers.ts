@@ -14,15 +14,36 @@ import {
   RegistryError,
   rangeLength,
   rangeNotSatisfiable,
+  rendezvousRank,
 } from '@dtr-cache/registry-protocol';
+import { clientOf } from '../request-context';
 import type { DtrServices } from '../services';
+import type { Account } from '../store/account-store';
+import type { ContentCache } from '../store/content-cache-store';
 import type { Repository } from '../store/repository-store';
 import { authenticationOf, authorizeRepository } from './registry-access';
 
 /**
- * Where to send a blob request instead of serving it: the user's chosen content cache, with a
- * grant for exactly this repository, digest and user — only if that cache is healthy (a pull
- * never breaks because a cache is down).
+ * The cache a user's blob pulls go to: the one they chose, or with no choice the one serving the
+ * client's network; undefined when they chose none or no network matches.
+ */
+async function cacheOfRequest(
+  ctx: Context,
+  services: DtrServices,
+  account: Account,
+): Promise<ContentCache | undefined> {
+  const choice = await services.caches.choiceOf(account);
+  if (choice.kind === 'cache') return choice.cache;
+  if (choice.kind === 'none') return undefined;
+  return services.cacheNetworks.cacheFor(clientOf(ctx));
+}
+
+/**
+ * Where to send a blob request instead of serving it: a member of the user's content cache, with
+ * a grant for exactly this repository, digest and user. The member is the first of the cache's
+ * healthy members ranked by rendezvous hashing of the digest: the same member every time while it
+ * is healthy, only its own share moving when it is not. With no healthy member the blob is served
+ * here (a pull never breaks because a cache is down).
  */
 async function cacheRedirect(
   ctx: Context,
@@ -35,13 +56,17 @@ async function cacheRedirect(
     services.metrics.servedDirectly.inc({ reason: 'anonymous' });
     return undefined;
   }
-  const cache = await services.caches.cacheOf(principal.account);
+  const cache = await cacheOfRequest(ctx, services, principal.account);
   if (!cache) {
     services.metrics.servedDirectly.inc({ reason: 'no-cache' });
     return undefined;
   }
-  const health = services.cacheHealth.status(cache);
-  if (health.healthy !== true) {
+  const member = rendezvousRank(
+    digest.toString(),
+    services.cacheHealth.healthyMembers(cache),
+    (host) => host,
+  )[0];
+  if (member === undefined) {
     services.metrics.servedDirectly.inc({ reason: 'cache-unhealthy' });
     services.logger.warn('content cache unhealthy, serving blob directly', {
       cache: cache.name,
@@ -60,7 +85,7 @@ async function cacheRedirect(
     issuer: services.options.issuer,
   });
   services.metrics.redirects.inc({ cache: cache.name });
-  return signedBlobUrl(cache.host, repository.fullName, digest, grant);
+  return signedBlobUrl(member, repository.fullName, digest, grant);
 }
 
 /**

@@ -3,37 +3,60 @@ import type { Account } from './account-store';
 import { isUniqueViolation } from './database';
 import type { Database } from './schema';
 
-/** A registered content cache. */
+/**
+ * A registered content cache: a group of one or more members (hosts) that share the work, each
+ * blob going to one of them.
+ */
 export interface ContentCache {
   readonly id: number;
   readonly name: string;
-  /** Externally reachable base URL, e.g. `https://cache.example.com:5000`. */
+  /** The first member: the cache's address for clients that know one host only. */
   readonly host: string;
+  /** The members' externally reachable base URLs, e.g. `https://cache-1.example.com:5000`. */
+  readonly hosts: readonly string[];
+  /** Client networks (CIDR) whose users without a setting pull through this cache. */
+  readonly networks: readonly string[];
   readonly createdAt: string;
 }
+
+/** What an account's settings say about its cache. */
+export type CacheChoice =
+  | { readonly kind: 'cache'; readonly cache: ContentCache }
+  /** The user chose to pull without a cache. */
+  | { readonly kind: 'none' }
+  /** No choice: the cache serving the client's network, if any. */
+  | { readonly kind: 'automatic' };
 
 /** Cache names: lower-case letters and digits separated by `.`, `_` or `-`, 1-64 characters. */
 export const CONTENT_CACHE_NAME_PATTERN = /^(?=.{1,64}$)[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
 
-interface ContentCacheRow {
+/** The most members a cache group has. */
+export const MAX_CACHE_MEMBERS = 32;
+
+/** The most client networks a cache lists. */
+export const MAX_CACHE_NETWORKS = 256;
+
+interface CacheRow {
   id: number;
   name: string;
-  host: string;
   created_at: string;
 }
 
-function toCache(row: ContentCacheRow): ContentCache {
-  return { id: row.id, name: row.name, host: row.host, createdAt: row.created_at };
-}
-
-/** Registered content caches and each account's chosen cache. */
+/** Registered content caches (groups), their members and networks, and each account's choice. */
 export class ContentCacheStore {
   constructor(private readonly database: Database) {}
 
   /**
-   * @throws RegistryError `INVALID_REQUEST` for a bad name, `CONFLICT` for a taken one.
+   * Registers a cache group; `hosts` are normalized URLs, `networks` CIDR text (validated by the
+   * caller).
+   * @throws RegistryError `INVALID_REQUEST` for a bad name or member count, `CONFLICT` for a
+   *   taken name.
    */
-  async create(name: string, host: string): Promise<ContentCache> {
+  async create(
+    name: string,
+    hosts: readonly string[],
+    networks: readonly string[] = [],
+  ): Promise<ContentCache> {
     if (!CONTENT_CACHE_NAME_PATTERN.test(name)) {
       throw new RegistryError('INVALID_REQUEST', 'invalid content cache name', {
         detail: {
@@ -42,13 +65,19 @@ export class ContentCacheStore {
         },
       });
     }
+    checkMembers(hosts);
+    checkNetworks(networks);
     try {
-      const row = await this.database
-        .insertInto('content_caches')
-        .values({ name, host, created_at: new Date().toISOString() })
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      return toCache(row);
+      return await this.database.transaction().execute(async (transaction) => {
+        const row = await transaction
+          .insertInto('content_caches')
+          .values({ name, host: hosts[0] as string, created_at: new Date().toISOString() })
+          .returning(['id', 'name', 'created_at'])
+          .executeTakeFirstOrThrow();
+        await insertMembers(transaction, row.id, hosts);
+        await insertNetworks(transaction, row.id, networks);
+        return toCache(row, hosts, networks);
+      });
     } catch (error) {
       if (isUniqueViolation(error)) {
         throw new RegistryError('CONFLICT', 'a content cache with this name exists', {
@@ -59,34 +88,71 @@ export class ContentCacheStore {
     }
   }
 
+  /** Every cache, by name, with its members and networks. */
   async list(): Promise<ContentCache[]> {
     const rows = await this.database
       .selectFrom('content_caches')
-      .selectAll()
+      .select(['id', 'name', 'created_at'])
       .orderBy('name')
       .execute();
-    return rows.map(toCache);
+    return this.complete(rows);
   }
 
   async find(id: number): Promise<ContentCache | undefined> {
-    const row = await this.database
+    const rows = await this.database
       .selectFrom('content_caches')
-      .selectAll()
+      .select(['id', 'name', 'created_at'])
       .where('id', '=', id)
-      .executeTakeFirst();
-    return row && toCache(row);
+      .execute();
+    return (await this.complete(rows))[0];
   }
 
   async findByName(name: string): Promise<ContentCache | undefined> {
-    const row = await this.database
+    const rows = await this.database
       .selectFrom('content_caches')
-      .selectAll()
+      .select(['id', 'name', 'created_at'])
       .where('name', '=', name)
-      .executeTakeFirst();
-    return row && toCache(row);
+      .execute();
+    return (await this.complete(rows))[0];
   }
 
-  /** Deletes a cache; every setting that named it is cleared (ON DELETE SET NULL). */
+  /**
+   * Replaces a cache's members (the first also becomes `host`) and, when given, its networks.
+   * @returns the cache as it is now, or undefined if it was deleted meanwhile.
+   * @throws RegistryError `INVALID_REQUEST` for a bad member count or too many networks.
+   */
+  async update(
+    id: number,
+    change: { hosts?: readonly string[]; networks?: readonly string[] },
+  ): Promise<ContentCache | undefined> {
+    if (change.hosts) checkMembers(change.hosts);
+    if (change.networks) checkNetworks(change.networks);
+    const updated = await this.database.transaction().execute(async (transaction) => {
+      const exists = await transaction
+        .updateTable('content_caches')
+        .set(change.hosts ? { host: change.hosts[0] as string } : { id })
+        .where('id', '=', id)
+        .executeTakeFirst();
+      if (exists.numUpdatedRows === 0n) return false;
+      if (change.hosts) {
+        await transaction.deleteFrom('content_cache_members').where('cache_id', '=', id).execute();
+        await insertMembers(transaction, id, change.hosts);
+        await transaction
+          .deleteFrom('cache_member_health')
+          .where('cache_id', '=', id)
+          .where('host', 'not in', change.hosts)
+          .execute();
+      }
+      if (change.networks) {
+        await transaction.deleteFrom('content_cache_networks').where('cache_id', '=', id).execute();
+        await insertNetworks(transaction, id, change.networks);
+      }
+      return true;
+    });
+    return updated ? this.find(id) : undefined;
+  }
+
+  /** Deletes a cache; every setting that named it goes back to automatic (ON DELETE SET NULL). */
   async delete(id: number): Promise<boolean> {
     const deleted = await this.database
       .deleteFrom('content_caches')
@@ -95,27 +161,145 @@ export class ContentCacheStore {
     return deleted.numDeletedRows > 0n;
   }
 
-  /** The content cache an account chose, or undefined. */
-  async cacheOf(account: Pick<Account, 'id'>): Promise<ContentCache | undefined> {
-    const row = await this.database
+  /**
+   * What an account chose: a cache (with its members, in one query: this is on every blob
+   * request), no cache, or nothing (automatic).
+   */
+  async choiceOf(account: Pick<Account, 'id'>): Promise<CacheChoice> {
+    const rows = await this.database
       .selectFrom('account_settings as s')
-      .innerJoin('content_caches as c', 'c.id', 's.content_cache_id')
-      .selectAll('c')
+      .leftJoin('content_caches as c', 'c.id', 's.content_cache_id')
+      .leftJoin('content_cache_members as m', 'm.cache_id', 'c.id')
+      .select(['s.no_cache', 'c.id', 'c.name', 'c.created_at', 'm.host as member', 'm.position'])
       .where('s.account_id', '=', account.id)
-      .executeTakeFirst();
-    return row && toCache(row);
+      .execute();
+    const first = rows[0];
+    if (!first) return { kind: 'automatic' };
+    if (first.id === null || first.name === null || first.created_at === null)
+      return first.no_cache === 1 ? { kind: 'none' } : { kind: 'automatic' };
+    const hosts = rows
+      .filter((row) => row.member !== null)
+      .sort((a, b) => (a.position ?? 0) - (b.position ?? 0))
+      .map((row) => row.member as string);
+    const networks = await this.networksOf([first.id]);
+    return {
+      kind: 'cache',
+      cache: toCache(
+        { id: first.id, name: first.name, created_at: first.created_at },
+        hosts,
+        networks.get(first.id) ?? [],
+      ),
+    };
   }
 
-  /** Sets (or, with undefined, clears) the content cache of an account. */
-  async setCacheOf(account: Pick<Account, 'id'>, cache: ContentCache | undefined): Promise<void> {
+  /** The cache an account chose, or undefined (no cache, or automatic). */
+  async cacheOf(account: Pick<Account, 'id'>): Promise<ContentCache | undefined> {
+    const choice = await this.choiceOf(account);
+    return choice.kind === 'cache' ? choice.cache : undefined;
+  }
+
+  /** Sets an account's choice: a cache, `none` (pull without a cache) or `automatic`. */
+  async setChoice(
+    account: Pick<Account, 'id'>,
+    choice: ContentCache | 'none' | 'automatic',
+  ): Promise<void> {
+    const values = {
+      content_cache_id: typeof choice === 'string' ? null : choice.id,
+      no_cache: choice === 'none' ? 1 : 0,
+    };
     await this.database
       .insertInto('account_settings')
-      .values({ account_id: account.id, content_cache_id: cache?.id ?? null })
-      .onConflict((conflict) =>
-        conflict
-          .column('account_id')
-          .doUpdateSet((eb) => ({ content_cache_id: eb.ref('excluded.content_cache_id') })),
-      )
+      .values({ account_id: account.id, ...values })
+      .onConflict((conflict) => conflict.column('account_id').doUpdateSet(values))
       .execute();
   }
+
+  /** The caches of `rows` with their members and networks. */
+  private async complete(rows: readonly CacheRow[]): Promise<ContentCache[]> {
+    if (rows.length === 0) return [];
+    const ids = rows.map((row) => row.id);
+    const members = await this.database
+      .selectFrom('content_cache_members')
+      .select(['cache_id', 'host'])
+      .where('cache_id', 'in', ids)
+      .orderBy('cache_id')
+      .orderBy('position')
+      .execute();
+    const hosts = new Map<number, string[]>();
+    for (const member of members)
+      hosts.set(member.cache_id, [...(hosts.get(member.cache_id) ?? []), member.host]);
+    const networks = await this.networksOf(ids);
+    return rows.map((row) => toCache(row, hosts.get(row.id) ?? [], networks.get(row.id) ?? []));
+  }
+
+  private async networksOf(ids: readonly number[]): Promise<Map<number, string[]>> {
+    const rows = await this.database
+      .selectFrom('content_cache_networks')
+      .select(['cache_id', 'cidr'])
+      .where('cache_id', 'in', ids)
+      .orderBy('cidr')
+      .execute();
+    const networks = new Map<number, string[]>();
+    for (const row of rows)
+      networks.set(row.cache_id, [...(networks.get(row.cache_id) ?? []), row.cidr]);
+    return networks;
+  }
+}
+
+function toCache(
+  row: CacheRow,
+  hosts: readonly string[],
+  networks: readonly string[],
+): ContentCache {
+  return {
+    id: row.id,
+    name: row.name,
+    host: hosts[0] ?? '',
+    hosts,
+    networks,
+    createdAt: row.created_at,
+  };
+}
+
+function checkMembers(hosts: readonly string[]): void {
+  if (hosts.length === 0 || hosts.length > MAX_CACHE_MEMBERS)
+    throw new RegistryError(
+      'INVALID_REQUEST',
+      `a content cache has 1 to ${MAX_CACHE_MEMBERS} members`,
+      { detail: { hosts: hosts.length } },
+    );
+  if (new Set(hosts).size !== hosts.length)
+    throw new RegistryError('INVALID_REQUEST', 'a member is listed twice', { detail: { hosts } });
+}
+
+function checkNetworks(networks: readonly string[]): void {
+  if (networks.length > MAX_CACHE_NETWORKS)
+    throw new RegistryError(
+      'INVALID_REQUEST',
+      `a content cache lists at most ${MAX_CACHE_NETWORKS} networks`,
+      { detail: { networks: networks.length } },
+    );
+}
+
+async function insertMembers(
+  database: Database,
+  cacheId: number,
+  hosts: readonly string[],
+): Promise<void> {
+  await database
+    .insertInto('content_cache_members')
+    .values(hosts.map((host, position) => ({ cache_id: cacheId, host, position })))
+    .execute();
+}
+
+async function insertNetworks(
+  database: Database,
+  cacheId: number,
+  networks: readonly string[],
+): Promise<void> {
+  if (networks.length === 0) return;
+  await database
+    .insertInto('content_cache_networks')
+    .values([...new Set(networks)].map((cidr) => ({ cache_id: cacheId, cidr })))
+    .execute();
 }

@@ -256,6 +256,56 @@ const sharedAuthFailures: Migration = {
   },
 };
 
+/**
+ * Cache groups and choice by client network: a cache's members (its first is also kept in
+ * `content_caches.host`, which the previous release reads), its networks, each member's latest
+ * health check, and an explicit "no cache" in a user's settings. Adds tables and a column with a
+ * default: the previous release keeps working (it sees one-member caches, and a user who chose no
+ * cache as one without a setting, which it treats alike).
+ */
+const cacheGroups: Migration = {
+  version: 6,
+  name: 'cache-groups',
+  compatibleFrom: 1,
+  async up(database) {
+    const cacheId = (c: ColumnDefinitionBuilder) =>
+      c.notNull().references('content_caches.id').onDelete('cascade');
+    await database.schema
+      .createTable('content_cache_members')
+      .addColumn('cache_id', 'integer', cacheId)
+      .addColumn('host', 'text', (c) => c.notNull())
+      .addColumn('position', 'integer', (c) => c.notNull())
+      .addPrimaryKeyConstraint('content_cache_members_pk', ['cache_id', 'host'])
+      .execute();
+    await sql`INSERT INTO content_cache_members (cache_id, host, position)
+      SELECT id, host, 0 FROM content_caches`.execute(database);
+    await database.schema
+      .createTable('content_cache_networks')
+      .addColumn('cache_id', 'integer', cacheId)
+      .addColumn('cidr', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('content_cache_networks_pk', ['cache_id', 'cidr'])
+      .execute();
+    await database.schema
+      .createTable('cache_member_health')
+      .addColumn('cache_id', 'integer', cacheId)
+      .addColumn('host', 'text', (c) => c.notNull())
+      .addColumn('healthy', 'integer', (c) => c.notNull())
+      .addColumn('error', 'text')
+      .addColumn('checked_at', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('cache_member_health_pk', ['cache_id', 'host'])
+      .execute();
+    await database.schema
+      .alterTable('account_settings')
+      .addColumn('no_cache', 'integer', (c) => c.notNull().defaultTo(0))
+      .execute();
+    // A setting without a cache meant "no cache" before: it still does (nothing changes for a
+    // user at the upgrade); only users who never chose get the cache of their network.
+    await sql`UPDATE account_settings SET no_cache = 1 WHERE content_cache_id IS NULL`.execute(
+      database,
+    );
+  },
+};
+
 /** Every migration, in order; the last one's version is the schema this code is written for. */
 export const MIGRATIONS: readonly Migration[] = [
   baseline,
@@ -263,4 +313,5 @@ export const MIGRATIONS: readonly Migration[] = [
   grantKeyActivation,
   sharedCacheHealth,
   sharedAuthFailures,
+  cacheGroups,
 ];

@@ -59,6 +59,31 @@ export interface ContentCachesTable {
 export interface AccountSettingsTable {
   account_id: number;
   content_cache_id: number | null;
+  /** 1: the user chose to pull without a cache (schema 6); 0 with no cache: chosen by network. */
+  no_cache: Generated<number>;
+}
+
+/** The members of a cache group, in order (schema 6); the first is also `content_caches.host`. */
+export interface ContentCacheMembersTable {
+  cache_id: number;
+  host: string;
+  position: number;
+}
+
+/** The client networks (CIDR) a cache serves users without a setting from (schema 6). */
+export interface ContentCacheNetworksTable {
+  cache_id: number;
+  cidr: string;
+}
+
+/** Each group member's latest health check, as any replica recorded it (schema 6). */
+export interface CacheMemberHealthTable {
+  cache_id: number;
+  host: string;
+  /** 1 or 0. */
+  healthy: number;
+  error: string | null;
+  checked_at: string;
 }
 
 export interface GrantKeysTable {
@@ -129,6 +154,9 @@ export interface DtrSchema {
   manifests: ManifestsTable;
   tags: TagsTable;
   content_caches: ContentCachesTable;
+  content_cache_members: ContentCacheMembersTable;
+  content_cache_networks: ContentCacheNetworksTable;
+  cache_member_health: CacheMemberHealthTable;
   account_settings: AccountSettingsTable;
   grant_keys: GrantKeysTable;
   sessions: SessionsTable;

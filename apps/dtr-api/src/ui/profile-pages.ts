@@ -105,12 +105,38 @@ export function profilePage(options: {
   });
 }
 
-/** The Settings tab: the content cache selector. */
+/** Where a user's pulls go now and why (see `effectiveCache`). */
+export interface PullsGoTo {
+  readonly cache: string | undefined;
+  readonly reason: 'chosen' | 'network' | 'none' | 'no-network';
+  readonly healthy: boolean | undefined;
+}
+
+/** The value of the settings form's "automatic" choice (cache names cannot contain "@"). */
+export const AUTOMATIC_CHOICE = '@automatic';
+
+function pullsGoToText(pulls: PullsGoTo): SafeHtml {
+  if (pulls.cache === undefined)
+    return pulls.reason === 'none'
+      ? html`<strong>DTR</strong>: you chose to pull without a cache.`
+      : html`<strong>DTR</strong>: no cache serves the network you are in.`;
+  return html`<strong>${pulls.cache}</strong>:
+    ${pulls.reason === 'chosen' ? 'you chose it.' : 'it serves the network you are in.'}
+    ${
+      pulls.healthy !== true &&
+      html`<span class="badge unhealthy">unhealthy</span> While no member of it is healthy, DTR
+        serves your layers itself.`
+    }`;
+}
+
+/** The Settings tab: the content cache selector, and where pulls go now. */
 export function settingsPage(options: {
   viewer: Viewer;
   user: Account;
   caches: readonly CacheView[];
-  selected: string | undefined;
+  /** A cache name, `AUTOMATIC_CHOICE`, or "" (no cache). */
+  selected: string;
+  pullsGoTo: PullsGoTo;
   notices: readonly Notice[];
 }): string {
   const { viewer, user, caches, selected } = options;
@@ -125,20 +151,26 @@ export function settingsPage(options: {
         <div class="field">
           <label for="contentCache">Pull image layers through</label>
           <select id="contentCache" name="contentCache">
-            <option value="" ${selected === undefined && html`selected`}>
+            <option value="${AUTOMATIC_CHOICE}" ${selected === AUTOMATIC_CHOICE && html`selected`}>
+              Automatic: the cache of my network
+            </option>
+            <option value="" ${selected === '' && html`selected`}>
               None: pull from DTR directly
             </option>
             ${caches.map(
               (cache) =>
                 html`<option value="${cache.name}" ${selected === cache.name && html`selected`}>
-                  ${cache.name} (${cache.host}) · ${cache.health.status}
+                  ${cache.name}
+                  (${cache.hosts.length === 1 ? cache.host : `${cache.hosts.length} hosts`}) ·
+                  ${cache.health.status}
                 </option>`,
             )}
           </select>
           <p class="hint">
-            Manifests always come from DTR. Each layer is redirected to the chosen cache while it is
-            healthy; otherwise DTR serves it.
+            Manifests always come from DTR. Each layer is redirected to a healthy host of the cache;
+            while none is healthy, DTR serves it.
           </p>
+          <p>Your pulls go to ${pullsGoToText(options.pullsGoTo)}</p>
         </div>
         ${
           caches.length === 0 &&

@@ -29,7 +29,7 @@ h1 { font-size: 24px; margin: 0 0 4px; }
 .tabs a.current { color: var(--ink); border-bottom-color: var(--brand); font-weight: 600; }
 label { display: block; font-weight: 600; margin-bottom: 6px; }
 .hint { color: var(--muted); font-size: 13px; margin: 6px 0 0; }
-input[type=text], input[type=password], input[type=url], select {
+input[type=text], input[type=password], input[type=url], select, textarea {
   width: 100%; max-width: 460px; padding: 8px 10px; border: 1px solid #b9c4d0; border-radius: 6px; font: inherit; background: #fff;
 }
 .field { margin-bottom: 18px; }

@@ -5,16 +5,18 @@ import { RegistryError } from '@dtr-cache/registry-protocol';
 import {
   cacheJson,
   chooseContentCache,
+  effectiveCache,
   deleteContentCache,
   registerContentCache,
 } from '../api/content-cache-routes';
 import { csrfTokenMatches, SESSION_COOKIE } from '../auth/authenticate';
 import { readSmallBody } from '../read-body';
 import { authenticationOf } from '../registry/registry-access';
+import { clientOf } from '../request-context';
 import type { DtrServices } from '../services';
 import type { Account } from '../store/account-store';
 import { contentCachesPage } from './cache-pages';
-import { profilePage, settingsPage } from './profile-pages';
+import { AUTOMATIC_CHOICE, profilePage, settingsPage } from './profile-pages';
 import { type CacheView, errorPage, type Notice, signInPage, type Viewer } from './ui-pages';
 import { UI_STYLESHEET } from './ui-style';
 
@@ -136,18 +138,30 @@ export function webUi(services: DtrServices): Router {
     user: Account,
     notices: Notice[],
     status = 200,
-  ) =>
+  ) => {
+    const effective = await effectiveCache(services, user, clientOf(ctx));
     show(
       ctx,
       settingsPage({
         viewer,
         user,
         caches: await cacheViews(services),
-        selected: (await services.caches.cacheOf(user))?.name,
+        selected:
+          effective.choice === 'automatic'
+            ? AUTOMATIC_CHOICE
+            : effective.choice === 'cache'
+              ? (effective.cache?.name ?? '')
+              : '',
+        pullsGoTo: {
+          cache: effective.cache?.name,
+          reason: effective.reason,
+          healthy: effective.healthy ?? undefined,
+        },
         notices,
       }),
       status,
     );
+  };
 
   /** A form posted by the signed-in viewer with the session's CSRF token (else as requireViewer). */
   const signedInForm = async (
@@ -327,7 +341,9 @@ export function webUi(services: DtrServices): Router {
       const user = await profileUser(viewer, ctx.params['name']);
       const choice = form.get('contentCache') ?? '';
       try {
-        await chooseContentCache(services, user, choice);
+        if (choice === AUTOMATIC_CHOICE)
+          await chooseContentCache(services, user, undefined, 'automatic');
+        else await chooseContentCache(services, user, choice);
       } catch (error) {
         if (!(error instanceof RegistryError)) throw error;
         return showSettings(
@@ -365,10 +381,20 @@ export function webUi(services: DtrServices): Router {
       requireAdmin(viewer);
       const input = {
         name: (form.get('name') ?? '').trim(),
-        host: (form.get('host') ?? '').trim(),
+        hosts: (form.get('hosts') ?? '').trim(),
+        networks: (form.get('networks') ?? '').trim(),
       };
+      const lines = (text: string) =>
+        text
+          .split(/[\s,]+/)
+          .map((line) => line.trim())
+          .filter((line) => line !== '');
       try {
-        await registerContentCache(services, input);
+        await registerContentCache(services, {
+          name: input.name,
+          hosts: lines(input.hosts),
+          networks: lines(input.networks),
+        });
       } catch (error) {
         if (!(error instanceof RegistryError)) throw error;
         const reason = (error.detail as { reason?: string } | undefined)?.reason;
@@ -388,7 +414,10 @@ export function webUi(services: DtrServices): Router {
           error.status,
         );
       }
-      services.logger.info('content cache registered', { name: input.name, host: input.host });
+      services.logger.info('content cache registered', {
+        name: input.name,
+        hosts: lines(input.hosts).length,
+      });
       ctx.redirect('/admin/content-caches?notice=registered');
     }),
   );

@@ -1,0 +1,127 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../test/test-database';
+import { openDatabase, type OpenedDatabase } from './database';
+import { ContentCacheStore, MAX_CACHE_MEMBERS } from './content-cache-store';
+import { MIGRATIONS } from './migrations';
+
+let directory: string;
+let created: TestDatabase;
+const opened: OpenedDatabase[] = [];
+beforeEach(async () => {
+  directory = await mkdtemp(join(tmpdir(), 'dtr-caches-'));
+  created = await createTestDatabase(directory);
+});
+afterEach(async () => {
+  for (const one of opened.splice(0)) await one.database.destroy();
+  await created.drop();
+  await rm(directory, { recursive: true, force: true });
+});
+
+async function open(migrations = MIGRATIONS): Promise<OpenedDatabase> {
+  const one = await openDatabase(created.location, { migrations });
+  opened.push(one);
+  return one;
+}
+
+async function account(database: OpenedDatabase, name: string): Promise<{ id: number }> {
+  return database.database
+    .insertInto('accounts')
+    .values({ name, kind: 'user', password_hash: 'x', created_at: new Date().toISOString() })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+}
+
+describe('schema 6 (cache groups) on a database of schema 5', () => {
+  it('makes every cache a group of its host, and keeps "no cache" for users who had cleared it', async () => {
+    const before = await open(MIGRATIONS.filter((migration) => migration.version <= 5));
+    const east = await before.database
+      .insertInto('content_caches')
+      .values({ name: 'east', host: 'https://east.example:5000', created_at: 'then' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const [chose, cleared, never] = [
+      await account(before, 'chose'),
+      await account(before, 'cleared'),
+      await account(before, 'never'),
+    ];
+    await before.database
+      .insertInto('account_settings')
+      .values([
+        { account_id: chose.id, content_cache_id: east.id },
+        { account_id: cleared.id, content_cache_id: null },
+      ])
+      .execute();
+    await before.database.destroy();
+    opened.splice(0);
+
+    const after = await open();
+    expect(after.migration.applied).toEqual([6]);
+    const caches = new ContentCacheStore(after.database);
+    expect(await caches.findByName('east')).toMatchObject({
+      host: 'https://east.example:5000',
+      hosts: ['https://east.example:5000'],
+      networks: [],
+    });
+    expect(await caches.choiceOf(chose)).toMatchObject({ kind: 'cache', cache: { name: 'east' } });
+    expect(await caches.choiceOf(cleared)).toEqual({ kind: 'none' });
+    expect(await caches.choiceOf(never)).toEqual({ kind: 'automatic' });
+  });
+});
+
+describe('ContentCacheStore groups', () => {
+  it('keeps members in order, replaces them (the first becomes host), and networks', async () => {
+    const database = await open();
+    const caches = new ContentCacheStore(database.database);
+    const group = await caches.create(
+      'office',
+      ['https://b.example', 'https://a.example', 'https://c.example'],
+      ['10.0.0.0/8'],
+    );
+    expect(await caches.find(group.id)).toEqual(group);
+    expect(group.host).toBe('https://b.example');
+    const changed = await caches.update(group.id, {
+      hosts: ['https://c.example', 'https://d.example'],
+      networks: ['2001:db8::/32', '10.20.0.0/16'],
+    });
+    expect(changed).toMatchObject({
+      host: 'https://c.example',
+      hosts: ['https://c.example', 'https://d.example'],
+      networks: ['10.20.0.0/16', '2001:db8::/32'],
+    });
+    const row = await database.database
+      .selectFrom('content_caches')
+      .select('host')
+      .where('id', '=', group.id)
+      .executeTakeFirstOrThrow();
+    // The previous release reads this column: it follows the first member.
+    expect(row.host).toBe('https://c.example');
+    expect(await caches.update(999_999, { hosts: ['https://x.example'] })).toBeUndefined();
+  });
+
+  it('refuses no members, too many, and one twice', async () => {
+    const caches = new ContentCacheStore((await open()).database);
+    await expect(caches.create('none', [])).rejects.toThrow(/1 to 32 members/);
+    const many = Array.from({ length: MAX_CACHE_MEMBERS + 1 }, (_, i) => `https://m${i}.example`);
+    await expect(caches.create('many', many)).rejects.toThrow(/1 to 32 members/);
+    await expect(
+      caches.create('twice', ['https://a.example', 'https://a.example']),
+    ).rejects.toThrow(/listed twice/);
+    expect(await caches.list()).toEqual([]);
+  });
+
+  it('sends users of a deleted cache back to automatic, and keeps an explicit none', async () => {
+    const database = await open();
+    const caches = new ContentCacheStore(database.database);
+    const [chose, none] = [await account(database, 'chose'), await account(database, 'none')];
+    const doomed = await caches.create('doomed', ['https://d.example']);
+    await caches.setChoice(chose, doomed);
+    await caches.setChoice(none, 'none');
+    expect(await caches.cacheOf(chose)).toMatchObject({ name: 'doomed' });
+    await caches.delete(doomed.id);
+    expect(await caches.choiceOf(chose)).toEqual({ kind: 'automatic' });
+    expect(await caches.choiceOf(none)).toEqual({ kind: 'none' });
+  });
+});
