@@ -87,6 +87,31 @@ describe('GET /metrics', () => {
     );
   });
 
+  it('costs a blob redirect at most four database queries (the hot path: one per layer pulled)', async () => {
+    const layer = await dtr.pushBlob('alice/app', Buffer.from('a counted layer'), alice);
+    const bearer = `Bearer ${await dtr.token(['repository:alice/app:pull'], alice)}`;
+    const queries = async () =>
+      (await metrics())
+        .split('\n')
+        .filter((line) => line.startsWith('dtr_database_query_duration_seconds_count'))
+        .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+    const redirect = async () =>
+      expect(
+        (
+          await dtr.fetch(`/v2/alice/app/blobs/${layer}`, {
+            authorization: bearer,
+            redirect: 'manual',
+          })
+        ).status,
+      ).toBe(307);
+    // What one GET /metrics costs, so it can be taken off.
+    const a = await queries();
+    const b = await queries();
+    await redirect();
+    const c = await queries();
+    expect(c - b - (b - a)).toBeLessThanOrEqual(4);
+  });
+
   it('does not grow with the paths, methods and names clients send (abuse)', async () => {
     const flood = async (count: number) => {
       for (let index = 0; index < count; index += 1) {

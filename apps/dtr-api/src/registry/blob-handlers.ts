@@ -19,7 +19,7 @@ import {
 import { clientOf } from '../request-context';
 import type { DtrServices } from '../services';
 import type { Account } from '../store/account-store';
-import type { ContentCache } from '../store/content-cache-store';
+import type { CacheGroup } from '../store/content-cache-store';
 import type { Repository } from '../store/repository-store';
 import { authenticationOf, authorizeRepository } from './registry-access';
 
@@ -31,7 +31,7 @@ async function cacheOfRequest(
   ctx: Context,
   services: DtrServices,
   account: Account,
-): Promise<ContentCache | undefined> {
+): Promise<CacheGroup | undefined> {
   const choice = await services.caches.choiceOf(account);
   if (choice.kind === 'cache') return choice.cache;
   if (choice.kind === 'none') return undefined;

@@ -19,9 +19,12 @@ export interface ContentCache {
   readonly createdAt: string;
 }
 
+/** A cache as a user's choice needs it: its members, not its networks. */
+export type CacheGroup = Omit<ContentCache, 'networks'>;
+
 /** What an account's settings say about its cache. */
 export type CacheChoice =
-  | { readonly kind: 'cache'; readonly cache: ContentCache }
+  | { readonly kind: 'cache'; readonly cache: CacheGroup }
   /** The user chose to pull without a cache. */
   | { readonly kind: 'none' }
   /** No choice: the cache serving the client's network, if any. */
@@ -181,19 +184,20 @@ export class ContentCacheStore {
       .filter((row) => row.member !== null)
       .sort((a, b) => (a.position ?? 0) - (b.position ?? 0))
       .map((row) => row.member as string);
-    const networks = await this.networksOf([first.id]);
     return {
       kind: 'cache',
-      cache: toCache(
-        { id: first.id, name: first.name, created_at: first.created_at },
+      cache: {
+        id: first.id,
+        name: first.name,
+        host: hosts[0] ?? '',
         hosts,
-        networks.get(first.id) ?? [],
-      ),
+        createdAt: first.created_at,
+      },
     };
   }
 
   /** The cache an account chose, or undefined (no cache, or automatic). */
-  async cacheOf(account: Pick<Account, 'id'>): Promise<ContentCache | undefined> {
+  async cacheOf(account: Pick<Account, 'id'>): Promise<CacheGroup | undefined> {
     const choice = await this.choiceOf(account);
     return choice.kind === 'cache' ? choice.cache : undefined;
   }
@@ -201,7 +205,7 @@ export class ContentCacheStore {
   /** Sets an account's choice: a cache, `none` (pull without a cache) or `automatic`. */
   async setChoice(
     account: Pick<Account, 'id'>,
-    choice: ContentCache | 'none' | 'automatic',
+    choice: Pick<ContentCache, 'id'> | 'none' | 'automatic',
   ): Promise<void> {
     const values = {
       content_cache_id: typeof choice === 'string' ? null : choice.id,
