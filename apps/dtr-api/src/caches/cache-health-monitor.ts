@@ -35,6 +35,14 @@ function coarseReason(error: unknown): string {
 const UNKNOWN: CacheHealth = { healthy: undefined, checkedAt: undefined, error: undefined };
 
 /**
+ * A group's health from its members': healthy while any member is (the others' shares move to
+ * it), else the first member's result; unknown without members' results.
+ */
+function groupHealth(members: readonly CacheHealth[]): CacheHealth {
+  return members.find((member) => member.healthy === true) ?? members[0] ?? UNKNOWN;
+}
+
+/**
  * Checks every member of every registered cache (group) periodically with `GET <host>/v2/`: any
  * answer below 500 within the timeout is healthy (a cache answers 401 there). DTR redirects only
  * to healthy members. Connections trust the system CAs plus the configured ones. Results are
@@ -90,13 +98,9 @@ export class CacheHealthMonitor {
     return cache.hosts.filter((host) => this.memberStatus(cache, host).healthy === true);
   }
 
-  /**
-   * A cache's health as a whole: healthy while any member is (the others' shares move to it),
-   * else the first member's result; unknown until a member's first check ends.
-   */
+  /** A cache's health as a whole (see {@link groupHealth}), from its members' last checks. */
   status(cache: Pick<ContentCache, 'id' | 'hosts'>): CacheHealth {
-    const members = cache.hosts.map((host) => this.memberStatus(cache, host));
-    return members.find((member) => member.healthy === true) ?? members[0] ?? UNKNOWN;
+    return groupHealth(cache.hosts.map((host) => this.memberStatus(cache, host)));
   }
 
   forget(cache: Pick<ContentCache, 'id' | 'hosts'>): void {
@@ -131,8 +135,7 @@ export class CacheHealthMonitor {
 
   /** Checks every member of one cache now; never rejects. Answers the cache's health. */
   async check(cache: ContentCache): Promise<CacheHealth> {
-    const members = await Promise.all(cache.hosts.map((host) => this.checkMember(cache, host)));
-    return members.find((member) => member.healthy === true) ?? members[0] ?? UNKNOWN;
+    return groupHealth(await Promise.all(cache.hosts.map((host) => this.checkMember(cache, host))));
   }
 
   /** Checks one member now; never rejects. */
