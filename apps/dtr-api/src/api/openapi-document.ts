@@ -1,5 +1,17 @@
 import { accountPaths } from './openapi-accounts';
+import { MAX_CACHE_MEMBERS, MAX_CACHE_NETWORKS } from '../store/content-cache-store';
 import { errors, jsonBody, jsonResponse, pathParameter, ref } from './openapi-parts';
+
+/** The members and networks of a cache, as a registration or a change gives them. */
+const cacheMembersAndNetworks = {
+  hosts: {
+    type: 'array',
+    minItems: 1,
+    maxItems: MAX_CACHE_MEMBERS,
+    items: { type: 'string', format: 'uri' },
+  },
+  networks: { type: 'array', maxItems: MAX_CACHE_NETWORKS, items: { type: 'string' } },
+} as const;
 
 /** The OpenAPI 3 description of `/api/v0`, served at `/api/v0/openapi.json`. */
 export const openApiDocument = {
@@ -292,13 +304,7 @@ export const openApiDocument = {
         properties: {
           name: { type: 'string', example: 'region-us' },
           host: { type: 'string', format: 'uri', example: 'http://cache.example.com:5000' },
-          hosts: {
-            type: 'array',
-            minItems: 1,
-            maxItems: 32,
-            items: { type: 'string', format: 'uri' },
-          },
-          networks: { type: 'array', maxItems: 256, items: { type: 'string' } },
+          ...cacheMembersAndNetworks,
         },
       },
       ContentCacheChange: {
@@ -306,13 +312,7 @@ export const openApiDocument = {
         description: 'host or hosts (the whole new list of members), and/or networks.',
         properties: {
           host: { type: 'string', format: 'uri' },
-          hosts: {
-            type: 'array',
-            minItems: 1,
-            maxItems: 32,
-            items: { type: 'string', format: 'uri' },
-          },
-          networks: { type: 'array', maxItems: 256, items: { type: 'string' } },
+          ...cacheMembersAndNetworks,
         },
       },
       Settings: {
