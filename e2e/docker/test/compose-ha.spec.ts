@@ -5,19 +5,18 @@
  * nginx and reach more than one replica; a pull's blobs come from the demo user's cache
  * (los-angeles, filled through san-francisco).
  */
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DockerComposeEnvironment } from 'testcontainers';
 import { blobRequests, getResults } from '@dtr-cache/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTestImage, dockerOutput, localBaseImages, workspaceRoot } from './compose-support';
 import { SUITE_IMAGE_TAG } from './suite-images';
 
-const workspaceRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const run = promisify(execFile);
 
 // Addresses of their own: no other suite, `npm start` (.10), `docker compose up` (.20) or
@@ -33,20 +32,6 @@ const servers = [...replicas, 'postgres', 'nginx', 'region-us', 'san-francisco',
 
 // Compose v2 (the docker CLI plugin) when installed, else Debian's docker-compose 1.29.
 const composePlugin = spawnSync('docker', ['compose', 'version'], { stdio: 'ignore' }).status === 0;
-
-/** Runs the docker CLI with the suite's own client configuration (its login stays out of ~/.docker). */
-async function dockerOutput(
-  dockerConfig: string,
-  args: string[],
-  input?: string,
-): Promise<{ stdout: string; stderr: string }> {
-  const child = run('docker', args, {
-    env: { ...process.env, DOCKER_CONFIG: dockerConfig },
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  if (input !== undefined) child.child.stdin?.end(input);
-  return await child;
-}
 
 describe('docker compose ha profile: DTR replicas on PostgreSQL behind nginx', () => {
   let dockerConfig: string;
@@ -93,12 +78,7 @@ describe('docker compose ha profile: DTR replicas on PostgreSQL behind nginx', (
     context = await mkdtemp(join(tmpdir(), 'dtr-docker-image-'));
     // No image registry is reachable here: equivalents of the official Node images, built locally;
     // PostgreSQL's and nginx's images are Debian's packages on the slim one.
-    const base = JSON.parse(
-      execFileSync(process.execPath, [join(workspaceRoot, 'tools/docker/build-base-image.mjs')], {
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'inherit'],
-      }),
-    ) as { slim: string; build: string };
+    const base = localBaseImages();
     composeEnvironment = {
       COMPOSE_PROFILES: 'ha',
       DTR_HOST,
@@ -117,15 +97,7 @@ describe('docker compose ha profile: DTR replicas on PostgreSQL behind nginx', (
     const exitCode = await docker(['wait', await containerOf('init')]);
     if (exitCode !== '0') throw new Error(`init failed:\n${(await logLines('init')).join('\n')}`);
 
-    // A two-layer image made here (FROM scratch: nothing to pull).
-    await writeFile(join(context, 'one.bin'), randomBytes(3_000_000));
-    await writeFile(join(context, 'two.bin'), randomBytes(2_000_000));
-    await writeFile(
-      join(context, 'Dockerfile'),
-      'FROM scratch\nCOPY one.bin /\nCOPY two.bin /\nCMD ["/one.bin"]\n',
-    );
-    await docker(['build', '--quiet', '--tag', `${image}:v1`, context]);
-    pushedId = await docker(['image', 'inspect', '--format', '{{.Id}}', `${image}:v1`]);
+    pushedId = await buildTestImage(dockerConfig, context, `${image}:v1`);
     // Images built on vfs (PostgreSQL's and nginx's from scratch, the others from the build cache
     // of the spec before when there was one), then the project started.
   }, 1_800_000);

@@ -3,19 +3,18 @@
  * (images built from the Dockerfiles on local base images), then `docker login`, `docker push` and
  * `docker pull` go through DTR with the demo user's cache (los-angeles, via san-francisco).
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DockerComposeEnvironment, type StartedDockerComposeEnvironment } from 'testcontainers';
 import { blobRequests, getResults } from '@dtr-cache/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTestImage, dockerOutput, localBaseImages, workspaceRoot } from './compose-support';
 import { SUITE_IMAGE_TAG } from './suite-images';
 
-const workspaceRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const run = promisify(execFile);
 
 // Addresses of their own, so a default `docker compose up` (127.0.0.20-23) or `npm start`
@@ -26,20 +25,6 @@ const registry = `${DTR_HOST}:5443`;
 const project = `dtr-e2e-${randomBytes(3).toString('hex')}`;
 const demoPassword = randomBytes(12).toString('base64url');
 const image = `${registry}/demo/app`;
-
-/** Runs the docker CLI with the suite's own client configuration (its login stays out of ~/.docker). */
-async function dockerOutput(
-  dockerConfig: string,
-  args: string[],
-  input?: string,
-): Promise<{ stdout: string; stderr: string }> {
-  const child = run('docker', args, {
-    env: { ...process.env, DOCKER_CONFIG: dockerConfig },
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  if (input !== undefined) child.child.stdin?.end(input);
-  return await child;
-}
 
 /** The standard output of a docker command. */
 const docker = async (dockerConfig: string, args: string[], input?: string) =>
@@ -64,12 +49,7 @@ describe('docker compose topology, with docker login, push and pull', () => {
     dockerConfig = await mkdtemp(join(tmpdir(), 'dtr-docker-config-'));
     context = await mkdtemp(join(tmpdir(), 'dtr-docker-image-'));
     // No image registry is reachable here: equivalents of the official Node images, built locally.
-    const base = JSON.parse(
-      execFileSync(process.execPath, [join(workspaceRoot, 'tools/docker/build-base-image.mjs')], {
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'inherit'],
-      }),
-    ) as { slim: string; build: string };
+    const base = localBaseImages();
     environment = await new DockerComposeEnvironment(workspaceRoot, 'docker-compose.yml')
       .withProjectName(project)
       .withBuild()
@@ -87,21 +67,7 @@ describe('docker compose topology, with docker login, push and pull', () => {
     const exitCode = await docker(dockerConfig, ['wait', `${project}_init_1`]);
     if (exitCode !== '0') throw new Error(`init failed:\n${(await logLines('init')).join('\n')}`);
 
-    // A two-layer image made here (FROM scratch: nothing to pull).
-    await writeFile(join(context, 'one.bin'), randomBytes(3_000_000));
-    await writeFile(join(context, 'two.bin'), randomBytes(2_000_000));
-    await writeFile(
-      join(context, 'Dockerfile'),
-      'FROM scratch\nCOPY one.bin /\nCOPY two.bin /\nCMD ["/one.bin"]\n',
-    );
-    await docker(dockerConfig, ['build', '--quiet', '--tag', `${image}:v1`, context]);
-    pushedId = await docker(dockerConfig, [
-      'image',
-      'inspect',
-      '--format',
-      '{{.Id}}',
-      `${image}:v1`,
-    ]);
+    pushedId = await buildTestImage(dockerConfig, context, `${image}:v1`);
   });
 
   afterAll(async () => {
