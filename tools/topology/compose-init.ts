@@ -2,10 +2,12 @@
  * docker compose's `init` step (runs once DTR and the caches are healthy): registers the caches
  * with `POST /api/v0/content_caches`, creates the demo user with los-angeles selected, and prints
  * what a person needs. Idempotent, like `npm start`'s provisioning, which it shares. With the `ha`
- * profile (as setup configured it) it first waits for every replica and for nginx.
+ * profile (as setup configured it) it first waits for every replica and for nginx. It ends once
+ * DTR (each replica) judges every cache healthy, so that pulls go through them from then on.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { waitForCacheHealth } from './cache-health';
 import { composeReplicas, waitForReplicas } from './compose-ha';
 import { CERTS, composeLayout, CONFIG, configuredMode } from './compose-layout';
 import { haLayout } from './ha-config';
@@ -26,6 +28,14 @@ const cas = TLS_SERVERS.map((name) => readFileSync(join(CERTS, 'generated', name
 try {
   if (ha) await waitForReplicas(topology, cas);
   await provision(topology, users, cas);
+  await waitForCacheHealth(
+    ha
+      ? composeReplicas(topology).map((replica) => `http://${replica.host}:${replica.port}`)
+      : [dtrUrlOf(topology)],
+    users.admin,
+    cas,
+    { timeoutMs: 180_000 },
+  );
 } catch (error) {
   process.stderr.write(`init: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);

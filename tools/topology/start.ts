@@ -40,6 +40,7 @@ import {
   waitReady,
   workspaceRoot as root,
 } from './topology';
+import { waitForCacheHealth } from './cache-health';
 import { type HaControlPlane, startHaControlPlane } from './ha';
 import { Supervisor } from './supervisor';
 
@@ -207,6 +208,12 @@ async function main(): Promise<void> {
   if (supervisor.stopping) return;
 
   await provision(topology, users, cas);
+  await waitForCacheHealth(
+    controlPlane ? controlPlane.replicas.map((replica) => replica.url) : [dtrUrl],
+    users.admin,
+    cas,
+    { cancelled: () => supervisor.stopping },
+  );
 
   const endpoints = {
     dtr: {

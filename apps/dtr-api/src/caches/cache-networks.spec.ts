@@ -58,4 +58,27 @@ describe('CacheNetworkIndex', () => {
     expect(await index.cacheFor('10.0.0.1')).toBeUndefined();
     expect(loads).toBe(3);
   });
+
+  it('answers from the networks loaded before while a reload fails, and throws when none were loaded', async () => {
+    let now = 0;
+    let down = true;
+    const index = new CacheNetworkIndex(
+      {
+        list: async () => {
+          if (down) throw new Error('the database does not answer');
+          return [cache(1, 'campus', ['10.0.0.0/8'])];
+        },
+      },
+      1000,
+      () => now,
+    );
+    await expect(index.cacheFor('10.0.0.1')).rejects.toThrow('the database does not answer');
+    down = false;
+    expect((await index.cacheFor('10.0.0.1'))?.name).toBe('campus');
+    down = true;
+    now = 1501;
+    expect((await index.cacheFor('10.0.0.1'))?.name).toBe('campus');
+    index.invalidate();
+    expect((await index.cacheFor('10.0.0.1'))?.name).toBe('campus');
+  });
 });

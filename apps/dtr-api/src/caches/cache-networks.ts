@@ -20,6 +20,7 @@ export const CACHE_NETWORKS_REFRESH_MS = 5000;
 export class CacheNetworkIndex {
   private entries: readonly Entry[] = [];
   private loadedAt = Number.NEGATIVE_INFINITY;
+  private loaded = false;
   private loading: Promise<void> | undefined;
 
   constructor(
@@ -33,7 +34,14 @@ export class CacheNetworkIndex {
    * @throws the store's error if the networks cannot be loaded and none were loaded before.
    */
   async cacheFor(address: string): Promise<ContentCache | undefined> {
-    if (this.now() - this.loadedAt > this.refreshMs) await this.reload();
+    if (this.now() - this.loadedAt > this.refreshMs) {
+      try {
+        await this.reload();
+      } catch (error) {
+        // Answer from the networks loaded before, if any; the next lookup tries again.
+        if (!this.loaded) throw error;
+      }
+    }
     return this.entries.find((entry) => entry.range.contains(address))?.cache;
   }
 
@@ -61,5 +69,6 @@ export class CacheNetworkIndex {
     // Longest prefix first; the sort is stable and `list` is by name, so ties go to the first name.
     this.entries = entries.sort((a, b) => b.prefix - a.prefix);
     this.loadedAt = this.now();
+    this.loaded = true;
   }
 }
