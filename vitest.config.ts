@@ -17,6 +17,8 @@ export default defineConfig({
       '!e2e/abuse/vitest.config.ts',
       // The HA suite kills replicas and restarts PostgreSQL under load: `npm run test:ha`.
       '!e2e/ha/vitest.config.ts',
+      // Cache groups with real caches, members killed mid-pull: `npm run test:groups`.
+      '!e2e/groups/vitest.config.ts',
     ],
     reporters: ['default', './tools/test-summary-reporter.ts'],
   },

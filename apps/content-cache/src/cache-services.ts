@@ -41,8 +41,11 @@ export interface BuiltCacheServices {
   metricsText(): Promise<string>;
   /** Fills under way: this process's, or all workers' together (until committed, or failed). */
   fillsInProgress(): Promise<number>;
-  /** Stops timers and closes the upstream connections and the storage driver. */
-  release(): Promise<void>;
+  /**
+   * Lets this process's upstream downloads under way finish for up to `downloadsWaitMs` (their
+   * blobs are kept), then stops timers and closes the upstream connections and the storage driver.
+   */
+  release(downloadsWaitMs?: number): Promise<void>;
 }
 
 /**
@@ -114,7 +117,11 @@ export async function buildCacheServices(
     metricsText: () => (primary ? primary.metrics() : metrics.registry.metrics()),
     fillsInProgress: () =>
       primary ? primary.fillsInProgress() : Promise.resolve(cache.fillsInProgress),
-    async release() {
+    async release(downloadsWaitMs = 0) {
+      if (!(await cache.downloadsSettled(downloadsWaitMs)))
+        logger.warn('downloads under way cut off by the stop', {
+          downloads: cache.downloadsInProgress,
+        });
       primary?.close();
       keys.stop();
       expiry?.stop();

@@ -143,7 +143,8 @@ async function main(): Promise<void> {
     logger,
     release: async () => {
       acme?.stop();
-      await services.release();
+      // Downloads under way finish (their blobs kept) within another drain timeout.
+      await services.release(registry.http.drainTimeout.milliseconds);
     },
   });
   const addr = await listen(server, registry.http.listen);

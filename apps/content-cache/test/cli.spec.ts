@@ -153,6 +153,38 @@ describe('content-cache /config.yml, with the reference configurations', () => {
     }
   });
 
+  it('simple.yml: a SIGTERM during a download finishes it and keeps the blob (its client had left)', async () => {
+    // One process (a cache with workers drains them through its primary: its own test).
+    const config = await reference('simple.yml');
+    await writeFile(
+      config,
+      (await readFile(config, 'utf8')).replace(
+        'blobttl: 24h',
+        'blobttl: 24h\n          workers: 1',
+      ),
+    );
+    const content = randomBytes(20 * 64 * 1024);
+    const digest = origin.add(content, { kind: 'slow', delayMs: 150 });
+    const first = await startCache(config);
+    const url = async (port: number) =>
+      `http://127.0.0.1:${port}/v2/team/app/blobs/${digest}?grant=${await origin.grant('team/app', digest)}`;
+    const client = new AbortController();
+    const response = await fetch(await url(first.port), { signal: client.signal });
+    expect(response.status).toBe(200);
+    await response.body?.getReader().read();
+    client.abort();
+    expect(await stop(first)).toBe(0);
+    // Started again on the same disk: a hit, with no second download.
+    const second = await startCache(config);
+    try {
+      const again = await fetch(await url(second.port));
+      expect(Buffer.from(await again.arrayBuffer()).equals(content)).toBe(true);
+      expect(origin.blobGets(digest)).toBe(1);
+    } finally {
+      expect(await stop(second)).toBe(0);
+    }
+  });
+
   it('tls.yml: serves HTTPS with its certificate', async () => {
     const started = await startCache(await reference('tls.yml'));
     try {

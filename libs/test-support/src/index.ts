@@ -14,3 +14,10 @@ export {
   type User,
 } from './topology';
 export { POSTGRES_PASSWORD, startPostgres, type PostgresServer } from './postgres-server';
+export {
+  startCacheFleet,
+  type FleetCache,
+  type FleetOptions,
+  type OriginTraffic,
+  type RunningFleet,
+} from './cache-fleet';

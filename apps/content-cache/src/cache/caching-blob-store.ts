@@ -75,7 +75,7 @@ export class CachingBlobStore {
   private readonly fills = new InFlightFills();
   private readonly touchedAt = new Map<string, number>();
   private diskFullUntil = 0;
-  private downloads = 0;
+  private readonly downloading = new Set<Promise<void>>();
 
   /**
    * @param local where hits come from (the memory tier over the stored blobs)
@@ -98,7 +98,31 @@ export class CachingBlobStore {
 
   /** Upstream downloads this process runs for its fills (not those of others it reads). */
   get downloadsInProgress(): number {
-    return this.downloads;
+    return this.downloading.size;
+  }
+
+  /**
+   * Waits until this process's upstream downloads have ended (committed or failed), or for
+   * `timeoutMs`: on a graceful stop, a download under way is finished and its blob kept rather
+   * than thrown away with the bytes already fetched. Resolves true when none is left.
+   */
+  async downloadsSettled(timeoutMs: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    try {
+      while (this.downloading.size > 0) {
+        const settled = await Promise.race([
+          Promise.all([...this.downloading]).then(() => true),
+          timedOut,
+        ]);
+        if (!settled) return false;
+      }
+      return true;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** The cache for one request: its misses are filled with `context`. */
@@ -208,9 +232,12 @@ export class CachingBlobStore {
       Date.now() < this.diskFullUntil
         ? BlobFill.transient(digest, await upstream, passThrough)
         : await BlobFill.start(this.writers, digest, upstream, passThrough);
-    this.downloads += 1;
-    const downloaded = () => (this.downloads -= 1);
-    fill.done.then(downloaded, downloaded);
+    const done = fill.done.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.downloading.add(done);
+    void done.then(() => this.downloading.delete(done));
     if (!fill.kept) return fill;
     this.observer.started?.(digest);
     fill.done.then(
