@@ -3,12 +3,15 @@
  * everything under one data folder, `./data` or `$DTR_DATA`):
  *
  *   DTR            https://127.0.0.10:5443   (dtr-api; TLS with its own local CA)
- *   region-us      http://127.0.0.11:5000    (simple.yml: pulls from DTR)
+ *   region-us      http://127.0.0.11:5000    (simple.yml: pulls from DTR; a group of two members,
+ *                  http://127.0.0.14:5000     the second `region-us-2`; network 127.0.0.0/8)
  *   san-francisco  https://127.0.0.12:5000   (chain-san-francisco.yml: pulls from DTR)
  *   los-angeles    https://127.0.0.13:5000   (chain-los-angeles.yml: pulls from san-francisco)
  *
  * The cache configurations are the reference files with only hosts, ports and paths replaced. The
  * caches are registered with `POST /api/v0/content_caches`, and a demo user has los-angeles selected.
+ * region-us serves the network 127.0.0.0/8, so a user without a setting pulls through it (DTR sends
+ * each blob to one of its two members by the blob's digest).
  * Prints the endpoints and writes them to `<data>/endpoints.json`; Ctrl-C stops everything; a second
  * start reuses the data (and the generated passwords in `<data>/credentials.json`). A server that
  * exits on its own is restarted after a backoff (supervisor.ts); the pids of the servers running
@@ -18,15 +21,18 @@
  * PostgreSQL, three DTR replicas (dtr-1…3 on ports 5451-5453 of DTR's address, plain HTTP) and
  * nginx in front of them at the one DTR address (round-robin, no stickiness); see ha.ts.
  *
- * DTR_HOST moves DTR (the caches follow on the next three addresses, unless REGION_US_HOST,
- * SAN_FRANCISCO_HOST or LOS_ANGELES_HOST say otherwise); tests run topologies side by side. For
+ * DTR_HOST moves DTR (the caches follow on the next four addresses, unless REGION_US_HOST,
+ * SAN_FRANCISCO_HOST, LOS_ANGELES_HOST or REGION_US_2_HOST say otherwise); tests run topologies side by side. For
  * tests only, TOPOLOGY_BLOBTTL replaces the reference files' `blobttl: 24h`; DTR's own keys take
  * DTR_API_* overrides as usual.
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
+  type CacheNode,
   cacheConfigs,
+  membersOf,
+  memberUrlOf,
   serverRuntime,
   cacheUrlOf,
   credentials,
@@ -49,7 +55,7 @@ const ha = process.argv.includes('--ha');
 let controlPlane: HaControlPlane | undefined;
 /** How to stop PostgreSQL once it runs (start:ha). */
 let stopPostgres: (() => Promise<void>) | undefined;
-const topology = layoutFromEnv(process.env, '127.0.0.10');
+const topology = layoutFromEnv(process.env, '127.0.0.10', { regionUsGroup: true });
 const CACHES = topology.caches;
 const dtrUrl = dtrUrlOf(topology);
 const certs = join(data, 'certs');
@@ -74,8 +80,8 @@ function writeConfigs(adminPassword: string): void {
   mkdirSync(join(data, 'config'), { recursive: true });
   const configs = cacheConfigs(
     topology,
-    (cache) => ({
-      '/var/lib/registry': join(data, cache.name, 'storage'),
+    (cache, member) => ({
+      '/var/lib/registry': join(data, member.name, 'storage'),
       ...(cache.name === 'los-angeles'
         ? {
             [`/certs/los-angeles-ca.pem`]: join(certs, 'los-angeles', 'los-angeles.pem'),
@@ -190,19 +196,22 @@ async function main(): Promise<void> {
   }
   await waitReady('dtr', `${dtrUrl}/health`, cas, { cancelled: () => supervisor.stopping });
   const runtime = serverRuntime('content-cache');
-  for (const cache of CACHES) {
+  const members = CACHES.flatMap((cache) =>
+    membersOf(cache).map((member) => ({ ...member, url: memberUrlOf(cache, member) })),
+  );
+  for (const member of members) {
     supervisor.start(
-      cache.name,
+      member.name,
       [
         ...runtime.nodeOptions,
         join(root, 'apps', 'content-cache', 'bin', 'content-cache.mjs'),
-        join(data, 'config', `${cache.name}.yml`),
+        join(data, 'config', `${member.name}.yml`),
       ],
       runtime.env,
     );
   }
-  for (const cache of CACHES)
-    await waitReady(cache.name, `${cacheUrlOf(cache)}/health`, cas, {
+  for (const member of members)
+    await waitReady(member.name, `${member.url}/health`, cas, {
       cancelled: () => supervisor.stopping,
     });
   if (supervisor.stopping) return;
@@ -235,6 +244,12 @@ async function main(): Promise<void> {
         cache.name,
         {
           url: cacheUrlOf(cache),
+          members: membersOf(cache).map((member) => ({
+            name: member.name,
+            url: memberUrlOf(cache, member),
+            log: join(data, 'logs', `${member.name}.log`),
+          })),
+          networks: cache.networks,
           config: join(data, 'config', `${cache.name}.yml`),
           metrics: `${cacheUrlOf(cache)}/metrics`,
           log: join(data, 'logs', `${cache.name}.log`),
@@ -260,10 +275,12 @@ ${
     PostgreSQL    ${controlPlane.postgres.host}:${controlPlane.postgres.port}   (data: ${controlPlane.postgres.dataDirectory})
 `
     : ''
-}${CACHES.map((cache) => `  ${cache.name.padEnd(15)} ${cacheUrlOf(cache)}   (log: ${join(data, 'logs', `${cache.name}.log`)})`).join('\n')}
+}${CACHES.map((cache) => cacheLines(cache)).join('\n')}
 
   administrator   ${admin.username} / ${admin.password}
   demo user       ${demo.username} / ${demo.password}   (content cache: ${DEMO_CACHE}, via san-francisco)
+  other users     without a setting, their pulls go to the cache whose networks contain their
+                  address: ${groupNote()}
 
 Try it (the CAs of DTR and the caches are in ${join(certs, 'clients')}):
   skopeo copy --dest-cert-dir ${join(certs, 'clients')} --dest-creds ${demo.username}:${demo.password} \\
@@ -276,6 +293,26 @@ Try it (the CAs of DTR and the caches are in ${join(certs, 'clients')}):
 
 Endpoints as JSON: ${join(data, 'endpoints.json')}. Press Ctrl-C to stop.
 `);
+}
+
+/** A cache's banner lines: one per member, and what a group with networks does. */
+function cacheLines(cache: CacheNode): string {
+  const lines = membersOf(cache).map(
+    (member, index) =>
+      `  ${(index === 0 ? cache.name : '').padEnd(15)} ${memberUrlOf(cache, member)}   (${member.name === cache.name ? '' : `${member.name}, `}log: ${join(data, 'logs', `${member.name}.log`)})`,
+  );
+  if (cache.otherMembers.length > 0)
+    lines.push(
+      `                  a group of ${lines.length}: DTR sends each blob to one member, chosen by its digest`,
+    );
+  return lines.join('\n');
+}
+
+/** Which cache serves users without a setting, by network. */
+function groupNote(): string {
+  const byNetwork = CACHES.filter((cache) => cache.networks.length > 0);
+  if (byNetwork.length === 0) return 'none here, they pull from DTR directly';
+  return byNetwork.map((cache) => `${cache.name} (${cache.networks.join(', ')})`).join(', ');
 }
 
 main().catch((error: unknown) => {

@@ -15,14 +15,29 @@ import { fileURLToPath } from 'node:url';
 export const workspaceRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const referenceFolder = join(workspaceRoot, 'libs', 'config', 'test', 'fixtures', 'reference');
 
-/** A content cache of the topology and the reference file it runs. */
+/** A further member of a cache group: the group's reference file run again on another address. */
+export interface GroupMember {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+}
+
+/** A content cache (group) of the topology and the reference file its members run. */
 export interface CacheNode {
   readonly name: 'region-us' | 'san-francisco' | 'los-angeles';
+  /** The first member's address. */
   readonly host: string;
   readonly port: number;
   readonly file: string;
   readonly tls: boolean;
+  /** The group's other members, each its own process and disk (`npm start`: region-us-2). */
+  readonly otherMembers: readonly GroupMember[];
+  /** Client networks whose users without a setting pull through it (`networks`). */
+  readonly networks: readonly string[];
 }
+
+/** The network `npm start` gives region-us: every loopback client, so the choice by network shows. */
+export const REGION_US_NETWORKS: readonly string[] = ['127.0.0.0/8'];
 
 /** Where each server listens. */
 export interface Layout {
@@ -35,23 +50,42 @@ export const DEMO_CACHE = 'los-angeles';
 /** Servers with TLS, each with its own local CA. */
 export const TLS_SERVERS = ['dtr', 'san-francisco', 'los-angeles'] as const;
 
-/** DTR and the three caches on four loopback addresses (or other hosts). */
+/**
+ * DTR and the three caches on four loopback addresses (or other hosts); with `regionUsSecond`,
+ * region-us is a group of two members (the second on that address) serving {@link
+ * REGION_US_NETWORKS}.
+ */
 function layout(hosts: {
   dtr: string;
   regionUs: string;
+  regionUsSecond: string | undefined;
   sanFrancisco: string;
   losAngeles: string;
 }): Layout {
+  const single = { otherMembers: [], networks: [] };
   return {
     dtr: { host: hosts.dtr, port: 5443 },
     caches: [
-      { name: 'region-us', host: hosts.regionUs, port: 5000, file: 'simple.yml', tls: false },
+      {
+        name: 'region-us',
+        host: hosts.regionUs,
+        port: 5000,
+        file: 'simple.yml',
+        tls: false,
+        ...(hosts.regionUsSecond
+          ? {
+              otherMembers: [{ name: 'region-us-2', host: hosts.regionUsSecond, port: 5000 }],
+              networks: REGION_US_NETWORKS,
+            }
+          : single),
+      },
       {
         name: 'san-francisco',
         host: hosts.sanFrancisco,
         port: 5000,
         file: 'chain-san-francisco.yml',
         tls: true,
+        ...single,
       },
       {
         name: 'los-angeles',
@@ -59,6 +93,7 @@ function layout(hosts: {
         port: 5000,
         file: 'chain-los-angeles.yml',
         tls: true,
+        ...single,
       },
     ],
   };
@@ -83,11 +118,14 @@ export function serverRuntime(app: 'content-cache' | 'dtr-api'): ServerRuntime {
 /**
  * The addresses: DTR at DTR_HOST (default `first`), the caches at REGION_US_HOST,
  * SAN_FRANCISCO_HOST and LOS_ANGELES_HOST, each defaulting to DTR's address + 1…3 in the last
- * octet (127.0.0.10 → .11, .12, .13). Empty values count as unset.
+ * octet (127.0.0.10 → .11, .12, .13). With `regionUsGroup` (`npm start`), region-us is a group of
+ * two: its second member at REGION_US_2_HOST, default DTR's address + 4 (.14). Empty values count
+ * as unset.
  */
 export function layoutFromEnv(
   env: Readonly<Record<string, string | undefined>>,
   defaultDtrHost: string,
+  options: { regionUsGroup?: boolean } = {},
 ): Layout {
   const first = env['DTR_HOST'] || defaultDtrHost;
   const prefix = first.slice(0, first.lastIndexOf('.') + 1);
@@ -96,6 +134,7 @@ export function layoutFromEnv(
   return layout({
     dtr: first,
     regionUs: host('REGION_US_HOST', 1),
+    regionUsSecond: options.regionUsGroup ? host('REGION_US_2_HOST', 4) : undefined,
     sanFrancisco: host('SAN_FRANCISCO_HOST', 2),
     losAngeles: host('LOS_ANGELES_HOST', 3),
   });
@@ -104,6 +143,14 @@ export function layoutFromEnv(
 export const dtrUrlOf = (topology: Layout) => `https://${topology.dtr.host}:${topology.dtr.port}`;
 export const cacheUrlOf = (cache: CacheNode) =>
   `${cache.tls ? 'https' : 'http'}://${cache.host}:${cache.port}`;
+
+/** Each member of a cache group (the first is the cache's own address), with its process name. */
+export const membersOf = (cache: CacheNode): GroupMember[] => [
+  { name: cache.name, host: cache.host, port: cache.port },
+  ...cache.otherMembers,
+];
+export const memberUrlOf = (cache: CacheNode, member: GroupMember) =>
+  `${cache.tls ? 'https' : 'http'}://${member.host}:${member.port}`;
 
 /** Reads a reference file and replaces placeholders, hosts, ports and paths (nothing else). */
 export function referenceConfig(file: string, replacements: Record<string, string>): string {
@@ -116,31 +163,33 @@ export function referenceConfig(file: string, replacements: Record<string, strin
 }
 
 /**
- * The three cache configurations. `paths` maps each cache's reference paths (`/certs/…`,
- * `/var/lib/registry`) to where they are; identity inside containers, data folders for processes.
- * `blobTtl` replaces the reference files' 24h (tests of expiry only).
+ * The configuration of each cache server, keyed by its process name (a group's members each get
+ * one: region-us, region-us-2). `paths` maps each cache's reference paths (`/certs/…`,
+ * `/var/lib/registry`) for a member to where they are; identity inside containers, data folders
+ * for processes. `blobTtl` replaces the reference files' 24h (tests of expiry only).
  */
 export function cacheConfigs(
   topology: Layout,
-  paths: (cache: CacheNode) => Record<string, string>,
+  paths: (cache: CacheNode, member: GroupMember) => Record<string, string>,
   options: { blobTtl?: string | undefined } = {},
-): Record<CacheNode['name'], string> {
-  const [regionUs, sanFrancisco, losAngeles] = topology.caches;
-  const common = (cache: CacheNode) => ({
-    'addr: :5000': `addr: ${cache.host}:${cache.port}`,
-    'https://<dtr-url>': dtrUrlOf(topology),
-    // Only for tests of expiry (TOPOLOGY_BLOBTTL): the reference files say 24h.
-    ...(options.blobTtl ? { 'blobttl: 24h': `blobttl: ${options.blobTtl}` } : {}),
-    ...paths(cache),
-  });
-  return {
-    'region-us': referenceConfig(regionUs.file, common(regionUs)),
-    'san-francisco': referenceConfig(sanFrancisco.file, common(sanFrancisco)),
-    'los-angeles': referenceConfig(losAngeles.file, {
-      ...common(losAngeles),
-      'https://<san-francisco-url>': cacheUrlOf(sanFrancisco),
-    }),
-  };
+): Record<string, string> {
+  const [, sanFrancisco] = topology.caches;
+  const configs: Record<string, string> = {};
+  for (const cache of topology.caches) {
+    for (const member of membersOf(cache)) {
+      configs[member.name] = referenceConfig(cache.file, {
+        'addr: :5000': `addr: ${member.host}:${member.port}`,
+        'https://<dtr-url>': dtrUrlOf(topology),
+        // Only for tests of expiry (TOPOLOGY_BLOBTTL): the reference files say 24h.
+        ...(options.blobTtl ? { 'blobttl: 24h': `blobttl: ${options.blobTtl}` } : {}),
+        ...(cache.name === 'los-angeles'
+          ? { 'https://<san-francisco-url>': cacheUrlOf(sanFrancisco) }
+          : {}),
+        ...paths(cache, member),
+      });
+    }
+  }
+  return configs;
 }
 
 /** DTR's own configuration file (not a reference format). */
@@ -275,8 +324,9 @@ export async function waitReady(
 }
 
 /**
- * Registers the caches with `POST /api/v0/content_caches` (409: already registered), creates the
- * demo user (409: exists) and selects its cache. Idempotent.
+ * Registers the caches with `POST /api/v0/content_caches` — an already registered one (409) gets
+ * the layout's members and networks with `PATCH`, so a data folder from before the group follows
+ * — creates the demo user (409: exists) and selects its cache. Idempotent.
  * @throws Error naming the call when DTR answers anything else.
  */
 export async function provision(
@@ -289,14 +339,27 @@ export async function provision(
     const answer = await call(`${dtrUrl}${path}`, { method, body, auth: users.admin, cas });
     if (!accepted.includes(answer.status))
       throw new Error(`${method} ${path} answered ${answer.status}: ${answer.body}`);
+    return answer;
   };
   for (const cache of topology.caches) {
-    await api(
+    const group = {
+      hosts: membersOf(cache).map((member) => memberUrlOf(cache, member)),
+      networks: cache.networks,
+    };
+    const created = await api(
       'POST',
       '/api/v0/content_caches',
-      { name: cache.name, host: cacheUrlOf(cache) },
+      { name: cache.name, ...group },
       [201, 409],
     );
+    if (created.status === 409) {
+      const listing = await api('GET', '/api/v0/content_caches', undefined, [200]);
+      const { contentCaches } = JSON.parse(listing.body) as {
+        contentCaches: Array<{ id: number; name: string }>;
+      };
+      const registered = contentCaches.find((each) => each.name === cache.name);
+      if (registered) await api('PATCH', `/api/v0/content_caches/${registered.id}`, group, [200]);
+    }
   }
   const { demo } = users;
   await api(

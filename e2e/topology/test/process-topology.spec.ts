@@ -37,13 +37,25 @@ describe('npm start: the process topology (DTR, region-us, san-francisco → los
       auth: basic(endpoints.users.admin),
     });
     const caches = (
-      JSON.parse(listed.body.toString()) as { contentCaches: Array<{ name: string; host: string }> }
+      JSON.parse(listed.body.toString()) as {
+        contentCaches: Array<{ name: string; hosts: string[]; networks: string[] }>;
+      }
     ).contentCaches;
     expect(caches.map((cache) => cache.name).sort()).toEqual([
       'los-angeles',
       'region-us',
       'san-francisco',
     ]);
+    // region-us: a group of two members (the second its own process), serving 127.0.0.0/8.
+    expect(caches.find((cache) => cache.name === 'region-us')).toMatchObject({
+      hosts: endpoints.caches['region-us']?.members.map((member) => member.url),
+      networks: ['127.0.0.0/8'],
+    });
+    expect(endpoints.caches['region-us']?.members.map((member) => member.name)).toEqual([
+      'region-us',
+      'region-us-2',
+    ]);
+    expect(topology.output()).toContain('a group of 2');
     const settings = await call(`${endpoints.dtr.url}/api/v0/accounts/demo/settings`, {
       auth: basic(endpoints.users.demo),
     });
@@ -144,7 +156,7 @@ describe('npm start: the process topology (DTR, region-us, san-francisco → los
 
   it('stops every process on Ctrl-C', async () => {
     expect(await topology.stop()).toBe(0);
-    for (const name of ['dtr', 'region-us', 'san-francisco', 'los-angeles']) {
+    for (const name of ['dtr', 'region-us', 'region-us-2', 'san-francisco', 'los-angeles']) {
       const log = await readFile(join(topology.data, 'logs', `${name}.log`), 'utf8');
       expect(log, name).toContain('msg=stopped');
     }
@@ -188,7 +200,7 @@ describe('npm start when whatever started it dies', () => {
       // One server per configuration file (a cache may run several worker processes).
       expect(new Set(servers().map((line) => line.trim().split(' ').at(-1)))).toHaveProperty(
         'size',
-        4,
+        5,
       );
       shell.kill('SIGKILL');
       await expect.poll(servers, { timeout: 30_000, interval: 500 }).toEqual([]);
@@ -309,9 +321,9 @@ describe('npm start when a server crashes', () => {
     expect(await topology.stop()).toBe(0);
     expect(topology.output().match(/start: los-angeles restarted/g)).toHaveLength(1);
     expect(topology.output()).toContain('start: stopped');
-    for (const server of ['dtr', 'region-us', 'san-francisco', 'los-angeles'])
+    for (const server of ['dtr', 'region-us', 'region-us-2', 'san-francisco', 'los-angeles'])
       expect(processesOf(server), server).toEqual([]);
-    for (const server of ['dtr', 'region-us', 'san-francisco']) {
+    for (const server of ['dtr', 'region-us', 'region-us-2', 'san-francisco']) {
       const log = await readFile(join(topology.data, 'logs', `${server}.log`), 'utf8');
       expect(log, server).toContain('msg=stopped');
     }

@@ -183,15 +183,43 @@ describe('skopeo through DTR and the chain san-francisco → los-angeles', () =>
     }
   });
 
-  it('lets a user with no cache pull from DTR directly', async () => {
+  it('sends a user without a setting to region-us by network, each blob to one of its two members', async () => {
+    const local = await createUser('local', 'local-password-1');
+    const tool = await writeOciImage(join(work, 'local-tool'), 'v1', 5);
+    await push('local-tool', 'local/tool:v1', local);
+    await pull('local/tool:v1', local, 'local');
+    expect(await pulledManifest(join(work, 'local'))).toBe(tool.manifestDigest);
+    for (const digest of blobsOf(tool)) {
+      // Redirected (307), then fetched once by the member filling it (200).
+      expect(await topology.dtrBlobStatuses('local/tool', digest), digest).toEqual([307, 200]);
+      const servedBy = [];
+      for (const member of ['region-us', 'region-us-2'])
+        if ((await topology.cacheResults(member, digest)).includes('miss')) servedBy.push(member);
+      expect(servedBy, digest).toHaveLength(1);
+      for (const cache of ['san-francisco', 'los-angeles'])
+        expect(await topology.cacheResults(cache, digest), `${cache} ${digest}`).toEqual([]);
+    }
+  });
+
+  it('lets a user who chose no cache pull from DTR directly', async () => {
     const nomad = await createUser('nomad', 'nomad-password-1');
+    const settings = await topology.call(
+      `${topology.endpoints.dtr.url}/api/v0/accounts/nomad/settings`,
+      {
+        method: 'PATCH',
+        auth: `Basic ${Buffer.from(nomad).toString('base64')}`,
+        type: 'application/json',
+        body: JSON.stringify({ contentCache: '' }),
+      },
+    );
+    expect(settings.status, settings.body.toString()).toBe(200);
     const tool = await writeOciImage(join(work, 'tool'), 'v1', 2);
     await push('tool', 'nomad/tool:v1', nomad);
     await pull('nomad/tool:v1', nomad, 'nomad');
     expect(await pulledManifest(join(work, 'nomad'))).toBe(tool.manifestDigest);
     for (const digest of blobsOf(tool)) {
       expect(await topology.dtrBlobStatuses('nomad/tool', digest), digest).toEqual([200]);
-      for (const cache of ['region-us', 'san-francisco', 'los-angeles'])
+      for (const cache of ['region-us', 'region-us-2', 'san-francisco', 'los-angeles'])
         expect(await topology.cacheResults(cache, digest), `${cache} ${digest}`).toEqual([]);
     }
   });

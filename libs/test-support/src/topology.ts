@@ -25,7 +25,16 @@ export interface Endpoints {
     replicas?: Array<{ name: string; url: string; log: string }>;
     postgres?: { host: string; port: number; url: string; dataDirectory: string };
   };
-  caches: Record<string, { url: string; log: string }>;
+  /** Each cache (group): its first member's URL and log, each member, its client networks. */
+  caches: Record<
+    string,
+    {
+      url: string;
+      log: string;
+      members: Array<{ name: string; url: string; log: string }>;
+      networks: string[];
+    }
+  >;
   users: Record<'admin' | 'demo', User>;
   clientCertDir: string;
   data: string;
@@ -53,7 +62,7 @@ export interface RunningTopology {
     url: string,
     options?: { method?: string; auth?: string; body?: Buffer | string; type?: string },
   ): Promise<Answer>;
-  /** Lines of a server's log (`dtr`, `region-us`, `san-francisco`, `los-angeles`). */
+  /** Lines of a server's log (`dtr`, `region-us`, `region-us-2`, `san-francisco`, `los-angeles`). */
   logLines(server: string): Promise<string[]>;
   /** `cache=` of a cache's GET blob request lines for `digest`, in order (miss, hit, …). */
   cacheResults(cache: string, digest: string): Promise<string[]>;
