@@ -25,6 +25,7 @@ import { CacheHealthStore } from './store/cache-health-store';
 import { ContentCacheStore } from './store/content-cache-store';
 import { openDatabase } from './store/database';
 import { MembershipStore } from './store/membership-store';
+import { ReferrerStore } from './store/referrer-store';
 import { RepositoryStore } from './store/repository-store';
 import { SessionStore } from './store/session-store';
 import { UploadSessionStore } from './store/upload-session-store';
@@ -88,6 +89,7 @@ export async function buildServices(config: DtrConfig, logger: Logger): Promise<
   const accounts = new AccountStore(database);
   const memberships = new MembershipStore(database);
   const repositories = new RepositoryStore(database);
+  const referrers = new ReferrerStore(database);
   try {
     await createFirstAdministrator(accounts, config, logger);
   } catch (error) {
@@ -189,6 +191,7 @@ export async function buildServices(config: DtrConfig, logger: Logger): Promise<
     accounts,
     memberships,
     repositories,
+    referrers,
     policy: new AccessPolicy(memberships),
     tokens,
     authenticator,

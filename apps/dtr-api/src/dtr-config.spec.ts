@@ -5,6 +5,14 @@ import { loadDtrConfig } from './dtr-config';
 const base = 'admin: { password: x }\n';
 
 describe('database configuration', () => {
+  it("accepts the registry format's version: 0.1 (as the content cache does), and refuses others", () => {
+    expect(() => loadDtrConfig({ text: `version: 0.1\n${base}` })).not.toThrow();
+    expect(() => loadDtrConfig({ text: `version: "0.1"\n${base}` })).not.toThrow();
+    expect(() => loadDtrConfig({ text: `version: 0.2\n${base}` })).toThrow(
+      'version: 0.2 is not a supported configuration version (use 0.1)',
+    );
+  });
+
   it('uses SQLite at database.path by default, PostgreSQL when database.url is set', () => {
     expect(loadDtrConfig({ text: base }).database).toEqual({
       engine: 'sqlite',

@@ -21,6 +21,7 @@ import {
   loadConfig,
   type LogConfig,
   logSchema,
+  versionKey,
   optionalKey,
   type StorageConfig,
   storageSchema,
@@ -52,6 +53,7 @@ const postgresUrlFormat: ConfigFormat<string> = {
 /** DTR's configuration schema: registry-style `log`, `storage`, `http`, plus DTR's own sections. */
 export function dtrConfigSchema() {
   return {
+    version: versionKey(),
     log: logSchema(),
     storage: storageSchema(),
     http: httpSchema(),

@@ -15,6 +15,7 @@ import type { UploadSessions } from './registry/upload-sessions';
 import type { AccountStore } from './store/account-store';
 import type { ContentCacheStore } from './store/content-cache-store';
 import type { MembershipStore } from './store/membership-store';
+import type { ReferrerStore } from './store/referrer-store';
 import type { RepositoryStore } from './store/repository-store';
 import type { SessionStore } from './store/session-store';
 
@@ -25,6 +26,8 @@ export interface DtrServices {
   readonly accounts: AccountStore;
   readonly memberships: MembershipStore;
   readonly repositories: RepositoryStore;
+  /** The referrers (OCI 1.1) of the repositories' manifests. */
+  readonly referrers: ReferrerStore;
   readonly policy: AccessPolicy;
   readonly tokens: TokenService;
   readonly authenticator: Authenticator;

@@ -1,5 +1,8 @@
 import { type PostgresServer, startPostgres } from '@dtr-cache/test-support';
+import { sql } from 'kysely';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../src/store/database';
 import { ADMIN, basic, type RunningDtr, startDtr } from './dtr-harness';
 
 // PostgreSQL restarted under a running DTR (a server of this spec's own, so no other suite sees
@@ -59,4 +62,32 @@ describe('PostgreSQL going away under DTR', () => {
     expect((await tags()).status).toBe(200);
     expect((await dtr.fetch('/health')).status).toBe(200);
   }, 60_000);
+});
+
+describe('a PostgreSQL connection that breaks while DTR holds it', () => {
+  it('fails only the work on it (no crash) when it breaks between two queries of a transaction', async () => {
+    const { database } = await openDatabase(
+      { engine: 'postgresql', url: server.url() },
+      { poolSize: 2 },
+    );
+    const admin = new pg.Client({ connectionString: server.url() });
+    await admin.connect();
+    try {
+      const transaction = database.transaction().execute(async (trx) => {
+        const { rows } = await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(trx);
+        // The server ends this connection while no query runs on it: pg reports that as an
+        // 'error' event of the client, which the pool does not listen to while it is lent out.
+        await admin.query('SELECT pg_terminate_backend($1)', [rows[0]?.pid]);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        await sql`SELECT 1`.execute(trx);
+      });
+      await expect(transaction).rejects.toThrow();
+      // The broken connection was dropped: the next queries get a new one.
+      const { rows } = await sql<{ one: number }>`SELECT 1 AS one`.execute(database);
+      expect(rows).toEqual([{ one: 1 }]);
+    } finally {
+      await admin.end();
+      await database.destroy();
+    }
+  }, 30_000);
 });

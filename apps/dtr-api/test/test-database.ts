@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import pg from 'pg';
-import { inject } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { afterEach, beforeEach, inject } from 'vitest';
 import { type DatabaseLocation, openDatabase, type OpenedDatabase } from '../src/store/database';
+import { type Migration, MIGRATIONS } from '../src/store/migrations';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -74,5 +77,40 @@ export async function openTestDatabase(
       await opened.database.destroy();
       await created.drop();
     },
+  };
+}
+
+/**
+ * A new database for each test of the calling suite (in a folder of its own), opened with the
+ * migrations a test chooses (schema upgrades are tested by opening with fewer, then all);
+ * everything opened is closed, and the database dropped, after each test.
+ */
+export function databasePerTest(prefix: string): {
+  open(migrations?: readonly Migration[]): Promise<OpenedDatabase>;
+  /** Closes what this test opened so far (before opening it again with other migrations). */
+  closeAll(): Promise<void>;
+} {
+  let directory: string;
+  let created: TestDatabase;
+  const opened: OpenedDatabase[] = [];
+  const closeAll = async () => {
+    for (const one of opened.splice(0)) await one.database.destroy();
+  };
+  beforeEach(async () => {
+    directory = await mkdtemp(join(tmpdir(), prefix));
+    created = await createTestDatabase(directory);
+  });
+  afterEach(async () => {
+    await closeAll();
+    await created.drop();
+    await rm(directory, { recursive: true, force: true });
+  });
+  return {
+    async open(migrations = MIGRATIONS) {
+      const one = await openDatabase(created.location, { migrations });
+      opened.push(one);
+      return one;
+    },
+    closeAll,
   };
 }

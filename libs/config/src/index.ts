@@ -52,6 +52,7 @@ export {
   httpSchema,
   loadRegistryConfig,
   logSchema,
+  versionKey,
   registryConfigDefinition,
   registryConfigSchema,
   storageSchema,

@@ -198,14 +198,19 @@ export function httpSchema() {
   };
 }
 
+/** `version`: the registry configuration format's version, shared by every app that reads it. */
+export function versionKey() {
+  return key({
+    doc: 'Configuration format version; 0.1 is the only one.',
+    format: versionFormat,
+    default: '0.1',
+  });
+}
+
 /** The registry `config.yml` schema used by the content cache. */
 export function registryConfigSchema() {
   return {
-    version: key({
-      doc: 'Configuration format version; 0.1 is the only one.',
-      format: versionFormat,
-      default: '0.1',
-    }),
+    version: versionKey(),
     log: logSchema(),
     storage: storageSchema(),
     http: httpSchema(),

@@ -15,6 +15,7 @@ export const Headers = {
   ifNoneMatch: 'If-None-Match',
   link: 'Link',
   ociSubject: 'OCI-Subject',
+  ociFiltersApplied: 'OCI-Filters-Applied',
   accept: 'Accept',
 } as const;
 

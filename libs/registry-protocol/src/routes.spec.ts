@@ -21,6 +21,16 @@ describe('matchRegistryRoute', () => {
       repository: 'a/b',
       digest,
     });
+    expect(matchRegistryRoute(`/v2/a/b/referrers/${digest}`)).toEqual({
+      name: 'referrers',
+      repository: 'a/b',
+      digest,
+    });
+    // A repository may be called `referrers`: its manifests and blobs stay theirs.
+    expect(matchRegistryRoute('/v2/a/referrers/manifests/v1')).toMatchObject({
+      name: 'manifest',
+      repository: 'a/referrers',
+    });
     expect(matchRegistryRoute('/v2/a/b/blobs/uploads/')).toEqual({
       name: 'blob-uploads',
       repository: 'a/b',
@@ -53,6 +63,7 @@ describe('matchRegistryRoute', () => {
     ['/v2/a/../b/blobs/' + digest, 'NAME_INVALID'],
     ['/v2/app/blobs/sha256:xyz', 'DIGEST_INVALID'],
     ['/v2/app/blobs/..', 'DIGEST_INVALID'],
+    ['/v2/app/referrers/sha256:xyz', 'DIGEST_INVALID'],
     ['/v2/app/manifests/-bad', 'TAG_INVALID'],
     ['/v2/app/blobs/uploads/..%2F..%2Fetc', 'BLOB_UPLOAD_UNKNOWN'],
   ])('rejects %s with %s', (path, code) => {
@@ -105,6 +116,9 @@ describe('matchRegistryRoute', () => {
 describe('registryPaths', () => {
   it('builds paths with queries', () => {
     expect(registryPaths.tags('a/b', { n: 10, last: 'v1' })).toBe('/v2/a/b/tags/list?n=10&last=v1');
+    expect(registryPaths.referrers('a/b', digest, { artifactType: 'application/x+json' })).toBe(
+      `/v2/a/b/referrers/${digest}?artifactType=application%2Fx%2Bjson`,
+    );
     expect(registryPaths.catalog()).toBe('/v2/_catalog');
     expect(registryPaths.blobUploads('a', { mount: digest.toString(), from: 'b' })).toBe(
       `/v2/a/blobs/uploads/?mount=${encodeURIComponent(digest.toString())}&from=b`,

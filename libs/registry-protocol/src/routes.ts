@@ -8,7 +8,7 @@ import {
 
 /** Names of the registry API v2 routes. */
 export type RegistryRouteName =
-  'base' | 'catalog' | 'tags' | 'manifest' | 'blob' | 'blob-uploads' | 'blob-upload';
+  'base' | 'catalog' | 'tags' | 'manifest' | 'referrers' | 'blob' | 'blob-uploads' | 'blob-upload';
 
 /** One row of the route table. */
 export interface RegistryRouteDefinition {
@@ -48,6 +48,11 @@ export const REGISTRY_ROUTES: readonly RegistryRouteDefinition[] = [
     methods: ['GET', 'HEAD', 'PUT', 'DELETE'],
   },
   { name: 'tags', pattern: /^\/v2\/(?<name>.+)\/tags\/list$/, methods: ['GET'] },
+  {
+    name: 'referrers',
+    pattern: /^\/v2\/(?<name>.+)\/referrers\/(?<digest>[^/]+)$/,
+    methods: ['GET'],
+  },
 ];
 
 /** Upload session ids: opaque, URL-safe, at most 128 characters. */
@@ -64,6 +69,7 @@ export type RegistryRouteMatch =
       readonly reference: ManifestReference;
     }
   | { readonly name: 'blob'; readonly repository: string; readonly digest: Digest }
+  | { readonly name: 'referrers'; readonly repository: string; readonly digest: Digest }
   | { readonly name: 'blob-uploads'; readonly repository: string }
   | { readonly name: 'blob-upload'; readonly repository: string; readonly uploadId: string };
 
@@ -112,6 +118,7 @@ function toMatch(name: RegistryRouteName, groups: Record<string, string>): Regis
         reference: parseManifestReference(decode(groups['reference'] ?? '')),
       };
     case 'blob':
+    case 'referrers':
       return { name, repository, digest: Digest.parse(decode(groups['digest'] ?? '')) };
     case 'blob-upload': {
       const uploadId = decode(groups['uploadId'] ?? '');
@@ -148,6 +155,11 @@ export const registryPaths = {
     `/v2/${repository}/manifests/${reference.toString()}`,
   blob: (repository: string, digest: Digest, query?: Query): string =>
     withQuery(`/v2/${repository}/blobs/${digest.toString()}`, query),
+  referrers: (
+    repository: string,
+    digest: Digest | string,
+    query?: { artifactType?: string; n?: number; last?: string },
+  ): string => withQuery(`/v2/${repository}/referrers/${digest.toString()}`, query),
   blobUploads: (repository: string, query?: { digest?: string; mount?: string; from?: string }) =>
     withQuery(`/v2/${repository}/blobs/uploads/`, query),
   blobUpload: (repository: string, uploadId: string, query?: { digest?: string }): string =>

@@ -87,6 +87,25 @@ export class AccessPolicy {
     return [...allowed];
   }
 
+  /**
+   * The actions of `requested` the principal may perform on a repository that does not exist in
+   * `namespace` (undefined: no such account): those who would pull, and delete, it if it existed
+   * (the namespace's owners and administrators) may pull and delete the name, and learn it does
+   * not exist (404, as the distribution spec says); they may push it when pushes create
+   * repositories. Anyone else gets nothing, so a missing repository looks like a private one.
+   */
+  async allowedActionsOnMissing(
+    principal: Principal,
+    namespace: Pick<Account, 'id' | 'kind'> | undefined,
+    requested: readonly string[],
+    createOnPush: boolean,
+  ): Promise<string[]> {
+    if (!namespace || !(await this.ownsNamespace(principal, namespace))) return [];
+    return requested.filter(
+      (action) => action === 'pull' || action === 'delete' || (action === 'push' && createOnPush),
+    );
+  }
+
   private namespaceOf(repository: Repository): Pick<Account, 'id' | 'kind'> {
     return { id: repository.namespaceId, kind: repository.namespaceKind };
   }

@@ -62,14 +62,18 @@ async function grant(
       ...scope,
       actions: await services.policy.allowedActions(principal, repository, scope.actions),
     };
-  // A repository that does not exist yet: its namespace's owners may create it by pushing.
+  // A repository that does not exist (yet): its namespace's owners may learn so, and create it by
+  // pushing when pushes create repositories.
   const [namespaceName, ...rest] = scope.name.split('/');
   const namespace =
     rest.length === 1 ? await services.accounts.find(namespaceName as string) : undefined;
-  if (!services.options.createOnPush || !namespace || !scope.actions.includes('push')) return none;
-  if (!(await services.policy.ownsNamespace(principal, namespace))) return none;
   return {
     ...scope,
-    actions: scope.actions.filter((action) => action === 'push' || action === 'pull'),
+    actions: await services.policy.allowedActionsOnMissing(
+      principal,
+      namespace,
+      scope.actions,
+      services.options.createOnPush,
+    ),
   };
 }

@@ -6,7 +6,8 @@ import { authenticationOf, authorizeRepository } from './registry-access';
 /** Largest page of tags or repositories. */
 const MAX_PAGE = 1000;
 
-function pageRequest(ctx: Context): { limit: number; after: string | undefined } {
+/** `n` and `last` of a paginated listing. @throws RegistryError `PAGINATION_NUMBER_INVALID`. */
+export function pageRequest(ctx: Context): { limit: number; after: string | undefined } {
   const n = ctx.query['n'];
   const last = ctx.query['last'];
   let limit = MAX_PAGE;

@@ -14,6 +14,7 @@ import {
 import { readSmallBody } from '../read-body';
 import type { DtrServices } from '../services';
 import type { Repository, StoredManifest } from '../store/repository-store';
+import { referrerFieldsOf } from './manifest-referrer';
 import { answerCreated, authorizeRepository } from './registry-access';
 
 /** Largest manifest accepted (as the reference registry). */
@@ -117,7 +118,8 @@ async function checkReferences(
 /**
  * `PUT /v2/<name>/manifests/<reference>`: validates the manifest (media type, structure, every
  * referenced blob or child manifest present), checks the namespace's quota has room for it,
- * stores its bytes, then records it and the tag.
+ * stores its bytes, then records it and the tag. A manifest with a `subject` is answered with
+ * `OCI-Subject` and listed among the referrers of that digest.
  */
 export async function putManifest(
   ctx: Context,
@@ -146,6 +148,8 @@ export async function putManifest(
   }
   const mediaType = mediaTypeOf(ctx, document as Record<string, unknown>);
   await checkReferences(services, repository, mediaType, document as Record<string, unknown>);
+  // The subject need not be in the repository (yet): a signature may come before its image.
+  const referrer = referrerFieldsOf(mediaType, document as Record<string, unknown>);
   await services.quotas.assertRoomForBlob(repository, digest.toString(), body.length);
   const writer = await services.blobs.create({ algorithm: digest.algorithm });
   writer.end(body);
@@ -154,7 +158,9 @@ export async function putManifest(
     repository,
     { digest: digest.toString(), mediaType, size: body.length },
     reference.kind === 'tag' ? reference.tag : undefined,
+    referrer,
   );
+  if (referrer) ctx.set(Headers.ociSubject, referrer.subject);
   answerCreated(ctx, registryPaths.manifest(repository.fullName, digest), digest);
 }
 

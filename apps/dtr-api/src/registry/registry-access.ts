@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
 import {
+  type AccessScope,
   type Digest,
   formatAccessScope,
   Headers,
@@ -37,7 +38,16 @@ async function mayPerform(
   }
   if (credentials.kind === 'basic') {
     const repository = await services.repositories.find(name);
-    if (!repository) return action !== 'delete' && (await mayCreate(services, auth, name));
+    if (!repository) {
+      const namespace = await namespaceOfName(services, name);
+      const allowed = await services.policy.allowedActionsOnMissing(
+        principal,
+        namespace,
+        [action],
+        services.options.createOnPush,
+      );
+      return allowed.length > 0;
+    }
     if (action === 'pull') return services.policy.canPull(principal, repository);
     if (action === 'push') return services.policy.canPush(principal, repository);
     return services.policy.canDelete(principal, repository);
@@ -45,14 +55,18 @@ async function mayPerform(
   return false;
 }
 
+/** The account a repository name `namespace/name` would belong to; undefined if none. */
+async function namespaceOfName(services: DtrServices, name: string) {
+  const parts = name.split('/');
+  return parts.length === 2 ? await services.accounts.find(parts[0] as string) : undefined;
+}
+
 async function mayCreate(
   services: DtrServices,
   auth: Authentication,
   name: string,
 ): Promise<boolean> {
-  const parts = name.split('/');
-  const namespace =
-    parts.length === 2 ? await services.accounts.find(parts[0] as string) : undefined;
+  const namespace = await namespaceOfName(services, name);
   return (
     services.options.createOnPush &&
     namespace !== undefined &&
@@ -63,7 +77,8 @@ async function mayCreate(
 /**
  * Checks the request may perform `action` on `name` and returns the repository. Authorization
  * comes first, so nobody learns whether a repository they may not see exists. A push to a missing
- * repository creates it (private) when allowed.
+ * repository creates it (private) when allowed. A refused bearer (or anonymous) request is
+ * challenged for `action` on `name` and for `alsoChallenge` (what else the request would use).
  * @throws RegistryError `UNAUTHORIZED` (with the challenge for the needed scope) or `DENIED` for a
  *   password-authenticated user without access; `NAME_UNKNOWN` for a missing repository.
  */
@@ -72,12 +87,16 @@ export async function authorizeRepository(
   services: DtrServices,
   name: string,
   action: RegistryAction,
+  alsoChallenge: readonly AccessScope[] = [],
 ): Promise<Repository> {
   const auth = authenticationOf(ctx);
   if (!(await mayPerform(services, auth, name, action))) {
     if (auth.credentials.kind === 'basic')
       throw new RegistryError('DENIED', undefined, { detail: { repository: name, action } });
-    const scope = formatAccessScope({ type: 'repository', name, actions: [action] });
+    // The challenge names every scope the request can use, so one token does it all.
+    const scope = [{ type: 'repository', name, actions: [action] }, ...alsoChallenge]
+      .map(formatAccessScope)
+      .join(' ');
     throw services.authenticator.unauthorized(
       ctx,
       'authentication required',

@@ -8,6 +8,7 @@ import {
 import type { DtrServices } from '../services';
 import { deleteBlob, getBlob } from './blob-handlers';
 import { listCatalog, listTags } from './listing-handlers';
+import { listReferrers } from './referrers-handlers';
 import { deleteManifest, getManifest, putManifest } from './manifest-handlers';
 import { authenticationOf } from './registry-access';
 import {
@@ -36,6 +37,8 @@ export function registryRouter(services: DtrServices): Middleware {
         return listCatalog(ctx, services);
       case 'tags':
         return listTags(ctx, services, route.repository);
+      case 'referrers':
+        return listReferrers(ctx, services, route.repository, route.digest);
       case 'blob':
         return ctx.method === 'DELETE'
           ? deleteBlob(ctx, services, route.repository, route.digest)

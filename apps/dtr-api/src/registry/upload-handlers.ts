@@ -1,7 +1,14 @@
 import type { Context } from 'koa';
 import { PassThrough, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Digest, Headers, RegistryError, registryPaths } from '@dtr-cache/registry-protocol';
+import {
+  type AccessScope,
+  Digest,
+  Headers,
+  isValidRepositoryName,
+  RegistryError,
+  registryPaths,
+} from '@dtr-cache/registry-protocol';
 import type { DtrServices } from '../services';
 import type { Repository } from '../store/repository-store';
 import type { UploadSessionRecord } from '../store/upload-session-store';
@@ -223,6 +230,17 @@ async function mountBlob(ctx: Context, services: DtrServices, repository: Reposi
 }
 
 /**
+ * The scope a mount needs beside push on `name`: pull on its `from` repository (a valid name other
+ * than `name`), so a client that asks for exactly the challenged scopes gets a token that mounts.
+ */
+function mountSource(ctx: Context, name: string): AccessScope[] {
+  const from = ctx.query['from'];
+  if (typeof ctx.query['mount'] !== 'string' || typeof from !== 'string') return [];
+  if (from === name || !isValidRepositoryName(from)) return [];
+  return [{ type: 'repository', name: from, actions: ['pull'] }];
+}
+
+/**
  * `POST /v2/<name>/blobs/uploads/`: a cross-repository mount (see {@link mountBlob}), a
  * monolithic upload (`?digest=` with the body), or a new upload session (202).
  */
@@ -231,7 +249,7 @@ export async function startUpload(
   services: DtrServices,
   name: string,
 ): Promise<void> {
-  const repository = await authorizeRepository(ctx, services, name, 'push');
+  const repository = await authorizeRepository(ctx, services, name, 'push', mountSource(ctx, name));
   if (await mountBlob(ctx, services, repository)) return;
   const upload = await services.uploads.start(repository.id, pusherId(ctx));
   if (ctx.query['digest'] === undefined) {

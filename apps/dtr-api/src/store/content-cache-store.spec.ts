@@ -1,30 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../test/test-database';
-import { openDatabase, type OpenedDatabase } from './database';
+import { describe, expect, it } from 'vitest';
+import { databasePerTest } from '../../test/test-database';
+import type { OpenedDatabase } from './database';
 import { ContentCacheStore, MAX_CACHE_MEMBERS } from './content-cache-store';
 import { MIGRATIONS } from './migrations';
 
-let directory: string;
-let created: TestDatabase;
-const opened: OpenedDatabase[] = [];
-beforeEach(async () => {
-  directory = await mkdtemp(join(tmpdir(), 'dtr-caches-'));
-  created = await createTestDatabase(directory);
-});
-afterEach(async () => {
-  for (const one of opened.splice(0)) await one.database.destroy();
-  await created.drop();
-  await rm(directory, { recursive: true, force: true });
-});
-
-async function open(migrations = MIGRATIONS): Promise<OpenedDatabase> {
-  const one = await openDatabase(created.location, { migrations });
-  opened.push(one);
-  return one;
-}
+const { open, closeAll } = databasePerTest('dtr-caches-');
 
 async function account(database: OpenedDatabase, name: string): Promise<{ id: number }> {
   return database.database
@@ -54,10 +34,9 @@ describe('schema 6 (cache groups) on a database of schema 5', () => {
         { account_id: cleared.id, content_cache_id: null },
       ])
       .execute();
-    await before.database.destroy();
-    opened.splice(0);
+    await closeAll();
 
-    const after = await open();
+    const after = await open(MIGRATIONS.filter((migration) => migration.version <= 6));
     expect(after.migration.applied).toEqual([6]);
     const caches = new ContentCacheStore(after.database);
     expect(await caches.findByName('east')).toMatchObject({

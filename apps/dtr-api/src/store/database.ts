@@ -49,6 +49,10 @@ function postgresPool(url: string, poolSize: number): pg.Pool {
   });
   // An idle connection that breaks (the server restarts) is dropped, not a process crash.
   pool.on('error', () => undefined);
+  // So is one lent out when it breaks between queries (the pool listens to idle ones only): pg
+  // emits that as an 'error' event, which without a listener would end the process. The work on
+  // it fails with the error, and the pool drops it when it comes back.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 

@@ -306,6 +306,28 @@ const cacheGroups: Migration = {
   },
 };
 
+/**
+ * OCI 1.1 referrers: a manifest's `subject` digest, its artifact type and its annotations, so the
+ * referrers of a digest are one indexed query. Nullable columns and an index: the previous
+ * release keeps working (it neither writes nor reads them; manifests it pushes are indexed when
+ * pushed again, or adopted from the referrers tag schema, see referrer-store.ts).
+ */
+const manifestReferrers: Migration = {
+  version: 7,
+  name: 'manifest-referrers',
+  compatibleFrom: 1,
+  async up(database) {
+    await database.schema.alterTable('manifests').addColumn('subject_digest', 'text').execute();
+    await database.schema.alterTable('manifests').addColumn('artifact_type', 'text').execute();
+    await database.schema.alterTable('manifests').addColumn('annotations', 'text').execute();
+    await database.schema
+      .createIndex('manifests_subject')
+      .on('manifests')
+      .columns(['repository_id', 'subject_digest'])
+      .execute();
+  },
+};
+
 /** Every migration, in order; the last one's version is the schema this code is written for. */
 export const MIGRATIONS: readonly Migration[] = [
   baseline,
@@ -314,4 +336,5 @@ export const MIGRATIONS: readonly Migration[] = [
   sharedCacheHealth,
   sharedAuthFailures,
   cacheGroups,
+  manifestReferrers,
 ];

@@ -2,6 +2,7 @@ import { RegistryError } from '@dtr-cache/registry-protocol';
 import type { Account } from './account-store';
 import { type Kysely, sql } from 'kysely';
 import { isUniqueViolation } from './database';
+import { type ReferrerFields, referrerColumns } from './referrer-store';
 import type { Database, DtrSchema } from './schema';
 
 export type Visibility = 'public' | 'private';
@@ -201,12 +202,14 @@ export class RepositoryStore {
   /**
    * Records a manifest (and links its bytes as a blob) and optionally points a tag at it, in one
    * transaction. Two pushes of one tag at once (from two replicas) both succeed and the tag ends
-   * at one of the two manifests, both of which are stored.
+   * at one of the two manifests, both of which are stored. With `referrer`, the manifest is
+   * listed among the referrers of its subject.
    */
   async putManifest(
     repository: Repository,
     manifest: StoredManifest,
     tag: string | undefined,
+    referrer?: ReferrerFields,
   ): Promise<void> {
     const now = new Date().toISOString();
     await this.database.transaction().execute(async (transaction) => {
@@ -218,11 +221,15 @@ export class RepositoryStore {
           media_type: manifest.mediaType,
           size: manifest.size,
           created_at: now,
+          ...referrerColumns(referrer),
         })
         .onConflict((conflict) =>
-          conflict
-            .columns(['repository_id', 'digest'])
-            .doUpdateSet((eb) => ({ media_type: eb.ref('excluded.media_type') })),
+          conflict.columns(['repository_id', 'digest']).doUpdateSet((eb) => ({
+            media_type: eb.ref('excluded.media_type'),
+            subject_digest: eb.ref('excluded.subject_digest'),
+            artifact_type: eb.ref('excluded.artifact_type'),
+            annotations: eb.ref('excluded.annotations'),
+          })),
         )
         .execute();
       await this.linkBlob(repository, manifest.digest, manifest.size, transaction);

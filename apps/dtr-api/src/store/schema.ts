@@ -40,6 +40,12 @@ export interface ManifestsTable {
   media_type: string;
   size: number;
   created_at: string;
+  /** The digest the manifest's `subject` names (OCI 1.1 referrers); null without one. */
+  subject_digest: string | null;
+  /** What the referrers API says the manifest is: its `artifactType`, else its config's type. */
+  artifact_type: string | null;
+  /** The manifest's `annotations` as JSON; null without any. */
+  annotations: string | null;
 }
 
 export interface TagsTable {

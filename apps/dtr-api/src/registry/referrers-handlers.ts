@@ -1,0 +1,113 @@
+import { buffer } from 'node:stream/consumers';
+import type { Context } from 'koa';
+import {
+  Digest,
+  Headers,
+  isIndexMediaType,
+  MediaTypes,
+  registryPaths,
+} from '@dtr-cache/registry-protocol';
+import type { DtrServices } from '../services';
+import type { Referrer } from '../store/referrer-store';
+import type { Repository } from '../store/repository-store';
+import { pageRequest } from './listing-handlers';
+import { referrerFieldsOf } from './manifest-referrer';
+import { authorizeRepository } from './registry-access';
+
+/** The descriptors a referrers tag (distribution-spec 1.1 fallback) may list that are adopted. */
+const MAX_ADOPTED = 1000;
+
+/** The tag the referrers tag schema gives `digest`: `<algorithm>-<hex>`, truncated as the spec says. */
+export function referrersTag(digest: Digest): string {
+  return `${digest.algorithm.slice(0, 32)}-${digest.hex.slice(0, 64)}`;
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** A stored manifest's JSON (manifests are at most 4 MiB: PUT refuses larger ones). */
+async function readManifest(services: DtrServices, digest: string): Promise<unknown> {
+  const { stream } = await services.blobs.open(Digest.parse(digest));
+  return JSON.parse((await buffer(stream)).toString('utf8'));
+}
+
+/**
+ * Lists among the referrers of `subject` the manifests a client recorded under the referrers tag
+ * schema while DTR had no referrers API (they were pushed with a `subject` DTR did not index):
+ * each one the index of that tag lists, that is in the repository and whose `subject` is this
+ * digest, is indexed once. Nothing to do without such a tag; a broken entry is skipped.
+ */
+async function adoptReferrersTag(
+  services: DtrServices,
+  repository: Repository,
+  subject: Digest,
+): Promise<void> {
+  const tagged = await services.repositories.taggedManifest(repository, referrersTag(subject));
+  if (!tagged || !isIndexMediaType(tagged.mediaType)) return;
+  const index = await readManifest(services, tagged.digest).catch(() => undefined);
+  const listed = isObject(index) && Array.isArray(index['manifests']) ? index['manifests'] : [];
+  for (const entry of listed.slice(0, MAX_ADOPTED)) {
+    if (!isObject(entry) || typeof entry['digest'] !== 'string') continue;
+    const manifest = await services.repositories.manifest(repository, entry['digest']);
+    if (!manifest || manifest.digest === tagged.digest) continue;
+    try {
+      const document = await readManifest(services, manifest.digest);
+      if (!isObject(document)) continue;
+      const fields = referrerFieldsOf(manifest.mediaType, document);
+      if (fields?.subject === subject.toString())
+        await services.referrers.record(repository, manifest.digest, fields);
+    } catch {
+      // Not a manifest with a valid subject: not a referrer.
+    }
+  }
+}
+
+function descriptorOf(referrer: Referrer): Record<string, unknown> {
+  return {
+    mediaType: referrer.mediaType,
+    digest: referrer.digest,
+    size: referrer.size,
+    ...(referrer.artifactType === undefined ? {} : { artifactType: referrer.artifactType }),
+    ...(referrer.annotations === undefined ? {} : { annotations: referrer.annotations }),
+  };
+}
+
+/**
+ * `GET /v2/<name>/referrers/<digest>?artifactType=&n=&last=`: an OCI image index of the manifests
+ * of the repository whose `subject` is `digest` (an empty one when there are none), filtered by
+ * artifact type when asked (`OCI-Filters-Applied: artifactType`), paginated with `Link` as tags
+ * are. Pull access to the repository is required, as for its manifests.
+ */
+export async function listReferrers(
+  ctx: Context,
+  services: DtrServices,
+  name: string,
+  subject: Digest,
+): Promise<void> {
+  const repository = await authorizeRepository(ctx, services, name, 'pull');
+  const requested = ctx.query['artifactType'];
+  const artifactType = typeof requested === 'string' && requested !== '' ? requested : undefined;
+  const { limit, after } = pageRequest(ctx);
+  if (after === undefined) await adoptReferrersTag(services, repository, subject);
+  const referrers = await services.referrers.referrers(repository, subject.toString(), {
+    ...(artifactType === undefined ? {} : { artifactType }),
+    ...(after === undefined ? {} : { after }),
+    limit: limit + 1,
+  });
+  const page = referrers.slice(0, limit);
+  if (referrers.length > limit && page.length > 0) {
+    const next = registryPaths.referrers(repository.fullName, subject, {
+      ...(artifactType === undefined ? {} : { artifactType }),
+      n: limit,
+      last: page.at(-1)?.digest,
+    });
+    ctx.set(Headers.link, `<${next}>; rel="next"`);
+  }
+  if (artifactType !== undefined) ctx.set(Headers.ociFiltersApplied, 'artifactType');
+  ctx.type = MediaTypes.ociIndex;
+  ctx.body = {
+    schemaVersion: 2,
+    mediaType: MediaTypes.ociIndex,
+    manifests: page.map(descriptorOf),
+  };
+}

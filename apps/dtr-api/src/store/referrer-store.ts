@@ -1,0 +1,87 @@
+import type { Database } from './schema';
+import type { Repository } from './repository-store';
+
+/** What makes a manifest a referrer (OCI 1.1): the digest its `subject` names, and how it is listed. */
+export interface ReferrerFields {
+  readonly subject: string;
+  /** Its `artifactType`; else, for an image manifest, its config's media type; else none. */
+  readonly artifactType: string | undefined;
+  readonly annotations: Readonly<Record<string, string>> | undefined;
+}
+
+/** One descriptor of a referrers answer. */
+export interface Referrer {
+  readonly digest: string;
+  readonly mediaType: string;
+  readonly size: number;
+  readonly artifactType: string | undefined;
+  readonly annotations: Readonly<Record<string, string>> | undefined;
+}
+
+/**
+ * The referrers of manifests: the manifests of a repository whose `subject` names a digest (kept
+ * in the manifests' own rows, so deleting a manifest removes it from every answer).
+ */
+export class ReferrerStore {
+  constructor(private readonly database: Database) {}
+
+  /**
+   * The referrers of `subject` in `repository`, ordered by digest, after `after`, at most
+   * `limit`; with `artifactType`, only those of that type.
+   */
+  async referrers(
+    repository: Repository,
+    subject: string,
+    options: { artifactType?: string; after?: string; limit: number },
+  ): Promise<Referrer[]> {
+    let query = this.database
+      .selectFrom('manifests')
+      .select(['digest', 'media_type', 'size', 'artifact_type', 'annotations'])
+      .where('repository_id', '=', repository.id)
+      .where('subject_digest', '=', subject)
+      .where('digest', '>', options.after ?? '')
+      .orderBy('digest')
+      .limit(options.limit);
+    if (options.artifactType !== undefined)
+      query = query.where('artifact_type', '=', options.artifactType);
+    return (await query.execute()).map((row) => ({
+      digest: row.digest,
+      mediaType: row.media_type,
+      size: row.size,
+      artifactType: row.artifact_type ?? undefined,
+      annotations:
+        row.annotations === null
+          ? undefined
+          : (JSON.parse(row.annotations) as Record<string, string>),
+    }));
+  }
+
+  /**
+   * Records that manifest `digest`, already in `repository`, is a referrer (a manifest pushed
+   * before this release was indexed, found through the referrers tag schema).
+   */
+  async record(repository: Repository, digest: string, fields: ReferrerFields): Promise<void> {
+    await this.database
+      .updateTable('manifests')
+      .set(referrerColumns(fields))
+      .where('repository_id', '=', repository.id)
+      .where('digest', '=', digest)
+      .execute();
+  }
+}
+
+/** The manifest row's referrer columns. */
+export function referrerColumns(fields: ReferrerFields | undefined): {
+  subject_digest: string | null;
+  artifact_type: string | null;
+  annotations: string | null;
+} {
+  return {
+    subject_digest: fields?.subject ?? null,
+    artifact_type: fields?.artifactType ?? null,
+    annotations:
+      fields?.annotations === undefined || Object.keys(fields.annotations).length === 0
+        ? null
+        : JSON.stringify(fields.annotations),
+  };
+}
