@@ -170,6 +170,22 @@ describe('the referrers of a manifest', () => {
     expect(unfiltered.headers.get('oci-filters-applied')).toBeNull();
   });
 
+  it('refuses a malformed subject, and checks nothing new in manifests without one', async () => {
+    const broken = JSON.stringify({
+      ...JSON.parse(manifest({ artifactType: SIGNATURE })),
+      subject: { mediaType: MediaTypes.ociManifest, digest: 'sha256:nope', size: 1 },
+    });
+    const refused = await put(Digest.of(broken).toString(), broken);
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toMatchObject({ errors: [{ code: 'MANIFEST_INVALID' }] });
+    const lenient = JSON.stringify({
+      ...JSON.parse(manifest({ configType: MediaTypes.ociConfig, layer: 'lenient' })),
+      annotations: null,
+      artifactType: null,
+    });
+    expect((await put('lenient', lenient)).status).toBe(201);
+  });
+
   it('drops a deleted referrer from the index', async () => {
     const body = manifest({ subject: image, artifactType: 'application/vnd.example.gone' });
     const digest = Digest.of(body).toString();

@@ -23,7 +23,7 @@ function subjectDigest(subject: unknown): string {
 
 function annotationsOf(document: Record<string, unknown>): Record<string, string> | undefined {
   const annotations = document['annotations'];
-  if (annotations === undefined) return undefined;
+  if (annotations === undefined || annotations === null) return undefined;
   if (!isObject(annotations) || Object.values(annotations).some((v) => typeof v !== 'string'))
     throw invalid('annotations must map strings to strings');
   return annotations as Record<string, string>;
@@ -40,12 +40,13 @@ export function referrerFieldsOf(
   mediaType: string,
   document: Record<string, unknown>,
 ): ReferrerFields | undefined {
-  const artifactType = document['artifactType'];
+  // Only a referrer's fields are checked: other manifests are stored as they were before.
+  if (document['subject'] === undefined || document['subject'] === null) return undefined;
+  const subject = subjectDigest(document['subject']);
+  const artifactType = document['artifactType'] ?? undefined;
   if (artifactType !== undefined && typeof artifactType !== 'string')
     throw invalid('artifactType is not a media type');
   const annotations = annotationsOf(document);
-  if (document['subject'] === undefined) return undefined;
-  const subject = subjectDigest(document['subject']);
   const config = document['config'];
   const configType =
     isImageManifestMediaType(mediaType) &&
