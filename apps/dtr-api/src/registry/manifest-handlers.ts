@@ -14,38 +14,12 @@ import {
 import { readSmallBody } from '../read-body';
 import type { DtrServices } from '../services';
 import type { Repository, StoredManifest } from '../store/repository-store';
+import { type Descriptor, descriptorDigest, invalidManifest } from './manifest-descriptor';
 import { referrerFieldsOf } from './manifest-referrer';
 import { answerCreated, authorizeRepository } from './registry-access';
 
 /** Largest manifest accepted (as the reference registry). */
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
-
-interface Descriptor {
-  mediaType?: unknown;
-  digest?: unknown;
-  size?: unknown;
-  urls?: unknown;
-}
-
-function invalid(reason: string): RegistryError {
-  return new RegistryError('MANIFEST_INVALID', undefined, { detail: { reason } });
-}
-
-function descriptorDigest(descriptor: Descriptor | undefined, where: string): Digest {
-  if (typeof descriptor !== 'object' || descriptor === null)
-    throw invalid(`${where} is not a descriptor`);
-  if (typeof descriptor.digest !== 'string') throw invalid(`${where}.digest is missing`);
-  if (
-    typeof descriptor.size !== 'number' ||
-    !Number.isSafeInteger(descriptor.size) ||
-    descriptor.size < 0
-  ) {
-    throw invalid(`${where}.size is not a size`);
-  }
-  const digest = Digest.tryParse(descriptor.digest);
-  if (!digest) throw invalid(`${where}.digest is not a valid digest`);
-  return digest;
-}
 
 /** The media type of an uploaded manifest: its `mediaType` field and the Content-Type must agree. */
 function mediaTypeOf(ctx: Context, document: Record<string, unknown>): string {
@@ -57,11 +31,11 @@ function mediaTypeOf(ctx: Context, document: Record<string, unknown>): string {
     isManifestMediaType(contentType) &&
     declared !== contentType
   ) {
-    throw invalid(`mediaType ${declared} does not match Content-Type ${contentType}`);
+    throw invalidManifest(`mediaType ${declared} does not match Content-Type ${contentType}`);
   }
   const mediaType = declared ?? contentType;
   if (!isManifestMediaType(mediaType)) {
-    throw invalid(
+    throw invalidManifest(
       `unsupported manifest media type "${mediaType}" (supported: ${MANIFEST_MEDIA_TYPES.join(', ')})`,
     );
   }
@@ -75,10 +49,10 @@ async function checkReferences(
   mediaType: string,
   document: Record<string, unknown>,
 ): Promise<void> {
-  if (document['schemaVersion'] !== 2) throw invalid('schemaVersion must be 2');
+  if (document['schemaVersion'] !== 2) throw invalidManifest('schemaVersion must be 2');
   if (isImageManifestMediaType(mediaType)) {
     const layers = document['layers'];
-    if (!Array.isArray(layers)) throw invalid('layers must be a list');
+    if (!Array.isArray(layers)) throw invalidManifest('layers must be a list');
     const blobs = [
       { descriptor: document['config'] as Descriptor, where: 'config' },
       ...layers.map((layer: Descriptor, index) => ({
@@ -99,7 +73,7 @@ async function checkReferences(
     }
   } else if (isIndexMediaType(mediaType)) {
     const manifests = document['manifests'];
-    if (!Array.isArray(manifests)) throw invalid('manifests must be a list');
+    if (!Array.isArray(manifests)) throw invalidManifest('manifests must be a list');
     for (const [index, child] of (manifests as Descriptor[]).entries()) {
       const digest = descriptorDigest(child, `manifests[${index}]`);
       if (!(await services.repositories.manifest(repository, digest.toString()))) {
@@ -133,10 +107,10 @@ export async function putManifest(
   try {
     document = JSON.parse(body.toString('utf8'));
   } catch {
-    throw invalid('the manifest is not valid JSON');
+    throw invalidManifest('the manifest is not valid JSON');
   }
   if (typeof document !== 'object' || document === null || Array.isArray(document))
-    throw invalid('the manifest is not a JSON object');
+    throw invalidManifest('the manifest is not a JSON object');
   const digest = Digest.of(
     body,
     reference.kind === 'digest' ? reference.digest.algorithm : 'sha256',

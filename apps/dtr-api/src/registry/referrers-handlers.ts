@@ -11,6 +11,7 @@ import type { DtrServices } from '../services';
 import type { Referrer } from '../store/referrer-store';
 import type { Repository } from '../store/repository-store';
 import { pageRequest } from './listing-handlers';
+import { isJsonObject } from './manifest-descriptor';
 import { referrerFieldsOf } from './manifest-referrer';
 import { authorizeRepository } from './registry-access';
 
@@ -22,9 +23,6 @@ export function referrersTag(digest: Digest): string {
   return `${digest.algorithm.slice(0, 32)}-${digest.hex.slice(0, 64)}`;
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
 /** A stored manifest's JSON (manifests are at most 4 MiB: PUT refuses larger ones). */
 async function readManifest(services: DtrServices, digest: string): Promise<unknown> {
   const { stream } = await services.blobs.open(Digest.parse(digest));
@@ -34,8 +32,9 @@ async function readManifest(services: DtrServices, digest: string): Promise<unkn
 /**
  * Lists among the referrers of `subject` the manifests a client recorded under the referrers tag
  * schema while DTR had no referrers API (they were pushed with a `subject` DTR did not index):
- * each one the index of that tag lists, that is in the repository and whose `subject` is this
- * digest, is indexed once. Nothing to do without such a tag; a broken entry is skipped.
+ * each one the index of that tag lists, that is in the repository, not recorded yet, and whose
+ * `subject` is this digest, is recorded, so it is read once. Costs one query without such a tag;
+ * a broken entry is skipped.
  */
 async function adoptReferrersTag(
   services: DtrServices,
@@ -45,14 +44,15 @@ async function adoptReferrersTag(
   const tagged = await services.repositories.taggedManifest(repository, referrersTag(subject));
   if (!tagged || !isIndexMediaType(tagged.mediaType)) return;
   const index = await readManifest(services, tagged.digest).catch(() => undefined);
-  const listed = isObject(index) && Array.isArray(index['manifests']) ? index['manifests'] : [];
-  for (const entry of listed.slice(0, MAX_ADOPTED)) {
-    if (!isObject(entry) || typeof entry['digest'] !== 'string') continue;
-    const manifest = await services.repositories.manifest(repository, entry['digest']);
-    if (!manifest || manifest.digest === tagged.digest) continue;
+  const listed = isJsonObject(index) && Array.isArray(index['manifests']) ? index['manifests'] : [];
+  const digests = listed
+    .slice(0, MAX_ADOPTED)
+    .map((entry: unknown) => (isJsonObject(entry) ? entry['digest'] : undefined))
+    .filter((digest): digest is string => typeof digest === 'string' && digest !== tagged.digest);
+  for (const manifest of await services.referrers.unrecorded(repository, digests)) {
     try {
       const document = await readManifest(services, manifest.digest);
-      if (!isObject(document)) continue;
+      if (!isJsonObject(document)) continue;
       const fields = referrerFieldsOf(manifest.mediaType, document);
       if (fields?.subject === subject.toString())
         await services.referrers.record(repository, manifest.digest, fields);

@@ -57,6 +57,25 @@ export class ReferrerStore {
   }
 
   /**
+   * The manifests among `digests` in `repository` that are not recorded as referrers of anything
+   * (pushed before this release, or without a `subject`), with their media types.
+   */
+  async unrecorded(
+    repository: Repository,
+    digests: readonly string[],
+  ): Promise<Array<{ digest: string; mediaType: string }>> {
+    if (digests.length === 0) return [];
+    const rows = await this.database
+      .selectFrom('manifests')
+      .select(['digest', 'media_type'])
+      .where('repository_id', '=', repository.id)
+      .where('digest', 'in', digests)
+      .where('subject_digest', 'is', null)
+      .execute();
+    return rows.map((row) => ({ digest: row.digest, mediaType: row.media_type }));
+  }
+
+  /**
    * Records that manifest `digest`, already in `repository`, is a referrer (a manifest pushed
    * before this release was indexed, found through the referrers tag schema).
    */
