@@ -2,6 +2,7 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { RegistryError } from '@dtr-cache/registry-protocol';
 import type { CacheHealth } from '../caches/cache-health-monitor';
+import { pullDestination } from '../caches/pull-destination';
 import { readJsonObject } from '../read-body';
 import { clientOf } from '../request-context';
 import { cacheHosts, cacheNetworks } from './content-cache-input';
@@ -185,25 +186,16 @@ export async function effectiveCache(
   account: Account,
   clientAddress: string,
 ) {
-  const choice = await services.caches.choiceOf(account);
-  const cache =
-    choice.kind === 'cache'
-      ? choice.cache
-      : choice.kind === 'automatic'
-        ? await services.cacheNetworks.cacheFor(clientAddress)
-        : undefined;
-  const reason =
-    choice.kind === 'cache'
-      ? 'chosen'
-      : choice.kind === 'none'
-        ? 'none'
-        : cache
-          ? 'network'
-          : 'no-network';
+  const { choice, cache, reason } = await pullDestination(
+    services.caches,
+    services.cacheNetworks,
+    account,
+    clientAddress,
+  );
   return {
-    choice: choice.kind,
+    choice,
     cache: cache ?? null,
-    reason: reason as 'chosen' | 'network' | 'none' | 'no-network',
+    reason,
     healthy: cache ? services.cacheHealth.status(cache).healthy === true : null,
   };
 }

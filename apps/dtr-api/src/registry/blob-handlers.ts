@@ -18,25 +18,9 @@ import {
 } from '@dtr-cache/registry-protocol';
 import { clientOf } from '../request-context';
 import type { DtrServices } from '../services';
-import type { Account } from '../store/account-store';
-import type { CacheGroup } from '../store/content-cache-store';
+import { pullDestination } from '../caches/pull-destination';
 import type { Repository } from '../store/repository-store';
 import { authenticationOf, authorizeRepository } from './registry-access';
-
-/**
- * The cache a user's blob pulls go to: the one they chose, or with no choice the one serving the
- * client's network; undefined when they chose none or no network matches.
- */
-async function cacheOfRequest(
-  ctx: Context,
-  services: DtrServices,
-  account: Account,
-): Promise<CacheGroup | undefined> {
-  const choice = await services.caches.choiceOf(account);
-  if (choice.kind === 'cache') return choice.cache;
-  if (choice.kind === 'none') return undefined;
-  return services.cacheNetworks.cacheFor(clientOf(ctx));
-}
 
 /**
  * Where to send a blob request instead of serving it: a member of the user's content cache, with
@@ -56,7 +40,12 @@ async function cacheRedirect(
     services.metrics.servedDirectly.inc({ reason: 'anonymous' });
     return undefined;
   }
-  const cache = await cacheOfRequest(ctx, services, principal.account);
+  const { cache } = await pullDestination(
+    services.caches,
+    services.cacheNetworks,
+    principal.account,
+    clientOf(ctx),
+  );
   if (!cache) {
     services.metrics.servedDirectly.inc({ reason: 'no-cache' });
     return undefined;

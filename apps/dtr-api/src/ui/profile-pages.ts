@@ -4,6 +4,7 @@ import type { Repository } from '../store/repository-store';
 import { cacheTable } from './cache-pages';
 import { html, type SafeHtml } from './html';
 import { type CacheView, csrfField, layout, type Notice, notices, type Viewer } from './ui-pages';
+import type { PullReason } from '../caches/pull-destination';
 
 function profileHeader(viewer: Viewer, user: Account, tab: 'overview' | 'settings'): SafeHtml {
   return html`<h1>${user.name} ${user.isAdmin && html`<span class="badge admin">admin</span>`}</h1>
@@ -108,7 +109,7 @@ export function profilePage(options: {
 /** Where a user's pulls go now and why (see `effectiveCache`). */
 export interface PullsGoTo {
   readonly cache: string | undefined;
-  readonly reason: 'chosen' | 'network' | 'none' | 'no-network';
+  readonly reason: PullReason;
   readonly healthy: boolean | undefined;
 }
 
