@@ -6,8 +6,10 @@ import {
   Headers,
   RegistryError,
 } from '@dtr-cache/registry-protocol';
+import type { Principal } from '../auth/access-policy';
 import type { Authentication } from '../auth/authenticate';
 import type { DtrServices } from '../services';
+import type { Account } from '../store/account-store';
 import type { Repository } from '../store/repository-store';
 
 export type RegistryAction = 'pull' | 'push' | 'delete';
@@ -38,16 +40,8 @@ async function mayPerform(
   }
   if (credentials.kind === 'basic') {
     const repository = await services.repositories.find(name);
-    if (!repository) {
-      const namespace = await namespaceOfName(services, name);
-      const allowed = await services.policy.allowedActionsOnMissing(
-        principal,
-        namespace,
-        [action],
-        services.options.createOnPush,
-      );
-      return allowed.length > 0;
-    }
+    if (!repository)
+      return (await namespaceAllowing(services, principal, name, action)) !== undefined;
     if (action === 'pull') return services.policy.canPull(principal, repository);
     if (action === 'push') return services.policy.canPush(principal, repository);
     return services.policy.canDelete(principal, repository);
@@ -61,17 +55,24 @@ async function namespaceOfName(services: DtrServices, name: string) {
   return parts.length === 2 ? await services.accounts.find(parts[0] as string) : undefined;
 }
 
-async function mayCreate(
+/**
+ * The namespace of `name`, a repository that does not exist, when `principal` may perform
+ * `action` on that name there (`AccessPolicy.allowedActionsOnMissing`); else undefined.
+ */
+async function namespaceAllowing(
   services: DtrServices,
-  auth: Authentication,
+  principal: Principal,
   name: string,
-): Promise<boolean> {
+  action: RegistryAction,
+): Promise<Account | undefined> {
   const namespace = await namespaceOfName(services, name);
-  return (
-    services.options.createOnPush &&
-    namespace !== undefined &&
-    (await services.policy.ownsNamespace(auth.principal, namespace))
+  const allowed = await services.policy.allowedActionsOnMissing(
+    principal,
+    namespace,
+    [action],
+    services.options.createOnPush,
   );
+  return allowed.length > 0 ? namespace : undefined;
 }
 
 /**
@@ -106,8 +107,9 @@ export async function authorizeRepository(
   }
   const repository = await services.repositories.find(name);
   if (repository) return repository;
-  const namespace = await services.accounts.find(name.split('/')[0] as string);
-  if (action === 'push' && namespace && (await mayCreate(services, auth, name))) {
+  const namespace =
+    action === 'push' ? await namespaceAllowing(services, auth.principal, name, 'push') : undefined;
+  if (namespace) {
     try {
       return await services.repositories.create(namespace, name.split('/')[1] as string, 'private');
     } catch (error) {
