@@ -229,25 +229,30 @@ export class ContentCacheStore {
       .orderBy('cache_id')
       .orderBy('position')
       .execute();
-    const hosts = new Map<number, string[]>();
-    for (const member of members)
-      hosts.set(member.cache_id, [...(hosts.get(member.cache_id) ?? []), member.host]);
-    const networks = await this.networksOf(ids);
-    return rows.map((row) => toCache(row, hosts.get(row.id) ?? [], networks.get(row.id) ?? []));
-  }
-
-  private async networksOf(ids: readonly number[]): Promise<Map<number, string[]>> {
-    const rows = await this.database
+    const networks = await this.database
       .selectFrom('content_cache_networks')
       .select(['cache_id', 'cidr'])
       .where('cache_id', 'in', ids)
       .orderBy('cidr')
       .execute();
-    const networks = new Map<number, string[]>();
-    for (const row of rows)
-      networks.set(row.cache_id, [...(networks.get(row.cache_id) ?? []), row.cidr]);
-    return networks;
+    const hostsOf = byCache(members, (member) => member.host);
+    const networksOf = byCache(networks, (network) => network.cidr);
+    return rows.map((row) => toCache(row, hostsOf.get(row.id) ?? [], networksOf.get(row.id) ?? []));
   }
+}
+
+/** The values of `rows` grouped by their cache, in the rows' order. */
+function byCache<Row extends { cache_id: number }>(
+  rows: readonly Row[],
+  value: (row: Row) => string,
+): Map<number, string[]> {
+  const grouped = new Map<number, string[]>();
+  for (const row of rows) {
+    const values = grouped.get(row.cache_id);
+    if (values) values.push(value(row));
+    else grouped.set(row.cache_id, [value(row)]);
+  }
+  return grouped;
 }
 
 function toCache(

@@ -35,6 +35,19 @@ function columns(engine: DatabaseEngine) {
   };
 }
 
+/**
+ * Adds nullable text columns to `table`, one statement each (SQLite alters one column at a time):
+ * the additive step that keeps the previous release working.
+ */
+async function addNullableText(
+  database: Kysely<unknown>,
+  table: string,
+  names: readonly string[],
+): Promise<void> {
+  for (const name of names)
+    await database.schema.alterTable(table).addColumn(name, 'text').execute();
+}
+
 /** The schema as the SQLite-only releases left it (their `user_version` 4), on both engines. */
 const baseline: Migration = {
   version: 1,
@@ -196,11 +209,7 @@ const uploadSessionClaims: Migration = {
   name: 'upload-session-claims',
   compatibleFrom: 1,
   async up(database) {
-    await database.schema.alterTable('upload_sessions').addColumn('claimed_by', 'text').execute();
-    await database.schema
-      .alterTable('upload_sessions')
-      .addColumn('claimed_until', 'text')
-      .execute();
+    await addNullableText(database, 'upload_sessions', ['claimed_by', 'claimed_until']);
   },
 };
 
@@ -213,7 +222,7 @@ const grantKeyActivation: Migration = {
   name: 'grant-key-activation',
   compatibleFrom: 1,
   async up(database) {
-    await database.schema.alterTable('grant_keys').addColumn('activates_at', 'text').execute();
+    await addNullableText(database, 'grant_keys', ['activates_at']);
   },
 };
 
@@ -317,9 +326,11 @@ const manifestReferrers: Migration = {
   name: 'manifest-referrers',
   compatibleFrom: 1,
   async up(database) {
-    await database.schema.alterTable('manifests').addColumn('subject_digest', 'text').execute();
-    await database.schema.alterTable('manifests').addColumn('artifact_type', 'text').execute();
-    await database.schema.alterTable('manifests').addColumn('annotations', 'text').execute();
+    await addNullableText(database, 'manifests', [
+      'subject_digest',
+      'artifact_type',
+      'annotations',
+    ]);
     await database.schema
       .createIndex('manifests_subject')
       .on('manifests')
