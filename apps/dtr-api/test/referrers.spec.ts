@@ -225,6 +225,15 @@ describe('the referrers of a manifest', () => {
     expect(seen).toEqual([...digests].sort());
   });
 
+  it('caps a page at 1000 descriptors: a larger n is refused, as for tags', async () => {
+    const refused = await referrers(image.digest, '?n=1001');
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toMatchObject({
+      errors: [{ code: 'PAGINATION_NUMBER_INVALID', detail: { maximum: 1000 } }],
+    });
+    expect((await referrers(image.digest, '?n=1000')).status).toBe(200);
+  });
+
   it('is for those who may pull the repository: another user cannot tell it from a missing one', async () => {
     const refused = await referrers(image.digest, '', bob);
     const missing = await dtr.fetch(`/v2/alice/missing/referrers/${image.digest}`, {
@@ -251,31 +260,47 @@ describe('the referrers of a manifest', () => {
       layer: 'other',
     });
     expect((await put(Digest.of(other).toString(), other)).status).toBe(201);
-    // Forget what the PUT indexed, as for a manifest pushed before this release.
+    const plain = manifest({ configType: MediaTypes.ociConfig, layer: 'no subject' });
+    const plainDigest = Digest.of(plain).toString();
+    expect((await put(plainDigest, plain)).status).toBe(201);
+    // Forget what the PUTs indexed, as for manifests pushed before this release.
     const { database } = await openDatabase(dtr.database.location);
+    const subjectOf = async (digest: string) =>
+      (
+        await database
+          .selectFrom('manifests')
+          .select('subject_digest')
+          .where('digest', '=', digest)
+          .executeTakeFirstOrThrow()
+      ).subject_digest;
     try {
       await database
         .updateTable('manifests')
         .set({ subject_digest: null, artifact_type: null, annotations: null })
-        .where('digest', '=', signatureDigest)
+        .where('digest', 'in', [signatureDigest, plainDigest])
         .execute();
+      expect(await indexOf(await referrers(subject.digest))).toEqual([]);
+      const fallback = JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaTypes.ociIndex,
+        manifests: [
+          { ...descriptor(MediaTypes.ociManifest, signature), artifactType: SIGNATURE },
+          // A listed manifest whose subject is another digest is not a referrer of this one.
+          { ...descriptor(MediaTypes.ociManifest, other), artifactType: SIGNATURE },
+          // Nor is one without a subject.
+          descriptor(MediaTypes.ociManifest, plain),
+        ],
+      });
+      const tag = `sha256-${Digest.parse(subject.digest).hex}`;
+      expect((await put(tag, fallback, MediaTypes.ociIndex)).status).toBe(201);
+      expect((await indexOf(await referrers(subject.digest))).map((d) => d.digest)).toEqual([
+        signatureDigest,
+      ]);
+      // Each listed manifest was examined once and recorded: the next request reads none of them.
+      expect(await subjectOf(signatureDigest)).toBe(subject.digest);
+      expect(await subjectOf(plainDigest)).toBe('');
     } finally {
       await database.destroy();
     }
-    expect(await indexOf(await referrers(subject.digest))).toEqual([]);
-    const fallback = JSON.stringify({
-      schemaVersion: 2,
-      mediaType: MediaTypes.ociIndex,
-      manifests: [
-        { ...descriptor(MediaTypes.ociManifest, signature), artifactType: SIGNATURE },
-        // A listed manifest whose subject is another digest is not a referrer of this one.
-        { ...descriptor(MediaTypes.ociManifest, other), artifactType: SIGNATURE },
-      ],
-    });
-    const tag = `sha256-${Digest.parse(subject.digest).hex}`;
-    expect((await put(tag, fallback, MediaTypes.ociIndex)).status).toBe(201);
-    expect((await indexOf(await referrers(subject.digest))).map((d) => d.digest)).toEqual([
-      signatureDigest,
-    ]);
   });
 });

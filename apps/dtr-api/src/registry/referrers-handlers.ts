@@ -8,15 +8,17 @@ import {
   registryPaths,
 } from '@dtr-cache/registry-protocol';
 import type { DtrServices } from '../services';
-import type { Referrer } from '../store/referrer-store';
+import type { Referrer, ReferrerFields } from '../store/referrer-store';
 import type { Repository } from '../store/repository-store';
 import { pageRequest } from './listing-handlers';
 import { isJsonObject } from './manifest-descriptor';
 import { referrerFieldsOf } from './manifest-referrer';
 import { authorizeRepository } from './registry-access';
 
-/** The descriptors a referrers tag (distribution-spec 1.1 fallback) may list that are adopted. */
+/** The descriptors of a referrers tag (distribution-spec 1.1 fallback) examined per request. */
 const MAX_ADOPTED = 1000;
+/** The largest referrers tag index read (1000 descriptors take about 250 kB). */
+const MAX_TAG_INDEX_BYTES = 1024 * 1024;
 
 /** The tag the referrers tag schema gives `digest`: `<algorithm>-<hex>`, truncated as the spec says. */
 export function referrersTag(digest: Digest): string {
@@ -32,9 +34,9 @@ async function readManifest(services: DtrServices, digest: string): Promise<unkn
 /**
  * Lists among the referrers of `subject` the manifests a client recorded under the referrers tag
  * schema while DTR had no referrers API (they were pushed with a `subject` DTR did not index):
- * each one the index of that tag lists, that is in the repository, not recorded yet, and whose
- * `subject` is this digest, is recorded, so it is read once. Costs one query without such a tag;
- * a broken entry is skipped.
+ * each manifest that index lists, is in the repository and was never examined is read once and
+ * its `subject` recorded (this digest, another, or none). Costs one query without such a tag; an
+ * index over 1 MiB is not read, and at most 1000 of its entries are.
  */
 async function adoptReferrersTag(
   services: DtrServices,
@@ -42,7 +44,7 @@ async function adoptReferrersTag(
   subject: Digest,
 ): Promise<void> {
   const tagged = await services.repositories.taggedManifest(repository, referrersTag(subject));
-  if (!tagged || !isIndexMediaType(tagged.mediaType)) return;
+  if (!tagged || !isIndexMediaType(tagged.mediaType) || tagged.size > MAX_TAG_INDEX_BYTES) return;
   const index = await readManifest(services, tagged.digest).catch(() => undefined);
   const listed = isJsonObject(index) && Array.isArray(index['manifests']) ? index['manifests'] : [];
   const digests = listed
@@ -50,15 +52,15 @@ async function adoptReferrersTag(
     .map((entry: unknown) => (isJsonObject(entry) ? entry['digest'] : undefined))
     .filter((digest): digest is string => typeof digest === 'string' && digest !== tagged.digest);
   for (const manifest of await services.referrers.unrecorded(repository, digests)) {
+    let fields: ReferrerFields | undefined;
     try {
       const document = await readManifest(services, manifest.digest);
-      if (!isJsonObject(document)) continue;
-      const fields = referrerFieldsOf(manifest.mediaType, document);
-      if (fields?.subject === subject.toString())
-        await services.referrers.record(repository, manifest.digest, fields);
+      fields = isJsonObject(document) ? referrerFieldsOf(manifest.mediaType, document) : undefined;
     } catch {
       // Not a manifest with a valid subject: not a referrer.
     }
+    // Recorded either way (a referrer of this digest, of another, or of none): read once only.
+    await services.referrers.record(repository, manifest.digest, fields);
   }
 }
 

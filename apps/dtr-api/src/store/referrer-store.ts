@@ -57,8 +57,8 @@ export class ReferrerStore {
   }
 
   /**
-   * The manifests among `digests` in `repository` that are not recorded as referrers of anything
-   * (pushed before this release, or without a `subject`), with their media types.
+   * The manifests among `digests` in `repository` never examined for a `subject` (pushed before
+   * schema 7, or by a replica of the release before), with their media types.
    */
   async unrecorded(
     repository: Repository,
@@ -76,10 +76,14 @@ export class ReferrerStore {
   }
 
   /**
-   * Records that manifest `digest`, already in `repository`, is a referrer (a manifest pushed
-   * before this release was indexed, found through the referrers tag schema).
+   * Records what manifest `digest`, already in `repository`, refers to: `fields`, or undefined
+   * when it has no (valid) `subject`. Once recorded, a manifest is never examined again.
    */
-  async record(repository: Repository, digest: string, fields: ReferrerFields): Promise<void> {
+  async record(
+    repository: Repository,
+    digest: string,
+    fields: ReferrerFields | undefined,
+  ): Promise<void> {
     await this.database
       .updateTable('manifests')
       .set(referrerColumns(fields))
@@ -89,14 +93,17 @@ export class ReferrerStore {
   }
 }
 
-/** The manifest row's referrer columns. */
+/**
+ * The manifest row's referrer columns. `subject_digest` is `''` for a manifest without a subject:
+ * NULL is kept for manifests nobody examined yet (see {@link ReferrerStore.unrecorded}).
+ */
 export function referrerColumns(fields: ReferrerFields | undefined): {
-  subject_digest: string | null;
+  subject_digest: string;
   artifact_type: string | null;
   annotations: string | null;
 } {
   return {
-    subject_digest: fields?.subject ?? null,
+    subject_digest: fields?.subject ?? '',
     artifact_type: fields?.artifactType ?? null,
     annotations:
       fields?.annotations === undefined || Object.keys(fields.annotations).length === 0

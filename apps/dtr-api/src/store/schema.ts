@@ -40,7 +40,10 @@ export interface ManifestsTable {
   media_type: string;
   size: number;
   created_at: string;
-  /** The digest the manifest's `subject` names (OCI 1.1 referrers); null without one. */
+  /**
+   * The digest the manifest's `subject` names (OCI 1.1 referrers); `''` without one; null when it
+   * was never examined (pushed before schema 7).
+   */
   subject_digest: string | null;
   /** What the referrers API says the manifest is: its `artifactType`, else its config's type. */
   artifact_type: string | null;
