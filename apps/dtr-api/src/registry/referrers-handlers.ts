@@ -45,12 +45,33 @@ async function adoptReferrersTag(
 ): Promise<void> {
   const tagged = await services.repositories.taggedManifest(repository, referrersTag(subject));
   if (!tagged || !isIndexMediaType(tagged.mediaType) || tagged.size > MAX_TAG_INDEX_BYTES) return;
-  const index = await readManifest(services, tagged.digest).catch(() => undefined);
+  const adoptions = adoptionsOf(services);
+  const key = `${repository.id} ${subject.toString()}`;
+  // Requests that arrive together wait for one adoption: each manifest is read once, not once
+  // per request.
+  let running = adoptions.running.get(key);
+  if (!running) {
+    running = adoptIndex(services, repository, tagged.digest).finally(() =>
+      adoptions.running.delete(key),
+    );
+    adoptions.running.set(key, running);
+  }
+  await running;
+}
+
+/** Reads the manifests a referrers tag index lists and records their `subject`, in one commit. */
+async function adoptIndex(
+  services: DtrServices,
+  repository: Repository,
+  indexDigest: string,
+): Promise<void> {
+  const index = await readManifest(services, indexDigest).catch(() => undefined);
   const listed = isJsonObject(index) && Array.isArray(index['manifests']) ? index['manifests'] : [];
   const digests = listed
     .slice(0, MAX_ADOPTED)
     .map((entry: unknown) => (isJsonObject(entry) ? entry['digest'] : undefined))
-    .filter((digest): digest is string => typeof digest === 'string' && digest !== tagged.digest);
+    .filter((digest): digest is string => typeof digest === 'string' && digest !== indexDigest);
+  const examined: Array<{ digest: string; fields: ReferrerFields | undefined }> = [];
   for (const manifest of await services.referrers.unrecorded(repository, digests)) {
     let fields: ReferrerFields | undefined;
     try {
@@ -60,8 +81,26 @@ async function adoptReferrersTag(
       // Not a manifest with a valid subject: not a referrer.
     }
     // Recorded either way (a referrer of this digest, of another, or of none): read once only.
-    await services.referrers.record(repository, manifest.digest, fields);
+    examined.push({ digest: manifest.digest, fields });
   }
+  await services.referrers.recordAll(repository, examined);
+}
+
+/** Adoptions under way, per referrer store (one per DTR process and database). */
+interface Adoptions {
+  /** By repository id and subject digest. */
+  readonly running: Map<string, Promise<void>>;
+}
+
+const adoptionsByStore = new WeakMap<object, Adoptions>();
+
+function adoptionsOf(services: DtrServices): Adoptions {
+  let adoptions = adoptionsByStore.get(services.referrers);
+  if (!adoptions) {
+    adoptions = { running: new Map() };
+    adoptionsByStore.set(services.referrers, adoptions);
+  }
+  return adoptions;
 }
 
 function descriptorOf(referrer: Referrer): Record<string, unknown> {

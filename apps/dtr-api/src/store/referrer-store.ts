@@ -84,12 +84,24 @@ export class ReferrerStore {
     digest: string,
     fields: ReferrerFields | undefined,
   ): Promise<void> {
-    await this.database
-      .updateTable('manifests')
-      .set(referrerColumns(fields))
-      .where('repository_id', '=', repository.id)
-      .where('digest', '=', digest)
-      .execute();
+    await this.recordAll(repository, [{ digest, fields }]);
+  }
+
+  /** {@link record} for several manifests, in one transaction (one commit, not one each). */
+  async recordAll(
+    repository: Repository,
+    manifests: ReadonlyArray<{ digest: string; fields: ReferrerFields | undefined }>,
+  ): Promise<void> {
+    if (manifests.length === 0) return;
+    await this.database.transaction().execute(async (transaction) => {
+      for (const { digest, fields } of manifests)
+        await transaction
+          .updateTable('manifests')
+          .set(referrerColumns(fields))
+          .where('repository_id', '=', repository.id)
+          .where('digest', '=', digest)
+          .execute();
+    });
   }
 }
 
