@@ -29,6 +29,11 @@ export interface CacheServices {
   readonly headers: Readonly<Record<string, readonly string[]>>;
   /** `log.accesslog.disabled` inverted. */
   readonly accessLog: boolean;
+  /**
+   * `http.prefix` without its trailing slash (`/`: none). The registry API is served below it
+   * only; `/health`, `/metrics` and the grant keys answer at the root too.
+   */
+  readonly prefix?: string;
   /** The server's connections per client: each request is admitted by it first. */
   readonly connections: ClientConnections;
   /** `sendtimeout`: a response whose client takes none of its waiting bytes for this long closes. */
@@ -38,6 +43,13 @@ export interface CacheServices {
    * false: every body is read and written (the path TLS, memory hits and fills always take).
    */
   readonly sendFile: boolean;
+  /** `health.storagedriver`: its problem makes the health endpoints answer 503. */
+  readonly storageHealth?: { readonly problem: string | undefined };
+  /**
+   * False when metrics are served by the debug server (`http.debug.prometheus`): `/metrics` is
+   * then not answered here. Default true.
+   */
+  readonly metricsOnMainPort?: boolean;
   /** The Prometheus text of `/metrics` (with several workers, all of theirs). */
   metricsText(): Promise<string>;
   /** Fills under way (with several workers, in all of them). */
@@ -75,11 +87,21 @@ export function createApp(services: CacheServices): RequestListener {
     }
     writeRegistryError(request, response, error, onUnexpected);
   };
+  const prefix = services.prefix ?? '/';
   return (request, response) => {
     const refusal = services.connections.admit(request);
     if (refusal) {
       fail(request, response, refusal);
       return;
+    }
+    if (prefix !== '/') {
+      const target = originForm(request.url ?? '') ?? '';
+      const within = withoutPrefix(target, prefix);
+      if (within !== undefined) request.url = within;
+      else if (isRegistryPath(pathOf(target))) {
+        fail(request, response, new RegistryError('NOT_FOUND', undefined, { detail: { prefix } }));
+        return;
+      }
     }
     const route = blobRequestOf(request);
     if (!route) {
@@ -97,6 +119,34 @@ function pathOf(target: string): string {
   const form = originForm(target) ?? '';
   const queryAt = form.indexOf('?');
   return queryAt === -1 ? form : form.slice(0, queryAt);
+}
+
+/**
+ * The cache's health: ready once it can verify grants (until then every pull would be refused)
+ * and while its storage passes its checks (`health.storagedriver`).
+ */
+export async function healthOf(
+  services: Pick<CacheServices, 'keys' | 'storageHealth' | 'fillsInProgress'>,
+): Promise<{ status: 200 | 503; body: Record<string, unknown> }> {
+  const storageProblem = services.storageHealth?.problem;
+  const status = !services.keys.ready ? 'starting' : storageProblem ? 'unhealthy' : 'ok';
+  return {
+    status: status === 'ok' ? 200 : 503,
+    body: {
+      status,
+      ...(storageProblem ? { reason: storageProblem } : {}),
+      grantKeys: services.keys.keySet().keys.length,
+      fillsInProgress: await services.fillsInProgress(),
+    },
+  };
+}
+
+/** A request-target below `prefix`, made relative to it; undefined for one outside it. */
+function withoutPrefix(target: string, prefix: string): string | undefined {
+  if (!target.startsWith(prefix)) return undefined;
+  const rest = target.slice(prefix.length);
+  if (rest === '') return '/';
+  return rest.startsWith('/') || rest.startsWith('?') ? rest.replace(/^\?/, '/?') : undefined;
 }
 
 /** True for the registry API's paths, which carry the API version header. */
@@ -157,16 +207,12 @@ function createKoaApp(services: CacheServices, onUnexpected: UnexpectedErrorHand
       return;
     }
     if (ctx.path === '/health') {
-      // Ready once it can verify grants: until then every pull would be refused.
-      ctx.status = services.keys.ready ? 200 : 503;
-      ctx.body = {
-        status: services.keys.ready ? 'ok' : 'starting',
-        grantKeys: services.keys.keySet().keys.length,
-        fillsInProgress: await services.fillsInProgress(),
-      };
+      const health = await healthOf(services);
+      ctx.status = health.status;
+      ctx.body = health.body;
       return;
     }
-    if (ctx.path === '/metrics') {
+    if (ctx.path === '/metrics' && services.metricsOnMainPort !== false) {
       ctx.type = services.metrics.registry.contentType;
       ctx.body = await services.metricsText();
       return;

@@ -18,7 +18,9 @@ export interface CacheConfig {
   /** The PEM text of each `cas` file. */
   readonly caPems: readonly string[];
   /** The PEM text of `http.tls.certificate` and `key`, when TLS is configured with files. */
-  readonly tlsFiles: { certificate: string; key: string; clientCas: string[] } | undefined;
+  readonly tlsFiles: { certificate: string; key: string } | undefined;
+  /** The PEM text of each `http.tls.clientcas` file (with certificate files or Let's Encrypt). */
+  readonly clientCaPems: readonly string[];
 }
 
 function readPem(path: string, keyPath: string, issues: ConfigIssue[]): string {
@@ -73,13 +75,20 @@ export function loadCacheConfig(source: ConfigSource): CacheConfig {
       ? {
           certificate: readPem(tls.certificate, 'http.tls.certificate', issues),
           key: readPem(tls.key, 'http.tls.key', issues),
-          clientCas: tls.clientCas.map((path, position) =>
-            readPem(path, `http.tls.clientcas[${position}]`, issues),
-          ),
         }
       : undefined;
+  const clientCaPems = (tls?.clientCas ?? []).map((path, position) =>
+    readPem(path, `http.tls.clientcas[${position}]`, issues),
+  );
   if (issues.length > 0) throw new ConfigError(issues, source.file);
-  return { registry, downstream, upstream: downstream.upstreams[0] as Upstream, caPems, tlsFiles };
+  return {
+    registry,
+    downstream,
+    upstream: downstream.upstreams[0] as Upstream,
+    caPems,
+    tlsFiles,
+    clientCaPems,
+  };
 }
 
 /** How many processes serve: `workers`, or one where the configuration allows no more. */
@@ -91,13 +100,20 @@ export interface WorkerCount {
 
 /**
  * The processes the cache runs: `workers`, unset as many as the cores available — but one with
- * `inmemory` storage (it is not shared between processes) or Let's Encrypt certificates (they are
- * obtained and renewed by one process).
+ * `inmemory` storage (it is not shared between processes), read-only storage (a miss passed through
+ * is shared with the clients of one process only) or Let's Encrypt certificates (they are obtained
+ * and renewed by one process).
  */
 export function workerCountOf(config: CacheConfig): WorkerCount {
   const asked = config.downstream.workers ?? availableParallelism();
   if (asked > 1 && config.registry.storage.driver.kind === 'inmemory')
     return { count: 1, onlyOne: 'inmemory storage is not shared between processes' };
+  if (asked > 1 && config.registry.storage.readOnly)
+    return {
+      count: 1,
+      onlyOne:
+        'storage.maintenance.readonly: misses are passed through, each downloaded once by one process',
+    };
   if (asked > 1 && config.registry.http.tls?.kind === 'letsencrypt')
     return { count: 1, onlyOne: "Let's Encrypt certificates are obtained by one process" };
   return { count: asked };

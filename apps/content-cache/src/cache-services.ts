@@ -8,6 +8,8 @@ import { ClusterFills } from './cluster/cluster-fills';
 import type { PrimaryLink } from './cluster/primary-link';
 import { UpstreamClient, type UpstreamClientOptions } from './upstream/upstream-client';
 import { UpstreamKeys } from './upstream/upstream-keys';
+import { StorageHealthCheck, type StorageHealthOptions } from './storage-health';
+import { type TempFilePurgeOptions, TempFilePurger } from './temp-file-purger';
 
 /** What the cache's services are built from (the configuration, or a test's choices). */
 export interface CacheServicesOptions {
@@ -27,6 +29,12 @@ export interface CacheServicesOptions {
    * run here), metrics are the primary's aggregate, and no temp file is removed at start-up.
    */
   readonly primary?: PrimaryLink;
+  /** `health.storagedriver` when enabled: the storage is checked periodically. */
+  readonly storageHealth?: StorageHealthOptions;
+  /** `storage.maintenance.uploadpurging` when enabled (run here only without a primary). */
+  readonly purge?: TempFilePurgeOptions;
+  /** `storage.maintenance.readonly.enabled`: misses are passed through, nothing is written. */
+  readonly readOnly?: boolean;
 }
 
 /** The cache's services, built and ready; nothing is listening yet. */
@@ -37,6 +45,8 @@ export interface BuiltCacheServices {
   readonly metrics: CacheMetrics;
   /** Expiry and eviction, its index loading in the background, not started ({@link BlobExpiry.start}). */
   readonly expiry: BlobExpiry | undefined;
+  /** The periodic storage check, when `health.storagedriver` is enabled (started). */
+  readonly storageHealth: StorageHealthCheck | undefined;
   /** The Prometheus text of `/metrics`: this process's, or all workers' together. */
   metricsText(): Promise<string>;
   /** Fills under way: this process's, or all workers' together (until committed, or failed). */
@@ -62,8 +72,9 @@ export async function buildCacheServices(
   const { logger, primary } = options;
   const stored = await openBlobStore(options.driver, {
     onTempFilesRemoved: (count) => count > 0 && logger.info('stale temp files removed', { count }),
-    // A worker's store is shared: its temp files may be other workers' fills.
-    ...(primary ? { keepTemp: () => true } : {}),
+    // A worker's store is shared: its temp files may be other workers' fills. A read-only store
+    // is not written at all.
+    ...(primary || options.readOnly ? { keepTemp: () => true } : {}),
   });
   const local = new MemoryTier(stored, {
     maxBytes: options.memorySize,
@@ -102,7 +113,16 @@ export async function buildCacheServices(
       },
     },
     primary && new ClusterFills(primary, stored),
+    options.readOnly,
   );
+  const storageHealth =
+    options.storageHealth && new StorageHealthCheck(options.driver, options.storageHealth, logger);
+  storageHealth?.start();
+  const purger =
+    options.purge && !primary && !options.readOnly
+      ? new TempFilePurger(options.driver, options.purge, logger)
+      : undefined;
+  purger?.start();
   metrics.countFillsWith(() => cache.downloadsInProgress);
   if (primary) {
     // The primary's expiry deleted a blob: its copy in this worker's memory tier goes too.
@@ -114,6 +134,7 @@ export async function buildCacheServices(
     keys,
     metrics,
     expiry,
+    storageHealth,
     metricsText: () => (primary ? primary.metrics() : metrics.registry.metrics()),
     fillsInProgress: () =>
       primary ? primary.fillsInProgress() : Promise.resolve(cache.fillsInProgress),
@@ -123,6 +144,8 @@ export async function buildCacheServices(
           downloads: cache.downloadsInProgress,
         });
       primary?.close();
+      storageHealth?.stop();
+      purger?.stop();
       keys.stop();
       expiry?.stop();
       upstream.close();

@@ -1,5 +1,6 @@
 import cluster from 'node:cluster';
-import type { ServerOptions as HttpsServerOptions } from 'node:https';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import { FilesystemDriver, MemoryDriver } from '@dtr-cache/blob-store';
 import { ConfigError } from '@dtr-cache/config';
 import { createLogger } from '@dtr-cache/logging';
@@ -10,32 +11,11 @@ import { PrimaryLink } from './cluster/primary-link';
 import { runPrimary } from './cluster/primary';
 import { createCacheServer } from './cache-server';
 import { buildCacheServices } from './cache-services';
+import { createDebugListener } from './debug-server';
 import { AcmeCertificates } from './tls/acme-certificates';
+import { serverTlsOf } from './tls/server-tls';
 
 const USAGE = 'usage: content-cache <config.yml>';
-
-/** The TLS options of the cache's server, or undefined for plain HTTP. */
-function tlsOptions(
-  config: CacheConfig,
-  acme: AcmeCertificates | undefined,
-): HttpsServerOptions | undefined {
-  const tls = config.tlsFiles;
-  const minVersion = config.registry.http.tls?.minimumVersion ?? 'TLSv1.2';
-  const clientCas = tls?.clientCas ?? [];
-  const mutual =
-    clientCas.length > 0 ? { ca: clientCas, requestCert: true, rejectUnauthorized: true } : {};
-  if (acme) {
-    // acme-tls/1 lets the ACME server validate the TLS-ALPN-01 challenge on this very port.
-    return {
-      SNICallback: acme.sniCallback,
-      ALPNProtocols: ['http/1.1', 'acme-tls/1'],
-      minVersion,
-      ...mutual,
-    };
-  }
-  if (!tls) return undefined;
-  return { cert: tls.certificate, key: tls.key, minVersion, ...mutual };
-}
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -67,22 +47,39 @@ async function main(): Promise<void> {
       ? new MemoryDriver()
       : new FilesystemDriver(registry.storage.driver.rootDirectory);
   const ttlMs = config.downstream.blobTtl?.milliseconds;
+  // A read-only store is not written: nothing expires from it either.
   const expiry =
-    ttlMs === undefined && config.downstream.maxSize === undefined
+    registry.storage.readOnly || (ttlMs === undefined && config.downstream.maxSize === undefined)
       ? undefined
       : {
           ttlMs,
           maxSize: config.downstream.maxSize,
           sweepIntervalMs: Math.max(100, Math.min((ttlMs ?? 240_000) / 4, 60_000)),
         };
-  if (cluster.isPrimary && workers.onlyOne)
-    logger.warn('serving with one process', { reason: workers.onlyOne });
+  if (cluster.isPrimary) {
+    for (const warning of registry.warnings)
+      logger.warn('configuration key has no effect here', {
+        key: warning.path,
+        reason: warning.message,
+      });
+    if (workers.onlyOne) logger.warn('serving with one process', { reason: workers.onlyOne });
+  }
+  const purgeConfig = registry.storage.uploadPurging;
+  const purge =
+    purgeConfig.enabled && !registry.storage.readOnly
+      ? {
+          ageMs: purgeConfig.age.milliseconds,
+          intervalMs: purgeConfig.interval.milliseconds,
+          dryRun: purgeConfig.dryRun,
+        }
+      : undefined;
   if (cluster.isPrimary && workers.count > 1) {
     await runPrimary({
       workers: workers.count,
       logger,
       driver,
       expiry,
+      purge,
       drainTimeoutMs: registry.http.drainTimeout.milliseconds,
     });
     return;
@@ -93,6 +90,14 @@ async function main(): Promise<void> {
     driver,
     primary,
     expiry,
+    purge,
+    readOnly: registry.storage.readOnly,
+    storageHealth: registry.health.storageDriver.enabled
+      ? {
+          intervalMs: registry.health.storageDriver.interval.milliseconds,
+          threshold: registry.health.storageDriver.threshold,
+        }
+      : undefined,
     memorySize: config.downstream.memorySize,
     upstream: {
       hosts: upstream.upstreamHosts.length > 0 ? upstream.upstreamHosts : [upstream.originHost],
@@ -123,34 +128,50 @@ async function main(): Promise<void> {
         logger,
       )
     : undefined;
+  const debug = registry.http.debug;
+  const tls = serverTlsOf(config, acme);
   const server = createCacheServer(
     {
       ...services,
       logger,
       headers: registry.http.headers,
       accessLog: !registry.log.accessLogDisabled,
+      prefix: registry.http.prefix,
+      metricsOnMainPort: debug === undefined,
     },
     {
-      tls: tlsOptions(config, acme),
+      tls: tls?.options,
       // Connections are spread over the workers in turn: each takes its share of the cap.
       maxClientConnections: Math.ceil(config.downstream.maxClientConnections / workers.count),
       sendTimeoutMs: config.downstream.sendTimeout.milliseconds,
     },
   );
 
+  if (tls) tls.policy.enforce(server as HttpsServer);
+  const debugServer: Server | undefined = debug
+    ? createHttpServer(createDebugListener(services, debug.metricsPath))
+    : undefined;
+
   stopOnSignals(server, {
     drainTimeoutMs: registry.http.drainTimeout.milliseconds,
     logger,
     release: async () => {
+      debugServer?.close();
       acme?.stop();
       // Downloads under way finish (their blobs kept) within another drain timeout.
       await services.release(registry.http.drainTimeout.milliseconds);
     },
   });
   const addr = await listen(server, registry.http.listen);
+  if (debugServer && debug) {
+    const debugAddr = await listen(debugServer, debug.listen);
+    logger.info('debug server listening', { addr: debugAddr, metrics: debug.metricsPath ?? null });
+  }
   logger.info('listening', {
     addr,
-    tls: config.tlsFiles !== undefined || acme !== undefined,
+    prefix: registry.http.prefix,
+    host: registry.http.host?.href ?? null,
+    tls: tls !== undefined,
     upstreams: (upstream.upstreamHosts.length > 0
       ? upstream.upstreamHosts
       : [upstream.originHost]

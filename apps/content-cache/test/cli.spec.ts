@@ -1,4 +1,4 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -7,46 +7,12 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, generateCertificates, httpsGet } from '@dtr-cache/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cacheBin as bin, startCache, stopCache as stop } from './cache-process';
 import { StandInOrigin } from './stand-in-origin';
 
 const appRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const workspaceRoot = join(appRoot, '..', '..');
-const bin = join(appRoot, 'bin', 'content-cache.mjs');
 const references = join(workspaceRoot, 'libs', 'config', 'test', 'fixtures', 'reference');
-
-interface Started {
-  child: ChildProcess;
-  port: number;
-  output: () => string;
-}
-
-function startCache(configFile: string, env: NodeJS.ProcessEnv = {}): Promise<Started> {
-  const child = spawn(process.execPath, [bin, configFile], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env },
-  });
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`content-cache did not start:\n${output}`)),
-      15_000,
-    );
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /msg=listening (?:\S+ )*?addr=\S*:(\d+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve({ child, port: Number(match[1]), output: () => output });
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`content-cache exited with ${code}:\n${output}`));
-    });
-  });
-}
 
 function run(args: string[], program = bin): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
@@ -75,12 +41,6 @@ function isRunning(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-function stop(started: Started): Promise<number | null> {
-  const exited = new Promise<number | null>((resolve) => started.child.once('exit', resolve));
-  started.child.kill('SIGTERM');
-  return exited;
 }
 
 describe('content-cache /config.yml, with the reference configurations', () => {

@@ -98,7 +98,7 @@ export function createApp(services: DtrServices): Koa {
       }
       return;
     }
-    if (ctx.path === '/metrics' && ctx.method === 'GET') {
+    if (ctx.path === '/metrics' && ctx.method === 'GET' && services.options.metricsOnMainPort) {
       // Unauthenticated, like the content cache's: counts by route, status and cache name only.
       ctx.set('Cache-Control', 'no-store');
       ctx.type = services.metrics.registry.contentType;
@@ -126,8 +126,20 @@ export function createApp(services: DtrServices): Koa {
   });
   app.use(apiDocs());
   app.use(ui.routes());
+  if (services.options.readOnly) app.use(refuseRegistryWrites);
   app.use(registryRouter(services));
   app.use(api.routes());
   app.use(api.allowedMethods({ throw: true }));
   return app;
 }
+
+/** `storage.maintenance.readonly`: pulls are served; pushes and deletes are refused. */
+const refuseRegistryWrites: Koa.Middleware = async (ctx, next) => {
+  const registryPath = ctx.path === '/v2' || ctx.path.startsWith('/v2/');
+  if (registryPath && !['GET', 'HEAD', 'OPTIONS'].includes(ctx.method))
+    throw new RegistryError(
+      'UNSUPPORTED',
+      'the registry is in read-only mode (storage.maintenance.readonly): pulls only',
+    );
+  return next();
+};

@@ -3,6 +3,8 @@ import { availableParallelism } from 'node:os';
 import { AddressRanges } from '@dtr-cache/network';
 import { RegistryError } from '@dtr-cache/registry-protocol';
 import { FilesystemDriver, MemoryDriver, openBlobStore } from '@dtr-cache/blob-store';
+import { GarbageCollector } from './gc/garbage-collector';
+import { scheduledGarbageCollection } from './gc/gc-scheduler';
 import { AccessPolicy } from './auth/access-policy';
 import { DtrMetrics } from './metrics/dtr-metrics';
 import { CacheAddressPolicy } from './caches/cache-address-policy';
@@ -111,6 +113,12 @@ export async function buildServices(config: DtrConfig, logger: Logger): Promise<
     keepTemp: (file) => sessionFiles.has(file.key) || file.modifiedAt.getTime() >= staleBefore,
     onTempFilesRemoved: (count) => count > 0 && logger.info('stale temp files removed', { count }),
   });
+  const garbageCollection = scheduledGarbageCollection(
+    config.garbageCollection,
+    new GarbageCollector({ database, engine, blobs, logger }),
+    logger,
+  );
+  garbageCollection?.start();
   const tokens = new TokenService(await TokenService.loadKey(config.auth.keyFile), {
     issuer: config.auth.issuer,
     service: config.auth.service,
@@ -217,8 +225,11 @@ export async function buildServices(config: DtrConfig, logger: Logger): Promise<
       headers: config.http.headers,
       accessLog: !config.log.accessLogDisabled,
       trustedProxies: new AddressRanges(config.network.trustedProxies),
+      readOnly: config.storage.readOnly,
+      metricsOnMainPort: config.http.debug === undefined,
     },
     async close() {
+      await garbageCollection?.stop();
       clearInterval(rotation);
       await cacheHealth.stop();
       uploads.close();

@@ -47,3 +47,60 @@ describe('database configuration', () => {
     }
   });
 });
+
+describe("the registry's shared sections (log, http, storage)", () => {
+  it('reads them with the same keys and meaning as the content cache', () => {
+    const config = loadDtrConfig({
+      text: `${base}
+storage:
+  cache: { blobdescriptor: inmemory }
+  maintenance: { readonly: { enabled: true } }
+http:
+  debug: { addr: 127.0.0.1:5001, prometheus: { enabled: true, path: /prom } }
+  tls:
+    certificate: /c.pem
+    key: /k.pem
+    minimumtls: tls1.3
+    ciphersuites: [TLS_AES_128_GCM_SHA256]
+log: { level: debug, formatter: logstash, fields: { service: dtr } }
+`,
+    });
+    expect(config.storage.readOnly).toBe(true);
+    expect(config.http.debug).toEqual({
+      listen: { kind: 'tcp', host: '127.0.0.1', port: 5001 },
+      metricsPath: '/prom',
+    });
+    expect(config.http.tls).toMatchObject({
+      minimumVersion: 'TLSv1.3',
+      cipherSuites: ['TLS_AES_128_GCM_SHA256'],
+    });
+    expect(config.log).toMatchObject({ level: 'debug', formatter: 'logstash' });
+    expect(config.warnings).toEqual([]);
+  });
+
+  it('warns about keys DTR accepts without effect, and refuses those it cannot honour', () => {
+    const config = loadDtrConfig({
+      text: `${base}storage:\n  maintenance:\n    uploadpurging: { enabled: true, age: 168h }\n  tag: { concurrencylimit: 8 }\nhttp:\n  secret: x\n`,
+    });
+    expect(config.warnings.map((warning) => warning.path)).toEqual([
+      'storage.maintenance.uploadpurging',
+      'storage.tag',
+      'http.secret',
+    ]);
+    expect(config.warnings[0]?.message).toMatch(/registry\.uploads\.idletimeout/);
+    expect(() => loadDtrConfig({ text: `${base}http: { prefix: /dtr/ }\n` })).toThrow(
+      'http.prefix: not supported: DTR serves at the root path of its host',
+    );
+    expect(() => loadDtrConfig({ text: base, env: { DTR_API_HTTP_PREFIX: '/dtr' } })).toThrow(
+      'http.prefix (from DTR_API_HTTP_PREFIX): not supported',
+    );
+    expect(() =>
+      loadDtrConfig({
+        text: `${base}http:\n  tls:\n    letsencrypt: { cachefile: /le.json, hosts: [dtr.example.com] }\n`,
+      }),
+    ).toThrow('http.tls.letsencrypt: not supported: configure http.tls.certificate and key');
+    expect(() => loadDtrConfig({ text: `${base}storage: { s3: { bucket: b } }\n` })).toThrow(
+      'storage.s3: not supported: blobs are stored on local disk',
+    );
+  });
+});

@@ -9,6 +9,9 @@ import {
   type BuildContext,
   type ConfigDefinition,
   type ConfigFormat,
+  type ConfigIssue,
+  ignored,
+  refused,
   type ConfigSource,
   type Duration,
   durationFormat,
@@ -29,6 +32,11 @@ import {
 } from '@dtr-cache/config';
 import type { Cidr } from '@dtr-cache/network';
 import type { DatabaseLocation } from './store/database';
+import {
+  buildGarbageCollectionConfig,
+  type GarbageCollectionConfig,
+  garbageCollectionSchema,
+} from './gc/gc-config';
 
 /** A PostgreSQL connection URL: `postgres://user:password@host:port/database?sslmode=…`. */
 const postgresUrlFormat: ConfigFormat<string> = {
@@ -207,6 +215,7 @@ export function dtrConfigSchema() {
         default: '12h',
       }),
     },
+    garbagecollection: garbageCollectionSchema(),
     ca: {
       certificate: optionalKey({
         doc: "PEM CA certificate served at GET /ca (the CA of DTR's TLS certificate).",
@@ -250,6 +259,9 @@ export interface DtrConfig {
   };
   grants: { lifetime: Duration; keyRotation: Duration };
   ui: { sessionLifetime: Duration };
+  garbageCollection: GarbageCollectionConfig;
+  /** Start-up warnings: keys of the shared sections accepted with no effect here. */
+  warnings: readonly ConfigIssue[];
 }
 
 /** DTR's configuration definition: `DTR_API_*` environment overrides. */
@@ -259,6 +271,18 @@ export const dtrConfigDefinition: ConfigDefinition<
 > = {
   envPrefix: 'DTR_API',
   schema: dtrConfigSchema(),
+  // Keys of the registry's shared sections that DTR does not take as a content cache does.
+  overrides: {
+    'http.prefix': refused(
+      'DTR serves at the root path of its host (its UI, API and token service with the registry API): give it a host of its own',
+    ),
+    'http.tls.letsencrypt': refused(
+      'configure http.tls.certificate and key (DTR replicas share one certificate)',
+    ),
+    'storage.maintenance.uploadpurging': ignored(
+      'an upload session idle for registry.uploads.idletimeout ends, and its bytes are removed with it',
+    ),
+  },
   build(values, context) {
     return {
       log: buildLogConfig(values.log),
@@ -296,6 +320,8 @@ export const dtrConfigDefinition: ConfigDefinition<
       },
       grants: { lifetime: values.grants.lifetime, keyRotation: values.grants.keyrotation },
       ui: { sessionLifetime: values.ui.sessionlifetime },
+      garbageCollection: buildGarbageCollectionConfig(values.garbagecollection),
+      warnings: context.warnings,
     };
   },
 };

@@ -4,13 +4,16 @@ import { createServer as createHttpsServer } from 'node:https';
 import { ConfigError } from '@dtr-cache/config';
 import { createApp } from './app';
 import { buildServices } from './build-services';
+import { GARBAGE_COLLECT_USAGE, garbageCollectCommand } from './garbage-collect-command';
 import { MIGRATE_DB_USAGE, migrateDbCommand } from './migrate-db-command';
 import { type DtrConfig, loadDtrConfig } from './dtr-config';
 import { createLogger } from '@dtr-cache/logging';
-import { listen, stopOnSignals } from '@dtr-cache/server-lifecycle';
+import { listen, stopOnSignals, tlsPolicy } from '@dtr-cache/server-lifecycle';
+import { createDebugListener } from './http/debug-listener';
 
 const USAGE = `usage: dtr-api --config <config.yml>   (or: dtr-api <config.yml>)
-       ${MIGRATE_DB_USAGE.slice('usage: '.length)}`;
+       ${MIGRATE_DB_USAGE.slice('usage: '.length)}
+       ${GARBAGE_COLLECT_USAGE.slice('usage: '.length)}`;
 
 function configPath(args: string[]): string | undefined {
   if (args.length === 1 && !args[0]?.startsWith('-')) return args[0];
@@ -44,31 +47,27 @@ function createTransport(
 ): Server {
   const tls = config.http.tls;
   if (tls === undefined) return createHttpServer(callback);
-  if (tls.kind !== 'files')
-    throw new Error(
-      "Let's Encrypt is not supported by dtr-api: configure http.tls.certificate and key",
-    );
-  return createHttpsServer(
-    {
-      cert: readFileSync(tls.certificate),
-      key: readFileSync(tls.key),
-      minVersion: tls.minimumVersion,
-      ...(tls.clientCas.length > 0
-        ? {
-            ca: tls.clientCas.map((file) => readFileSync(file)),
-            requestCert: true,
-            rejectUnauthorized: true,
-          }
-        : {}),
-    },
+  // Let's Encrypt is refused by the configuration (dtrConfigDefinition.overrides).
+  if (tls.kind !== 'files') throw new Error('http.tls.letsencrypt is not supported by dtr-api');
+  const policy = tlsPolicy(
+    tls,
+    tls.clientCas.map((file) => readFileSync(file, 'utf8')),
+  );
+  const server = createHttpsServer(
+    { cert: readFileSync(tls.certificate), key: readFileSync(tls.key), ...policy.options },
     callback,
   );
+  policy.enforce(server);
+  return server;
 }
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   if (args[0] === 'migrate-db') {
     process.exit(await migrateDbCommand(args.slice(1), { line: (text) => console.log(text) }));
+  }
+  if (args[0] === 'garbage-collect') {
+    process.exit(await garbageCollectCommand(args.slice(1), { line: (text) => console.log(text) }));
   }
   const file = configPath(args);
   if (file === undefined) {
@@ -86,16 +85,33 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.log);
+  for (const warning of config.warnings)
+    logger.warn('configuration key has no effect here', {
+      key: warning.path,
+      reason: warning.message,
+    });
   const services = await buildServices(config, logger);
-  const server = createServer(config, createApp(services).callback());
+  const callback = createApp(services).callback();
+  const server = createServer(config, callback);
+  const debug = config.http.debug;
+  const debugServer = debug
+    ? createHttpServer(createDebugListener(callback, services.metrics.registry, debug.metricsPath))
+    : undefined;
 
   // Registered before listening: a signal arriving right after start-up still stops gracefully.
   stopOnSignals(server, {
     drainTimeoutMs: config.http.drainTimeout.milliseconds,
     logger,
-    release: () => services.close(),
+    release: () => {
+      debugServer?.close();
+      return services.close();
+    },
   });
   const addr = await listen(server, config.http.listen);
+  if (debugServer && debug) {
+    const debugAddr = await listen(debugServer, debug.listen);
+    logger.info('debug server listening', { addr: debugAddr, metrics: debug.metricsPath ?? null });
+  }
   logger.info('listening', { addr, tls: config.http.tls !== undefined });
 }
 

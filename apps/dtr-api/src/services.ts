@@ -62,5 +62,9 @@ export interface DtrServices {
     readonly accessLog: boolean;
     /** `network.trustedproxies`: peers whose X-Forwarded-For names the client. */
     readonly trustedProxies: AddressRanges;
+    /** `storage.maintenance.readonly.enabled`: registry API writes answer 405 UNSUPPORTED. */
+    readonly readOnly: boolean;
+    /** False with `http.debug`: `/metrics` is served by the debug server only. */
+    readonly metricsOnMainPort: boolean;
   };
 }

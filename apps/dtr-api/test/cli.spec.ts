@@ -1,5 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -167,6 +168,58 @@ ca: { certificate: ${directory}/certs/ca.pem }
     expect(await exited).toBe(0);
     started = undefined;
     expect((await run([fixedPortConfig], {}, healthcheck)).code).toBe(1);
+  });
+
+  it('serves metrics and health on http.debug, pulls only in read-only mode, and warns about what it ignores', async () => {
+    const debugPort = await freePort();
+    const debugConfig = join(directory, 'debug.yml');
+    await writeFile(
+      debugConfig,
+      (await readFile(configFile, 'utf8'))
+        .replace(
+          'storage: {',
+          'storage: { maintenance: { readonly: { enabled: true }, uploadpurging: { enabled: true } },',
+        )
+        .replace(
+          'http:\n',
+          `http:\n  debug: { addr: 127.0.0.1:${debugPort}, prometheus: { enabled: true, path: /prom } }\n`,
+        ),
+    );
+    started = await startProcess([debugConfig]);
+    const ca = await readFile(join(directory, 'certs', 'ca.pem'));
+    const debug = `http://127.0.0.1:${debugPort}`;
+    const metrics = await fetch(`${debug}/prom`);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toContain('# TYPE');
+    expect((await fetch(`${debug}/debug/health`)).status).toBe(200);
+    expect((await fetch(`${debug}/metrics`)).status).toBe(404);
+    expect((await httpsGet(`https://127.0.0.1:${started.port}/metrics`, ca)).status).not.toBe(200);
+    const basic = `Basic ${Buffer.from('admin:first-admin-password').toString('base64')}`;
+    const push = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const request = httpsRequest(
+        `https://127.0.0.1:${started?.port}/v2/admin/app/blobs/uploads/`,
+        { method: 'POST', ca, headers: { Authorization: basic } },
+        (response) => {
+          let body = '';
+          response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+        },
+      );
+      request.on('error', reject);
+      request.end();
+    });
+    expect(push.status).toBe(405);
+    expect(JSON.parse(push.body)).toMatchObject({ errors: [{ code: 'UNSUPPORTED' }] });
+    const warnings = started
+      .output()
+      .split('\n')
+      .filter((line) => line.includes('"msg":"configuration key has no effect here"'))
+      .map((line) => (JSON.parse(line) as { key: string }).key);
+    expect(warnings).toEqual(['storage.maintenance.uploadpurging']);
+    const exited = new Promise<number | null>((resolve) => started?.child.once('exit', resolve));
+    started.child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    started = undefined;
   });
 
   it('refuses to start with a bad configuration, naming the key', async () => {

@@ -16,6 +16,7 @@ import {
   fileRegionOf,
   type FileRegion,
   recyclerOf,
+  type SetAsideFile,
   type StorageDriver,
   type TailedFile,
   type TempFile,
@@ -316,6 +317,17 @@ export class DriverBlobStore implements BlobStore, ResumableBlobStore, TailableB
 
   touch(digest: Digest, at: Date = new Date()): Promise<boolean> {
     return this.driver.touch(blobKey(digest), at);
+  }
+
+  /**
+   * Takes a blob out of sight atomically, to restore or discard it (a garbage collector's delete
+   * that loses nothing published again meanwhile); undefined if it is not stored.
+   * @throws Error if the driver cannot set files aside.
+   */
+  setAside(digest: Digest): Promise<SetAsideFile | undefined> {
+    if (!this.driver.setAside)
+      throw new Error(`the ${this.driver.name} driver cannot set files aside`);
+    return this.driver.setAside(blobKey(digest));
   }
 
   async freeBytes(): Promise<number | undefined> {

@@ -21,6 +21,7 @@ import {
   assertValidKey,
   type FileInfo,
   FileNotFoundError,
+  type SetAsideFile,
   type StorageDriver,
   type TailedFile,
   type TempFile,
@@ -204,6 +205,34 @@ export class FilesystemDriver implements StorageDriver {
       if (isNotFound(error)) return false;
       throw error;
     }
+  }
+
+  async setAside(key: string): Promise<SetAsideFile | undefined> {
+    const path = this.pathOf(key);
+    // In the temporary area: a crash before the decision leaves a temp file, removed as stale.
+    const aside = this.pathOf(`${TEMP_DIRECTORY}/${randomUUID()}.aside`);
+    await mkdir(dirname(aside), { recursive: true });
+    this.openFiles.invalidate(path);
+    try {
+      await rename(path, aside);
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+    this.openFiles.invalidate(path);
+    const info = await stat(aside);
+    // Fresh, so that no process removes it as a stale temp file while it is being decided on.
+    const now = new Date();
+    await utimes(aside, now, now);
+    return {
+      info: { key, size: info.size, lastAccessedAt: info.mtime },
+      restore: async () => {
+        await mkdir(dirname(path), { recursive: true });
+        await rename(aside, path);
+        this.openFiles.invalidate(path);
+      },
+      discard: () => rm(aside, { force: true }),
+    };
   }
 
   async touch(key: string, at: Date): Promise<boolean> {

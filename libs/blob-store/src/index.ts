@@ -4,6 +4,7 @@ export type {
   FileInfo,
   FileRegion,
   RecyclingReadable,
+  SetAsideFile,
   StorageDriver,
   TailedFile,
   TempFile,

@@ -4,6 +4,7 @@ import {
   assertValidKey,
   type FileInfo,
   FileNotFoundError,
+  type SetAsideFile,
   type StorageDriver,
   type TailedFile,
   type TempFile,
@@ -170,6 +171,18 @@ export class MemoryDriver implements StorageDriver {
 
   async close(): Promise<void> {
     // Nothing is held open.
+  }
+
+  async setAside(key: string): Promise<SetAsideFile | undefined> {
+    assertValidKey(key);
+    const file = this.files.get(key);
+    if (!file) return undefined;
+    this.files.delete(key);
+    return {
+      info: { key, size: file.data.length, lastAccessedAt: file.lastAccessedAt },
+      restore: async () => void this.files.set(key, file),
+      discard: async () => undefined,
+    };
   }
 
   async touch(key: string, at: Date): Promise<boolean> {

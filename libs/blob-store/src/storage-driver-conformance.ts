@@ -168,6 +168,25 @@ export function describeStorageDriverConformance(
       expect((await driver.stat('f'))?.lastAccessedAt.getTime()).toBe(at.getTime());
     });
 
+    it('sets a file aside out of sight, then restores it (over a newer copy) or discards it', async () => {
+      if (!driver.setAside) return;
+      const at = new Date('2026-01-02T03:04:05Z');
+      await publish(driver, 'blobs/f', content);
+      await driver.touch('blobs/f', at);
+      expect(await driver.setAside('blobs/missing')).toBeUndefined();
+      const aside = await driver.setAside('blobs/f');
+      expect(aside?.info).toMatchObject({ size: content.length, lastAccessedAt: at });
+      expect(await driver.stat('blobs/f')).toBeUndefined();
+      await publish(driver, 'blobs/f', content);
+      await aside?.restore();
+      expectSameBytes(await readAll(await driver.read('blobs/f')), content);
+      await (await driver.setAside('blobs/f'))?.discard();
+      expect(await driver.stat('blobs/f')).toBeUndefined();
+      const listed = [];
+      for await (const file of driver.list('')) listed.push(file);
+      expect(listed).toEqual([]);
+    });
+
     it('lists files under a prefix, never temp files', async () => {
       await publish(driver, 'blobs/sha256/aa/one', Buffer.from('1'));
       await publish(driver, 'blobs/sha256/bb/two', Buffer.from('22'));

@@ -65,6 +65,22 @@ export interface TempFileInfo {
 }
 
 /**
+ * A published file a garbage collector took out of sight ({@link StorageDriver.setAside}): it
+ * decides afterwards whether to put it back or remove it.
+ */
+export interface SetAsideFile {
+  /** The file as it was when it was set aside (size, and last access: its mtime then). */
+  readonly info: FileInfo;
+  /**
+   * Puts it back under its key, replacing any file published there meanwhile (for a
+   * content-addressed key, the same bytes).
+   */
+  restore(): Promise<void>;
+  /** Removes it for good. */
+  discard(): Promise<void>;
+}
+
+/**
  * A read stream that takes its chunks back for reuse. A consumer that knows when a chunk is no
  * longer referenced (its socket write completed) hands it to `recycle`, and the stream reads later
  * bytes into the same memory. Handing chunks back is optional: one not handed back is
@@ -192,6 +208,14 @@ export interface StorageDriver {
    * cannot tell. A hint: a write may still fail for want of space (other writers, quotas).
    */
   freeBytes?(): Promise<number | undefined>;
+  /**
+   * Takes a published file out of sight in one atomic step (a rename): `stat`, `read` and `list`
+   * no longer see it under `key`, and a file published under `key` afterwards is a new one (reads
+   * already open keep reading). Returns undefined if there is no such file. A garbage collector
+   * uses it so that a file published again while it decides is never lost: what it set aside it
+   * inspects, then restores or discards.
+   */
+  setAside?(key: string): Promise<SetAsideFile | undefined>;
   /** Releases what the driver holds (open files); reads in progress finish first. */
   close(): Promise<void>;
 }

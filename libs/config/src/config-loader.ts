@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import convict from 'convict';
 import { LineCounter, parseDocument } from 'yaml';
-import { ConfigError, IssueCollector, issuesOf, show } from './config-error';
+import { ConfigError, type ConfigIssue, IssueCollector, issuesOf, show } from './config-error';
 import type { ConfigFormat } from './config-format';
 import { unknownKeyMessage } from './unknown-key-message';
 import {
@@ -9,7 +9,10 @@ import {
   type ConfigSchemaTree,
   type ConfigValues,
   envNameOf,
+  IgnoredKey,
+  RefusedKey,
   schemaKeys,
+  schemaNodes,
 } from './config-schema';
 
 /** Where configuration comes from. Environment variables override the file. */
@@ -28,6 +31,13 @@ export interface BuildContext {
   isSet(path: string): boolean;
   /** Record cross-key problems here; they are reported together. */
   readonly issues: IssueCollector;
+  /**
+   * Start-up warnings so far: one for each ignored key given (file or environment), and those
+   * added with {@link warn}. The definition puts them in its result for the application to log.
+   */
+  readonly warnings: readonly ConfigIssue[];
+  /** Records a warning: a key accepted with no effect, or a deprecated spelling. */
+  warn(path: string, message: string): void;
 }
 
 /** An application's configuration: its convict schema, env prefix and typed result. */
@@ -35,6 +45,11 @@ export interface ConfigDefinition<S extends ConfigSchemaTree, T> {
   /** Prefix of generated environment variable names, e.g. `REGISTRY` or `DTR_API`. */
   readonly envPrefix: string;
   readonly schema: S;
+  /**
+   * Keys or sections of a shared schema (the registry's `http`, `storage`, `log`) that this
+   * application ignores or refuses although the schema honours them, by dotted path.
+   */
+  readonly overrides?: Readonly<Record<string, IgnoredKey | RefusedKey>>;
   /** Turns the parsed key values into the typed configuration; records cross-key issues. */
   build(values: ConfigValues<S>, context: BuildContext): T;
 }
@@ -47,6 +62,8 @@ export interface ConfigKeyDescription {
   expected: string;
   default: unknown;
   sensitive: boolean;
+  /** `honoured`, `ignored` (accepted with a warning, `doc` says why) or `refused` (`doc` says why). */
+  status: 'honoured' | 'ignored' | 'refused';
 }
 
 const registeredFormats = new Map<string, ConfigFormat<unknown>>();
@@ -71,6 +88,7 @@ function toConvictSchema(
   const schema: Record<string, unknown> = {};
   for (const [name, node] of Object.entries(tree)) {
     const path = prefix ? `${prefix}.${name}` : name;
+    if (node instanceof IgnoredKey || node instanceof RefusedKey) continue;
     if (node instanceof ConfigKey) {
       registerFormat(node.format);
       schema[name] = {
@@ -145,14 +163,20 @@ export function loadConfig<S extends ConfigSchemaTree, T>(
   >;
   const config = convict(convictSchema, { env, args: [] });
   const issues = new IssueCollector();
+  const warnings: ConfigIssue[] = [];
   const present = new Set<string>();
 
   const apply = (raw: Record<string, unknown>, tree: ConfigSchemaTree, prefix: string) => {
     for (const [key, value] of Object.entries(raw)) {
       const path = prefix ? `${prefix}.${key}` : key;
-      const node = Object.hasOwn(tree, key) ? tree[key] : undefined;
+      const node =
+        definition.overrides?.[path] ?? (Object.hasOwn(tree, key) ? tree[key] : undefined);
       if (node === undefined) {
         issues.add(path, unknownKeyMessage(key, Object.keys(tree)));
+      } else if (node instanceof IgnoredKey) {
+        warnings.push({ path, message: `ignored: ${node.reason}` });
+      } else if (node instanceof RefusedKey) {
+        issues.add(path, `not supported: ${node.reason}`);
       } else if (node instanceof ConfigKey) {
         config.set(path, value);
         present.add(path);
@@ -167,6 +191,7 @@ export function loadConfig<S extends ConfigSchemaTree, T>(
     }
   };
   apply(document, definition.schema, '');
+  checkEnvironment(definition, env, issues, warnings);
   config.load({});
 
   const values: Record<string, unknown> = {};
@@ -198,10 +223,35 @@ export function loadConfig<S extends ConfigSchemaTree, T>(
   const context: BuildContext = {
     isSet: (path) => present.has(path),
     issues: new IssueCollector(),
+    warnings,
+    warn: (path, message) => warnings.push({ path, message }),
   };
   const result = definition.build(values as ConfigValues<S>, context);
   if (context.issues.issues.length > 0) throw new ConfigError(context.issues.issues, name);
   return result;
+}
+
+/**
+ * Ignored and refused keys set through the environment (`<PREFIX>_<PATH>`, or a variable below
+ * it): warned about or refused like the same keys in the file, once per key.
+ */
+function checkEnvironment(
+  definition: Described,
+  env: Readonly<Record<string, string>>,
+  issues: IssueCollector,
+  warnings: ConfigIssue[],
+): void {
+  const variables = Object.keys(env);
+  for (const { path, node } of effectiveNodes(definition)) {
+    if (node instanceof ConfigKey) continue;
+    const name = `${definition.envPrefix}_${path.toUpperCase().replace(/\./g, '_')}`;
+    const variable = variables.find((each) => each === name || each.startsWith(`${name}_`));
+    if (variable === undefined) continue;
+    const label = `${path} (from ${variable})`;
+    if (node instanceof IgnoredKey && !warnings.some((warning) => warning.path === path))
+      warnings.push({ path: label, message: `ignored: ${node.reason}` });
+    if (node instanceof RefusedKey) issues.add(label, `not supported: ${node.reason}`);
+  }
 }
 
 function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
@@ -214,16 +264,50 @@ function setPath(target: Record<string, unknown>, path: string, value: unknown):
   node[parts.at(-1) as string] = value;
 }
 
-/** Every key of a definition with its env name, doc, expected format and default. */
-export function describeConfig(
-  definition: ConfigDefinition<ConfigSchemaTree, unknown>,
-): ConfigKeyDescription[] {
-  return [...schemaKeys(definition.schema)].map(({ path, key }) => ({
-    path,
-    env: envNameOf(definition.envPrefix, path, key),
-    doc: key.doc,
-    expected: key.format.expected,
-    default: key.defaultValue,
-    sensitive: key.options.sensitive === true,
-  }));
+type Described = Pick<
+  ConfigDefinition<ConfigSchemaTree, unknown>,
+  'envPrefix' | 'schema' | 'overrides'
+>;
+
+/** The schema's nodes as this definition treats them: an override replaces a key or a section. */
+function* effectiveNodes(
+  definition: Described,
+): Generator<{ path: string; node: ConfigKey<unknown> | IgnoredKey | RefusedKey }> {
+  const overridden = Object.keys(definition.overrides ?? {});
+  const emitted = new Set<string>();
+  for (const { path, node } of schemaNodes(definition.schema)) {
+    const covering = overridden.find((each) => path === each || path.startsWith(`${each}.`));
+    if (covering === undefined) {
+      yield { path, node };
+    } else if (!emitted.has(covering)) {
+      emitted.add(covering);
+      yield { path: covering, node: definition.overrides?.[covering] as IgnoredKey | RefusedKey };
+    }
+  }
+}
+
+/** Every key of a definition with its env name, doc, expected format, default and status. */
+export function describeConfig(definition: Described): ConfigKeyDescription[] {
+  return [...effectiveNodes(definition)].map(({ path, node }) => {
+    if (node instanceof ConfigKey) {
+      return {
+        path,
+        env: envNameOf(definition.envPrefix, path, node),
+        doc: node.doc,
+        expected: node.format.expected,
+        default: node.defaultValue,
+        sensitive: node.options.sensitive === true,
+        status: 'honoured' as const,
+      };
+    }
+    return {
+      path,
+      env: `${definition.envPrefix}_${path.toUpperCase().replace(/\./g, '_')}`,
+      doc: node.reason,
+      expected: 'anything',
+      default: null,
+      sensitive: false,
+      status: node instanceof IgnoredKey ? ('ignored' as const) : ('refused' as const),
+    };
+  });
 }

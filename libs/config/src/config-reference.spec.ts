@@ -12,6 +12,7 @@ describe('renderConfigReference', () => {
         expected: 'a listen address',
         default: ':5000',
         sensitive: false,
+        status: 'honoured',
       },
       {
         path: 'admin.password',
@@ -20,6 +21,7 @@ describe('renderConfigReference', () => {
         expected: 'a string',
         default: 'not-shown',
         sensitive: true,
+        status: 'honoured',
       },
       {
         path: 'auth.realm',
@@ -28,16 +30,29 @@ describe('renderConfigReference', () => {
         expected: 'a URL',
         default: null,
         sensitive: false,
+        status: 'honoured',
+      },
+      {
+        path: 'proxy',
+        env: 'REGISTRY_PROXY',
+        doc: 'not a mirror',
+        expected: 'anything',
+        default: null,
+        sensitive: false,
+        status: 'refused',
       },
     ]);
     const rows = text.trim().split('\n');
-    expect(rows).toHaveLength(5);
+    expect(rows).toHaveLength(6);
     expect(rows[2]).toBe(
-      '| `http.addr` | `REGISTRY_HTTP_ADDR` | a listen address | `":5000"` | Where to listen \\| address |',
+      '| `http.addr` | `REGISTRY_HTTP_ADDR` | honoured | a listen address | `":5000"` | Where to listen \\| address |',
     );
     expect(rows[3]).toContain('(secret)');
     expect(text).not.toContain('not-shown');
     expect(rows[4]).toContain('(unset)');
+    expect(rows[5]).toBe(
+      '| `proxy` (any value) | `REGISTRY_PROXY` | refused (an error) | — | — | not a mirror |',
+    );
   });
 });
 

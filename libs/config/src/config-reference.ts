@@ -9,18 +9,26 @@ function shownDefault(key: ConfigKeyDescription): string {
   return `\`${JSON.stringify(key.default)}\``;
 }
 
+const STATUS: Readonly<Record<ConfigKeyDescription['status'], string>> = {
+  honoured: 'honoured',
+  ignored: 'accepted, ignored (a start-up warning)',
+  refused: 'refused (an error)',
+};
+
 /**
- * A Markdown table of configuration keys (path, environment variable, expected value, default,
- * meaning), for the generated configuration reference. Pure: the same keys give the same text.
+ * A Markdown table of configuration keys (path, environment variable, status, expected value,
+ * default, meaning — or why a key is ignored or refused), for the generated configuration
+ * reference. Pure: the same keys give the same text.
  */
 export function renderConfigReference(keys: readonly ConfigKeyDescription[]): string {
-  const rows = keys.map(
-    (key) =>
-      `| \`${key.path}\` | \`${key.env}\` | ${cell(key.expected)} | ${cell(shownDefault(key))} | ${cell(key.doc)} |`,
+  const rows = keys.map((key) =>
+    key.status === 'honoured'
+      ? `| \`${key.path}\` | \`${key.env}\` | ${STATUS[key.status]} | ${cell(key.expected)} | ${cell(shownDefault(key))} | ${cell(key.doc)} |`
+      : `| \`${key.path}\` (any value) | \`${key.env}\` | ${STATUS[key.status]} | — | — | ${cell(key.doc)} |`,
   );
   return [
-    '| key | environment variable | value | default | meaning |',
-    '| --- | --- | --- | --- | --- |',
+    '| key | environment variable | status | value | default | meaning |',
+    '| --- | --- | --- | --- | --- | --- |',
     ...rows,
     '',
   ].join('\n');

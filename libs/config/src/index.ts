@@ -15,8 +15,18 @@ export {
   stringFormat,
 } from './config-format';
 export type { ConfigFormat } from './config-format';
-export { ConfigKey, key, optionalKey, schemaKeys, envNameOf } from './config-schema';
-export type { ConfigSchemaTree, ConfigValues } from './config-schema';
+export {
+  ConfigKey,
+  envNameOf,
+  IgnoredKey,
+  ignored,
+  key,
+  optionalKey,
+  RefusedKey,
+  refused,
+  schemaKeys,
+} from './config-schema';
+export type { ConfigSchemaNode, ConfigSchemaTree, ConfigValues } from './config-schema';
 export { describeConfig, loadConfig } from './config-loader';
 export { unknownKeyMessage } from './unknown-key-message';
 export type {
@@ -57,7 +67,11 @@ export {
   registryConfigSchema,
   storageSchema,
 } from './registry-config';
+export type { StorageHealthConfig } from './registry-sections';
 export type {
+  ClientAuthMode,
+  DebugServerConfig,
+  UploadPurgingConfig,
   HttpConfig,
   LogConfig,
   RegistryConfig,

@@ -69,6 +69,13 @@ describe('the reference configurations', () => {
     expect(config.storage).toEqual({
       driver: { kind: 'filesystem', rootDirectory: '/var/lib/registry' },
       deleteEnabled: true,
+      uploadPurging: {
+        enabled: true,
+        age: expect.objectContaining({ text: '168h' }),
+        interval: expect.objectContaining({ text: '24h' }),
+        dryRun: false,
+      },
+      readOnly: false,
     });
     expect(config.http.listen).toEqual({ kind: 'tcp', host: undefined, port: 5000 });
     expect(config.http.tls).toBeUndefined();
@@ -99,7 +106,9 @@ describe('the reference configurations', () => {
       certificate: '/certs/content-cache-ca.pem',
       key: '/certs/content-cache-key.pem',
       clientCas: [],
+      clientAuth: 'require-and-verify-client-cert',
       minimumVersion: 'TLSv1.2',
+      cipherSuites: [],
     });
     expect(config.downstream?.upstreams).toEqual([
       {
@@ -226,6 +235,13 @@ describe('loadRegistryConfig', () => {
     expect(config.storage).toEqual({
       driver: { kind: 'filesystem', rootDirectory: '/data/cache' },
       deleteEnabled: false,
+      uploadPurging: {
+        enabled: true,
+        age: expect.objectContaining({ text: '168h' }),
+        interval: expect.objectContaining({ text: '24h' }),
+        dryRun: false,
+      },
+      readOnly: false,
     });
     expect(config.log.level).toBe('debug');
     expect(config.downstream?.upstreams).toEqual([
@@ -293,9 +309,9 @@ describe('loadRegistryConfig', () => {
     const text = simple
       .replace('rootdirectory:', 'rootdirectry:')
       .replace('addr: :5000', 'addr: :99999')
-      .replace('version: 0.1', 'version: 0.1\nlog:\n  level: loud\nhealth: {}');
+      .replace('version: 0.1', 'version: 0.1\nlog:\n  level: loud\nhelth: {}');
     expect(issuesOf(text)).toEqual([
-      'health: unknown key (known keys here: version, log, storage, http, middleware)',
+      'helth: unknown key (did you mean "health"?)',
       'storage.filesystem.rootdirectry: unknown key (did you mean "rootdirectory"?)',
       'log.level: "loud" is not one of error, warn, info, debug',
       'http.addr: ":99999" is not a listen address like ":5000", "127.0.0.1:5000" or "[::1]:5000" (port must be 0-65535)',
@@ -395,7 +411,7 @@ middleware:
 
   it('reports a section given as a scalar', () => {
     expect(issuesOf('http: 5000')).toEqual([
-      'http: 5000 is not a section (expected keys: addr, net, host, draintimeout, headers, tls)',
+      'http: 5000 is not a section (expected keys: addr, net, prefix, host, secret, relativeurls, draintimeout, debug, http2, h2c, headers, tls)',
     ]);
   });
 
@@ -443,7 +459,9 @@ middleware:
       hosts: ['cache.example.com'],
       directoryUrl: url('https://127.0.0.1:14000/dir'),
       clientCas: [],
+      clientAuth: 'require-and-verify-client-cert',
       minimumVersion: 'TLSv1.3',
+      cipherSuites: [],
     });
   });
 

@@ -6,6 +6,7 @@ import {
   type ConfigFormat,
   durationFormat,
   httpUrlFormat,
+  integerFormat,
   listenAddressFormat,
   listOf,
   mapOf,
@@ -14,7 +15,14 @@ import {
 } from './config-format';
 import type { BuildContext, ConfigDefinition, ConfigSource } from './config-loader';
 import { loadConfig } from './config-loader';
-import { type ConfigValues, key, optionalKey } from './config-schema';
+import { type ConfigValues, ignored, key, optionalKey, refused } from './config-schema';
+import { cipherSuitesFormat } from './formats/cipher-suites';
+import {
+  buildStorageHealth,
+  healthSchema,
+  otherRegistrySections,
+  type StorageHealthConfig,
+} from './registry-sections';
 import type { DownstreamOptions, RegistryMiddleware } from './downstream-middleware';
 import { registryMiddlewareListFormat } from './downstream-middleware';
 import type { Duration } from './formats/duration';
@@ -65,6 +73,18 @@ const versionFormat: ConfigFormat<'0.1'> = {
   },
 };
 
+/** A URL path: starts with "/"; a trailing "/" is dropped (except for "/" itself). */
+const pathPrefixFormat: ConfigFormat<string> = {
+  name: 'url-path',
+  expected: 'a URL path starting with "/"',
+  parse(value) {
+    if (typeof value !== 'string' || !/^\/[A-Za-z0-9._~!$&'()*+,;=:@/%-]*$/.test(value))
+      throw new Error(`${show(value)} is not a URL path starting with "/"`);
+    const trimmed = value.replace(/\/+$/, '');
+    return trimmed === '' ? '/' : trimmed;
+  },
+};
+
 /** A present-but-empty driver section (`inmemory:`) means the driver is selected. */
 const driverSectionFormat: ConfigFormat<boolean> = {
   name: 'driver-section',
@@ -109,10 +129,51 @@ export function logSchema() {
         default: false,
       }),
     },
+    hooks: ignored(
+      'log hooks (mail on panic) are not supported: collect the log stream (stderr) instead',
+    ),
   };
 }
 
-/** `storage`: one driver (filesystem or inmemory) and delete permission. */
+const OTHER_DRIVERS =
+  'blobs are stored on local disk: storage driver filesystem (or inmemory, for tests)';
+
+/** `storage.maintenance`: upload purging and read-only mode. */
+function maintenanceSchema() {
+  return {
+    uploadpurging: {
+      enabled: key({
+        doc: 'Periodically removes abandoned temp files (of uploads, or of fills) older than age.',
+        format: booleanFormat,
+        default: true,
+      }),
+      age: key({
+        doc: 'A temp file not written for this long is abandoned.',
+        format: durationFormat,
+        default: '168h',
+      }),
+      interval: key({
+        doc: 'Time between two purges.',
+        format: durationFormat,
+        default: '24h',
+      }),
+      dryrun: key({
+        doc: 'Only logs what a purge would remove.',
+        format: booleanFormat,
+        default: false,
+      }),
+    },
+    readonly: {
+      enabled: key({
+        doc: 'Read-only mode: nothing is written to storage (no purge, no expiry).',
+        format: booleanFormat,
+        default: false,
+      }),
+    },
+  };
+}
+
+/** `storage`: one driver (filesystem or inmemory), delete permission, cache and maintenance. */
 export function storageSchema() {
   return {
     filesystem: {
@@ -121,7 +182,37 @@ export function storageSchema() {
         format: absolutePathFormat,
         default: '/var/lib/registry',
       }),
+      maxthreads: ignored(
+        "file operations run on Node's thread pool, sized by UV_THREADPOOL_SIZE in the environment",
+      ),
     },
+    s3: refused(OTHER_DRIVERS),
+    azure: refused(OTHER_DRIVERS),
+    gcs: refused(OTHER_DRIVERS),
+    swift: refused(OTHER_DRIVERS),
+    oss: refused(OTHER_DRIVERS),
+    tag: ignored('tags are kept by DTR in its database: there is no tag walk to limit'),
+    redirect: ignored(
+      'local disk storage has no redirects to disable: blobs are served by this server',
+    ),
+    cache: {
+      blobdescriptor: key({
+        doc: "Accepted (inmemory or redis): blob descriptors always come from this server's own index (a content cache's in memory, DTR's database); Redis is not used.",
+        format: oneOf('blob-descriptor-cache', ['inmemory', 'redis']),
+        default: 'inmemory',
+      }),
+      blobdescriptorsize: key({
+        doc: 'Accepted: the index holds every stored blob.',
+        format: integerFormat('blob-descriptor-cache-size', 0, 2 ** 31),
+        default: 10000,
+      }),
+      layerinfo: key({
+        doc: 'Deprecated name of blobdescriptor; accepted.',
+        format: oneOf('layer-info-cache', ['inmemory', 'redis']),
+        default: 'inmemory',
+      }),
+    },
+    maintenance: maintenanceSchema(),
     inmemory: key({
       doc: 'Selects the in-memory driver (tests only: data is lost on exit). Written as an empty section, "inmemory:".',
       format: driverSectionFormat,
@@ -151,15 +242,42 @@ export function httpSchema() {
       format: oneOf('http-net', ['tcp', 'unix']),
       default: 'tcp',
     }),
+    prefix: key({
+      doc: 'Path the registry API is served under when not at the root ("/my/registry/" serves /my/registry/v2/…).',
+      format: pathPrefixFormat,
+      default: '/',
+    }),
     host: optionalKey({
-      doc: 'Externally reachable URL of this server (for absolute links).',
+      doc: 'Externally reachable URL of this server, for absolute links (DTR writes none: its Location headers are paths; a content cache writes none either: it is logged at start).',
       format: httpUrlFormat,
     }),
+    secret: ignored('no upload state is kept by clients: upload sessions are held by the server'),
+    relativeurls: ignored('Location headers are written as paths, which every client resolves'),
     draintimeout: key({
       doc: 'On shutdown, how long requests in flight may finish before connections are closed.',
       format: durationFormat,
       default: '10s',
     }),
+    debug: {
+      addr: optionalKey({
+        doc: 'Listen address of the debug server (/debug/health, and metrics with prometheus); unset: no debug server, and /metrics is served on addr.',
+        format: listenAddressFormat,
+      }),
+      prometheus: {
+        enabled: key({
+          doc: 'Serves Prometheus metrics on the debug server (at path) instead of /metrics on addr.',
+          format: booleanFormat,
+          default: false,
+        }),
+        path: key({
+          doc: 'Path of the metrics on the debug server.',
+          format: pathPrefixFormat,
+          default: '/metrics',
+        }),
+      },
+    },
+    http2: ignored('HTTP/1.1 is served (HTTP/2 is not offered)'),
+    h2c: ignored('HTTP/1.1 is served (HTTP/2 over cleartext is not offered)'),
     headers: key({
       doc: 'Headers added to every response: a map of names to lists of values.',
       format: mapOf('http-headers', listOf(stringFormat)),
@@ -173,10 +291,25 @@ export function httpSchema() {
         format: listOf(absolutePathFormat),
         default: [],
       }),
+      clientauth: key({
+        doc: 'With clientcas: require-and-verify-client-cert; verify-client-cert-if-given; require-any-client-cert (any certificate, unverified); request-client-cert (asked, not required).',
+        format: oneOf('tls-client-auth', [
+          'require-and-verify-client-cert',
+          'verify-client-cert-if-given',
+          'require-any-client-cert',
+          'request-client-cert',
+        ]),
+        default: 'require-and-verify-client-cert',
+      }),
       minimumtls: key({
-        doc: 'Oldest TLS version accepted.',
-        format: oneOf('tls-version', ['tls1.2', 'tls1.3']),
+        doc: "Oldest TLS version accepted (tls1.0 and tls1.1 only where the system's OpenSSL policy still allows them).",
+        format: oneOf('tls-version', ['tls1.0', 'tls1.1', 'tls1.2', 'tls1.3']),
         default: 'tls1.2',
+      }),
+      ciphersuites: key({
+        doc: "Cipher suites offered for TLS 1.2 and older, in the registry's (Go) names; TLS 1.3 suites are always offered unless some are listed. Empty: Node's defaults.",
+        format: cipherSuitesFormat,
+        default: [],
       }),
       letsencrypt: {
         cachefile: optionalPath(
@@ -207,20 +340,26 @@ export function versionKey() {
   });
 }
 
-/** The registry `config.yml` schema used by the content cache. */
+/** The registry `config.yml` schema used by the content cache: every key of the format. */
 export function registryConfigSchema() {
   return {
     version: versionKey(),
     log: logSchema(),
     storage: storageSchema(),
     http: httpSchema(),
+    health: healthSchema(),
     middleware: {
       registry: key({
         doc: 'Registry middlewares: a list of {name, options}. "downstream" makes this server a content cache.',
         format: registryMiddlewareListFormat,
         default: [],
       }),
+      repository: ignored('repository middlewares run in DTR, which serves repositories'),
+      storage: ignored(
+        'storage middlewares (cloudfront, redirect) redirect to where a storage driver keeps blobs: a content cache serves its blobs itself',
+      ),
     },
+    ...otherRegistrySections(),
   };
 }
 
@@ -234,14 +373,35 @@ export interface LogConfig {
 export type StorageDriverConfig =
   { kind: 'filesystem'; rootDirectory: string } | { kind: 'inmemory' };
 
+/** `storage.maintenance.uploadpurging`. */
+export interface UploadPurgingConfig {
+  enabled: boolean;
+  age: Duration;
+  interval: Duration;
+  dryRun: boolean;
+}
+
 export interface StorageConfig {
   driver: StorageDriverConfig;
   deleteEnabled: boolean;
+  uploadPurging: UploadPurgingConfig;
+  /** `storage.maintenance.readonly.enabled`. */
+  readOnly: boolean;
 }
+
+/** `http.tls.clientauth`: how client certificates are asked for and checked. */
+export type ClientAuthMode =
+  | 'require-and-verify-client-cert'
+  | 'verify-client-cert-if-given'
+  | 'require-any-client-cert'
+  | 'request-client-cert';
 
 export interface TlsCommonConfig {
   clientCas: string[];
-  minimumVersion: 'TLSv1.2' | 'TLSv1.3';
+  clientAuth: ClientAuthMode;
+  minimumVersion: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+  /** OpenSSL names; empty: Node's defaults. */
+  cipherSuites: string[];
 }
 
 export type TlsConfig =
@@ -254,9 +414,19 @@ export type TlsConfig =
       directoryUrl: URL;
     } & TlsCommonConfig);
 
+/** `http.debug`: a second listener for health and (with prometheus) metrics. */
+export interface DebugServerConfig {
+  listen: ListenAddress;
+  /** The metrics path, when `prometheus.enabled`. */
+  metricsPath: string | undefined;
+}
+
 export interface HttpConfig {
   listen: ListenAddress;
+  /** `http.prefix` without its trailing slash; `/` when served at the root. */
+  prefix: string;
   host: URL | undefined;
+  debug: DebugServerConfig | undefined;
   drainTimeout: Duration;
   headers: Record<string, string[]>;
   tls: TlsConfig | undefined;
@@ -271,6 +441,9 @@ export interface RegistryConfig {
   middleware: { registry: RegistryMiddleware[] };
   /** The downstream middleware's options, if configured. */
   downstream: DownstreamOptions | undefined;
+  health: { storageDriver: StorageHealthConfig };
+  /** Start-up warnings: keys accepted with no effect, deprecated spellings. */
+  warnings: readonly ConfigIssue[];
 }
 
 type LogValues = ConfigValues<ReturnType<typeof logSchema>>;
@@ -301,7 +474,18 @@ export function buildStorageConfig(
   const driver: StorageDriverConfig = values.inmemory
     ? { kind: 'inmemory' }
     : { kind: 'filesystem', rootDirectory: values.filesystem.rootdirectory };
-  return { driver, deleteEnabled: values.delete.enabled };
+  const purging = values.maintenance.uploadpurging;
+  return {
+    driver,
+    deleteEnabled: values.delete.enabled,
+    uploadPurging: {
+      enabled: purging.enabled,
+      age: purging.age,
+      interval: purging.interval,
+      dryRun: purging.dryrun,
+    },
+    readOnly: values.maintenance.readonly.enabled,
+  };
 }
 
 /** Builds `http`, checking that TLS settings come in complete, non-conflicting sets. */
@@ -318,9 +502,17 @@ export function buildHttpConfig(
     issues.add(`${prefix}.addr`, `${(error as Error).message} (http.net is ${values.net})`);
   }
   const tls = values.tls;
+  const versions = {
+    'tls1.0': 'TLSv1',
+    'tls1.1': 'TLSv1.1',
+    'tls1.2': 'TLSv1.2',
+    'tls1.3': 'TLSv1.3',
+  } as const;
   const common: TlsCommonConfig = {
     clientCas: tls.clientcas,
-    minimumVersion: tls.minimumtls === 'tls1.3' ? 'TLSv1.3' : 'TLSv1.2',
+    clientAuth: tls.clientauth,
+    minimumVersion: versions[tls.minimumtls],
+    cipherSuites: tls.ciphersuites,
   };
   const letsencrypt = tls.letsencrypt;
   let tlsConfig: TlsConfig | undefined;
@@ -369,9 +561,27 @@ export function buildHttpConfig(
       "needs TLS: set http.tls.certificate and key (or Let's Encrypt)",
     );
   }
+  let debug: DebugServerConfig | undefined;
+  if (values.debug.addr !== undefined) {
+    try {
+      debug = {
+        listen: parseListenAddress(values.debug.addr, 'tcp'),
+        metricsPath: values.debug.prometheus.enabled ? values.debug.prometheus.path : undefined,
+      };
+    } catch (error) {
+      issues.add(`${prefix}.debug.addr`, (error as Error).message);
+    }
+  } else if (values.debug.prometheus.enabled) {
+    issues.add(
+      `${prefix}.debug.addr`,
+      'is required with http.debug.prometheus.enabled (metrics are served by the debug server)',
+    );
+  }
   return {
     listen,
+    prefix: values.prefix,
     host: values.host,
+    debug,
     drainTimeout: values.draintimeout,
     headers: values.headers,
     tls: tlsConfig,
@@ -397,13 +607,20 @@ export const registryConfigDefinition: ConfigDefinition<
         `${show(downstream.blobTtl.text)} needs storage.delete.enabled: true (expired blobs are deleted)`,
       );
     }
+    const log = buildLogConfig(values.log);
+    if (values.loglevel !== undefined) {
+      context.warn('loglevel', 'deprecated: use log.level');
+      if (!context.isSet('log.level')) log.level = values.loglevel;
+    }
     return {
       version: values.version,
-      log: buildLogConfig(values.log),
+      log,
       storage,
       http,
       middleware: { registry: middlewares },
       downstream,
+      health: { storageDriver: buildStorageHealth(values.health) },
+      warnings: context.warnings,
     };
   },
 };

@@ -7,12 +7,17 @@ export interface HttpsAnswer {
 }
 
 /**
- * `GET url` trusting only `ca` (PEM), with the body buffered (tests read small answers).
+ * `GET url` trusting only `ca` (PEM), with the body buffered (tests read small answers); with
+ * `client`, presenting that certificate.
  * @throws the connection or TLS error.
  */
-export function httpsGet(url: string, ca: string | Buffer): Promise<HttpsAnswer> {
+export function httpsGet(
+  url: string,
+  ca: string | Buffer,
+  client?: { cert: string | Buffer; key: string | Buffer },
+): Promise<HttpsAnswer> {
   return new Promise((resolve, reject) => {
-    request(url, { ca }, (response) => {
+    request(url, { ca, ...client }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       response.on('error', reject);

@@ -69,7 +69,8 @@ export interface CacheObserver {
  * The content cache as a {@link BlobStore} decorator. Hits come from the local store (and record
  * the pull); misses fill from upstream — one upstream download per digest however many clients ask
  * at once — while streaming to every client. A HEAD on a miss is answered from upstream without a
- * fill. Route code uses the request-bound view from {@link view} and never knows which it got.
+ * fill. In read-only mode misses are passed through, still one download each, and nothing is kept.
+ * Route code uses the request-bound view from {@link view} and never knows which it got.
  */
 export class CachingBlobStore {
   private readonly fills = new InFlightFills();
@@ -82,6 +83,9 @@ export class CachingBlobStore {
    * @param writers where fills write, read back while written (the store under `local`)
    * @param coordination the other processes of this cache (its workers), with which each miss is
    *   filled once: absent, this process is the only one
+   * @param readOnly `storage.maintenance.readonly`: nothing is written to the store — a miss is
+   *   still downloaded once for all its clients, but passed through and not kept, and a hit's
+   *   last-pull time is not recorded
    */
   constructor(
     readonly local: BlobStore,
@@ -89,6 +93,7 @@ export class CachingBlobStore {
     private readonly upstream: UpstreamClient,
     private readonly observer: CacheObserver = {},
     private readonly coordination?: FillCoordination,
+    private readonly readOnly = false,
   ) {}
 
   /** Fills in progress, this process's and those of others its clients read (for tests). */
@@ -192,6 +197,7 @@ export class CachingBlobStore {
 
   /** Refreshes the stored last-pull time, unless that was done within the touch interval. */
   private touch(digest: Digest): void {
+    if (this.readOnly) return;
     const key = digest.toString();
     const now = Date.now();
     const last = this.touchedAt.get(key);
@@ -229,7 +235,7 @@ export class CachingBlobStore {
     const upstream = this.upstream.getBlob(context.repository, digest, context.grant);
     const passThrough = new UpstreamPassThrough(this.upstream, digest, context);
     const fill =
-      Date.now() < this.diskFullUntil
+      this.readOnly || Date.now() < this.diskFullUntil
         ? BlobFill.transient(digest, await upstream, passThrough)
         : await BlobFill.start(this.writers, digest, upstream, passThrough);
     const done = fill.done.then(

@@ -7,6 +7,7 @@ import { BlobExpiry, type ExpiryOptions } from '../cache/blob-expiry';
 import type { PrimaryMessage } from './cluster-messages';
 import { type CoordinatedWorker, FillCoordinator } from './fill-coordinator';
 import { PrimaryHub } from './primary-hub';
+import { type TempFilePurgeOptions, TempFilePurger } from '../temp-file-purger';
 
 /** What the primary of a cache with several workers runs with. */
 export interface PrimaryOptions {
@@ -15,6 +16,8 @@ export interface PrimaryOptions {
   /** The store's driver: the primary clears abandoned temp files and runs expiry on it. */
   readonly driver: StorageDriver;
   readonly expiry?: ExpiryOptions;
+  /** `storage.maintenance.uploadpurging`, run by the primary for the whole store. */
+  readonly purge?: TempFilePurgeOptions;
   /** How long the workers may take to drain on shutdown before they are killed. */
   readonly drainTimeoutMs: number;
 }
@@ -78,6 +81,8 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
       )
     : undefined;
   expiry?.start();
+  const purger = options.purge && new TempFilePurger(driver, options.purge, logger);
+  purger?.start();
   // Only unlinked (not `store.discard`, which truncates first): the dead owner's clients on other
   // workers still read what it wrote, through descriptors of their own.
   const coordinator = new FillCoordinator((key) => {
@@ -138,6 +143,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
 
   const finish = () => {
     expiry?.stop();
+    purger?.stop();
     void driver.close().finally(() => {
       logger.info('stopped');
       process.exit(0);

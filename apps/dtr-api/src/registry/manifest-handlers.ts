@@ -42,13 +42,17 @@ function mediaTypeOf(ctx: Context, document: Record<string, unknown>): string {
   return mediaType;
 }
 
-/** Checks that every blob (image manifest) or child manifest (index) is in the repository. */
+/**
+ * Checks that every blob (image manifest) or child manifest (index) is in the repository; returns
+ * the blobs (stored here, not only at `urls`), whose links the manifest's transaction uses.
+ */
 async function checkReferences(
   services: DtrServices,
   repository: Repository,
   mediaType: string,
   document: Record<string, unknown>,
-): Promise<void> {
+): Promise<string[]> {
+  const used: string[] = [];
   if (document['schemaVersion'] !== 2) throw invalidManifest('schemaVersion must be 2');
   if (isImageManifestMediaType(mediaType)) {
     const layers = document['layers'];
@@ -70,6 +74,7 @@ async function checkReferences(
           detail: { digest: digest.toString() },
         });
       }
+      used.push(digest.toString());
     }
   } else if (isIndexMediaType(mediaType)) {
     const manifests = document['manifests'];
@@ -87,6 +92,7 @@ async function checkReferences(
       }
     }
   }
+  return used;
 }
 
 /**
@@ -121,7 +127,12 @@ export async function putManifest(
     });
   }
   const mediaType = mediaTypeOf(ctx, document as Record<string, unknown>);
-  await checkReferences(services, repository, mediaType, document as Record<string, unknown>);
+  const blobs = await checkReferences(
+    services,
+    repository,
+    mediaType,
+    document as Record<string, unknown>,
+  );
   // The subject need not be in the repository (yet): a signature may come before its image.
   const referrer = referrerFieldsOf(mediaType, document as Record<string, unknown>);
   await services.quotas.assertRoomForBlob(repository, digest.toString(), body.length);
@@ -133,6 +144,7 @@ export async function putManifest(
     { digest: digest.toString(), mediaType, size: body.length },
     reference.kind === 'tag' ? reference.tag : undefined,
     referrer,
+    blobs,
   );
   if (referrer) ctx.set(Headers.ociSubject, referrer.subject);
   answerCreated(ctx, registryPaths.manifest(repository.fullName, digest), digest);

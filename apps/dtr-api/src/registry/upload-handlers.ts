@@ -222,9 +222,12 @@ async function mountBlob(ctx: Context, services: DtrServices, repository: Reposi
     source && digest
       ? await services.repositories.linkedBlobSize(source, digest.toString())
       : undefined;
-  if (!digest || size === undefined || !(await services.blobs.stat(digest))) return false;
+  if (!source || !digest || size === undefined || !(await services.blobs.stat(digest)))
+    return false;
   await services.quotas.assertRoomForBlob(repository, digest.toString(), size);
-  await services.repositories.linkBlob(repository, digest.toString(), size);
+  // Linked only if the source still links it (a garbage collection may have reclaimed it since).
+  if ((await services.repositories.mountBlob(source, repository, digest.toString())) === undefined)
+    return false;
   answerCreated(ctx, registryPaths.blob(repository.fullName, digest), digest);
   return true;
 }

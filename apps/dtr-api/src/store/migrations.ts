@@ -339,6 +339,38 @@ const manifestReferrers: Migration = {
   },
 };
 
+/**
+ * Garbage collection of blobs (see `gc/`): when each blob link was last made or used by a push
+ * (NULL: by a release before this one, or before it), indexes to find a digest's links and the
+ * manifests pushed lately, and the lease that keeps garbage collection to one run at a time on
+ * SQLite. Adds a nullable column, indexes and a table: the previous release keeps working (its
+ * links carry no time, which garbage collection treats as "just now").
+ */
+const garbageCollection: Migration = {
+  version: 8,
+  name: 'garbage-collection',
+  compatibleFrom: 1,
+  async up(database) {
+    await addNullableText(database, 'repository_blobs', ['linked_at']);
+    await database.schema
+      .createIndex('repository_blobs_digest')
+      .on('repository_blobs')
+      .columns(['digest', 'linked_at'])
+      .execute();
+    await database.schema
+      .createIndex('manifests_created_at')
+      .on('manifests')
+      .column('created_at')
+      .execute();
+    await database.schema
+      .createTable('maintenance_leases')
+      .addColumn('name', 'text', (c) => c.primaryKey())
+      .addColumn('holder', 'text', (c) => c.notNull())
+      .addColumn('expires_at', 'text', (c) => c.notNull())
+      .execute();
+  },
+};
+
 /** Every migration, in order; the last one's version is the schema this code is written for. */
 export const MIGRATIONS: readonly Migration[] = [
   baseline,
@@ -348,4 +380,5 @@ export const MIGRATIONS: readonly Migration[] = [
   sharedAuthFailures,
   cacheGroups,
   manifestReferrers,
+  garbageCollection,
 ];

@@ -1,6 +1,7 @@
 import { RegistryError } from '@dtr-cache/registry-protocol';
 import type { Account } from './account-store';
 import { type Kysely, sql } from 'kysely';
+import { linkBlob, mountBlobLink, useBlobLinks } from './blob-links';
 import { isUniqueViolation } from './database';
 import { type ReferrerFields, referrerColumns } from './referrer-store';
 import type { Database, DtrSchema } from './schema';
@@ -133,18 +134,25 @@ export class RepositoryStore {
     await this.database.deleteFrom('repositories').where('id', '=', repository.id).execute();
   }
 
-  /** Links a committed blob to a repository (pushed, mounted or referenced there). */
+  /**
+   * Links a committed blob to a repository (pushed or referenced there), or stamps its link as
+   * just made (see blob-links.ts).
+   */
   async linkBlob(
     repository: Repository,
     digest: string,
     size: number,
     database: Kysely<DtrSchema> = this.database,
   ): Promise<void> {
-    await database
-      .insertInto('repository_blobs')
-      .values({ repository_id: repository.id, digest, size })
-      .onConflict((conflict) => conflict.doNothing())
-      .execute();
+    await linkBlob(database, repository.id, digest, size);
+  }
+
+  /**
+   * Mounts a blob linked to `source` into `target`, atomically with the check that the source
+   * still links it; returns its size, or undefined if it does not (see blob-links.ts).
+   */
+  mountBlob(source: Repository, target: Repository, digest: string): Promise<number | undefined> {
+    return mountBlobLink(this.database, source.id, target.id, digest);
   }
 
   /** The size of a blob linked to the repository, or undefined if it is not linked there. */
@@ -203,16 +211,24 @@ export class RepositoryStore {
    * Records a manifest (and links its bytes as a blob) and optionally points a tag at it, in one
    * transaction. Two pushes of one tag at once (from two replicas) both succeed and the tag ends
    * at one of the two manifests, both of which are stored. With `referrer`, the manifest is
-   * listed among the referrers of its subject.
+   * listed among the referrers of its subject. `blobs` (its config and layers) must be linked to
+   * the repository; their links are stamped as used in the same transaction (see blob-links.ts).
+   * @throws RegistryError `MANIFEST_BLOB_UNKNOWN` if one of `blobs` is not linked (any more).
    */
   async putManifest(
     repository: Repository,
     manifest: StoredManifest,
     tag: string | undefined,
     referrer?: ReferrerFields,
+    blobs: readonly string[] = [],
   ): Promise<void> {
     const now = new Date().toISOString();
     await this.database.transaction().execute(async (transaction) => {
+      const [missing] = await useBlobLinks(transaction, repository.id, blobs);
+      if (missing !== undefined)
+        throw new RegistryError('MANIFEST_BLOB_UNKNOWN', undefined, {
+          detail: { digest: missing },
+        });
       await transaction
         .insertInto('manifests')
         .values({

@@ -32,6 +32,11 @@ export interface RepositoryBlobsTable {
   repository_id: number;
   digest: string;
   size: number;
+  /**
+   * When the blob was last linked here or a manifest pushed here used it (schema 8); NULL: by a
+   * release before, which garbage collection takes for "just now".
+   */
+  linked_at: Generated<string | null>;
 }
 
 export interface ManifestsTable {
@@ -145,6 +150,15 @@ export interface AuthFailuresTable {
   last_ms: number;
 }
 
+/** Leases of maintenance work one process at a time does (schema 8; garbage collection on SQLite). */
+export interface MaintenanceLeasesTable {
+  name: string;
+  /** The process holding it. */
+  holder: string;
+  /** Until when it holds unless renewed (a dead holder's lease runs out). */
+  expires_at: string;
+}
+
 /** The schema migrations applied (see `migrator.ts`). */
 export interface SchemaMigrationsTable {
   version: number;
@@ -172,6 +186,7 @@ export interface DtrSchema {
   upload_sessions: UploadSessionsTable;
   cache_health: CacheHealthTable;
   auth_failures: AuthFailuresTable;
+  maintenance_leases: MaintenanceLeasesTable;
   schema_migrations: SchemaMigrationsTable;
 }
 
