@@ -4,7 +4,7 @@ import type { Server as HttpsServer } from 'node:https';
 import { FilesystemDriver, MemoryDriver } from '@dtr-cache/blob-store';
 import { ConfigError } from '@dtr-cache/config';
 import { createLogger } from '@dtr-cache/logging';
-import { listen, stopOnSignals } from '@dtr-cache/server-lifecycle';
+import { listen, logConfigWarnings, stopOnSignals } from '@dtr-cache/server-lifecycle';
 import { AggregatorRegistry } from 'prom-client';
 import { type CacheConfig, loadCacheConfig, workerCountOf } from './cache-config';
 import { PrimaryLink } from './cluster/primary-link';
@@ -57,11 +57,7 @@ async function main(): Promise<void> {
           sweepIntervalMs: Math.max(100, Math.min((ttlMs ?? 240_000) / 4, 60_000)),
         };
   if (cluster.isPrimary) {
-    for (const warning of registry.warnings)
-      logger.warn('configuration key has no effect here', {
-        key: warning.path,
-        reason: warning.message,
-      });
+    logConfigWarnings(logger, registry.warnings);
     if (workers.onlyOne) logger.warn('serving with one process', { reason: workers.onlyOne });
   }
   const purgeConfig = registry.storage.uploadPurging;
@@ -96,6 +92,7 @@ async function main(): Promise<void> {
       ? {
           intervalMs: registry.health.storageDriver.interval.milliseconds,
           threshold: registry.health.storageDriver.threshold,
+          readOnly: registry.storage.readOnly,
         }
       : undefined,
     memorySize: config.downstream.memorySize,

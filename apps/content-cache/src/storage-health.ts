@@ -6,14 +6,17 @@ export interface StorageHealthOptions {
   readonly intervalMs: number;
   /** Failed checks in a row that make the server unhealthy. */
   readonly threshold: number;
+  /** `storage.maintenance.readonly`: the check only reads (a stat), it writes nothing. */
+  readonly readOnly?: boolean;
 }
 
 const PROBE = Buffer.from('content-cache storage health probe\n');
 
 /**
  * The registry's storage driver health check: every interval a small temp file is written,
- * synced, read back and discarded. After `threshold` failures in a row the storage is unhealthy
- * (the health endpoints answer 503 with the reason) until a check passes again.
+ * synced, read back and discarded (in read-only mode, a stat only). A check that takes longer
+ * than an interval (a hung disk) fails. After `threshold` failures in a row the storage is
+ * unhealthy (the health endpoints answer 503 with the reason) until a check passes again.
  */
 export class StorageHealthCheck {
   private failures = 0;
@@ -53,16 +56,15 @@ export class StorageHealthCheck {
   }
 
   private async probe(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`no answer within ${this.options.intervalMs} ms`)),
+        Math.max(this.options.intervalMs, 1000),
+      );
+    });
     try {
-      const file = await this.driver.createTemp();
-      try {
-        await file.write([PROBE]);
-        await file.sync();
-        const back = await file.readAt(0, PROBE.length);
-        if (!back.equals(PROBE)) throw new Error('the probe file read back differs');
-      } finally {
-        await file.discard();
-      }
+      await Promise.race([this.options.readOnly ? this.stat() : this.writeAndRead(), timeout]);
       if (this.failures >= this.options.threshold)
         this.logger.info('storage healthy again', { failures: this.failures });
       this.failures = 0;
@@ -72,6 +74,24 @@ export class StorageHealthCheck {
       this.lastError = error instanceof Error ? error.message : String(error);
       if (this.failures === this.options.threshold)
         this.logger.error('storage unhealthy', { failures: this.failures, error });
+    } finally {
+      clearTimeout(timer);
     }
+  }
+
+  private async writeAndRead(): Promise<void> {
+    const file = await this.driver.createTemp();
+    try {
+      await file.write([PROBE]);
+      await file.sync();
+      const back = await file.readAt(0, PROBE.length);
+      if (!back.equals(PROBE)) throw new Error('the probe file read back differs');
+    } finally {
+      await file.discard();
+    }
+  }
+
+  private async stat(): Promise<void> {
+    await this.driver.stat('health-probe');
   }
 }

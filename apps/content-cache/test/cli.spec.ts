@@ -52,10 +52,7 @@ describe('content-cache /config.yml, with the reference configurations', () => {
     directory = await mkdtemp(join(tmpdir(), 'cache-cli-'));
     generateCertificates(join(directory, 'certs'), 'dtr=127.0.0.1', 'cache=127.0.0.1,localhost');
     ca = await readFile(join(directory, 'certs', 'ca.pem'), 'utf8');
-    origin = await StandInOrigin.start({
-      cert: await readFile(join(directory, 'certs', 'dtr.pem'), 'utf8'),
-      key: await readFile(join(directory, 'certs', 'dtr-key.pem'), 'utf8'),
-    });
+    origin = await StandInOrigin.startWithCertificates(join(directory, 'certs'));
   });
 
   afterAll(async () => {

@@ -23,10 +23,7 @@ beforeAll(async () => {
     'cache=127.0.0.1,localhost',
     'client=client.example.com',
   );
-  origin = await StandInOrigin.start({
-    cert: await readFile(join(directory, 'certs', 'dtr.pem'), 'utf8'),
-    key: await readFile(join(directory, 'certs', 'dtr-key.pem'), 'utf8'),
-  });
+  origin = await StandInOrigin.startWithCertificates(join(directory, 'certs'));
 });
 
 afterAll(async () => {

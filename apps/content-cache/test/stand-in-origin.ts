@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -52,6 +54,14 @@ export class StandInOrigin {
     await new Promise<void>((resolve) => origin.server.listen(0, '127.0.0.1', resolve));
     origin.url = `${tls ? 'https' : 'http'}://127.0.0.1:${(origin.server.address() as AddressInfo).port}`;
     return origin;
+  }
+
+  /** Starts serving HTTPS with `dtr.pem` and `dtr-key.pem` of a certificate directory. */
+  static async startWithCertificates(certificates: string): Promise<StandInOrigin> {
+    return StandInOrigin.start({
+      cert: await readFile(join(certificates, 'dtr.pem'), 'utf8'),
+      key: await readFile(join(certificates, 'dtr-key.pem'), 'utf8'),
+    });
   }
 
   add(content: Buffer, behaviour: Behaviour = { kind: 'normal' }): Digest {

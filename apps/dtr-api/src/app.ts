@@ -133,10 +133,18 @@ export function createApp(services: DtrServices): Koa {
   return app;
 }
 
-/** `storage.maintenance.readonly`: pulls are served; pushes and deletes are refused. */
+/**
+ * `storage.maintenance.readonly`: pulls are served; pushes and deletes are refused, through the
+ * registry API and through DTR's API (deleting a repository, or an account with its repositories).
+ */
 const refuseRegistryWrites: Koa.Middleware = async (ctx, next) => {
-  const registryPath = ctx.path === '/v2' || ctx.path.startsWith('/v2/');
-  if (registryPath && !['GET', 'HEAD', 'OPTIONS'].includes(ctx.method))
+  const registryWrite =
+    (ctx.path === '/v2' || ctx.path.startsWith('/v2/')) &&
+    !['GET', 'HEAD', 'OPTIONS'].includes(ctx.method);
+  const contentDelete =
+    ctx.method === 'DELETE' &&
+    /^\/api\/v0\/(repositories\/[^/]+\/[^/]+|accounts\/[^/]+)\/?$/.test(ctx.path);
+  if (registryWrite || contentDelete)
     throw new RegistryError(
       'UNSUPPORTED',
       'the registry is in read-only mode (storage.maintenance.readonly): pulls only',

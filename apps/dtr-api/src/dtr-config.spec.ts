@@ -72,7 +72,11 @@ log: { level: debug, formatter: logstash, fields: { service: dtr } }
     });
     expect(config.http.tls).toMatchObject({
       minimumVersion: 'TLSv1.3',
-      cipherSuites: ['TLS_AES_128_GCM_SHA256'],
+      cipherSuites: [
+        'TLS_AES_128_GCM_SHA256',
+        'TLS_AES_256_GCM_SHA384',
+        'TLS_CHACHA20_POLY1305_SHA256',
+      ],
     });
     expect(config.log).toMatchObject({ level: 'debug', formatter: 'logstash' });
     expect(config.warnings).toEqual([]);
@@ -88,6 +92,14 @@ log: { level: debug, formatter: logstash, fields: { service: dtr } }
       'http.secret',
     ]);
     expect(config.warnings[0]?.message).toMatch(/registry\.uploads\.idletimeout/);
+    // Ignored here, a key of the shared schema is not even parsed: a bad value only warns.
+    const fromEnv = loadDtrConfig({
+      text: base,
+      env: { DTR_API_STORAGE_MAINTENANCE_UPLOADPURGING_AGE: 'a week' },
+    });
+    expect(fromEnv.warnings.map((warning) => warning.path)).toEqual([
+      'storage.maintenance.uploadpurging (from DTR_API_STORAGE_MAINTENANCE_UPLOADPURGING_AGE)',
+    ]);
     expect(() => loadDtrConfig({ text: `${base}http: { prefix: /dtr/ }\n` })).toThrow(
       'http.prefix: not supported: DTR serves at the root path of its host',
     );
@@ -102,5 +114,22 @@ log: { level: debug, formatter: logstash, fields: { service: dtr } }
     expect(() => loadDtrConfig({ text: `${base}storage: { s3: { bucket: b } }\n` })).toThrow(
       'storage.s3: not supported: blobs are stored on local disk',
     );
+  });
+});
+
+describe('garbage collection configuration', () => {
+  it('refuses a grace period an idle upload outlives, and a pool too small for a scheduled run', () => {
+    expect(() => loadDtrConfig({ text: `${base}garbagecollection: { grace: 10m }\n` })).toThrow(
+      'garbagecollection.grace: 10m must be longer than registry.uploads.idletimeout (15m)',
+    );
+    expect(
+      loadDtrConfig({ text: `${base}garbagecollection: { schedule: 24h, grace: 2h }\n` })
+        .garbageCollection.schedule?.milliseconds,
+    ).toBe(86_400_000);
+    expect(() =>
+      loadDtrConfig({
+        text: `${base}garbagecollection: { schedule: 24h }\ndatabase: { url: "postgres://h/dtr", poolsize: 1 }\n`,
+      }),
+    ).toThrow('database.poolsize: must be at least 2 with garbagecollection.schedule');
   });
 });

@@ -10,6 +10,7 @@ import {
   type ConfigDefinition,
   type ConfigFormat,
   type ConfigIssue,
+  type ConfigValues,
   ignored,
   refused,
   type ConfigSource,
@@ -279,6 +280,9 @@ export const dtrConfigDefinition: ConfigDefinition<
     'http.tls.letsencrypt': refused(
       'configure http.tls.certificate and key (DTR replicas share one certificate)',
     ),
+    'storage.redirect': ignored(
+      'DTR never redirects to its storage: it redirects blob pulls to content caches, or serves them itself',
+    ),
     'storage.maintenance.uploadpurging': ignored(
       'an upload session idle for registry.uploads.idletimeout ends, and its bytes are removed with it',
     ),
@@ -320,11 +324,35 @@ export const dtrConfigDefinition: ConfigDefinition<
       },
       grants: { lifetime: values.grants.lifetime, keyRotation: values.grants.keyrotation },
       ui: { sessionLifetime: values.ui.sessionlifetime },
-      garbageCollection: buildGarbageCollectionConfig(values.garbagecollection),
+      garbageCollection: garbageCollectionOf(values, context),
       warnings: context.warnings,
     };
   },
 };
+
+/** `garbagecollection`, checked against the uploads and the database pool it needs. */
+function garbageCollectionOf(
+  values: ConfigValues<ReturnType<typeof dtrConfigSchema>>,
+  context: BuildContext,
+): GarbageCollectionConfig {
+  const gc = buildGarbageCollectionConfig(values.garbagecollection);
+  const idle = values.registry.uploads.idletimeout;
+  if (gc.grace.milliseconds <= idle.milliseconds)
+    context.issues.add(
+      'garbagecollection.grace',
+      `${gc.grace.text} must be longer than registry.uploads.idletimeout (${idle.text}): an upload may rest that long before its blob is stored`,
+    );
+  if (
+    gc.schedule !== undefined &&
+    values.database.url !== undefined &&
+    values.database.poolsize < 2
+  )
+    context.issues.add(
+      'database.poolsize',
+      'must be at least 2 with garbagecollection.schedule: a run holds one connection for its lock',
+    );
+  return gc;
+}
 
 function databaseLocation(
   values: { path: string; url: string | undefined },

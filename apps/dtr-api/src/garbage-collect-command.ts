@@ -80,11 +80,16 @@ export async function garbageCollectCommand(
   if (storage.kind !== 'filesystem')
     return fail('storage.inmemory keeps blobs in the server process: there is nothing to collect');
   const grace = graceOf(parsed, config);
+  if (grace.milliseconds <= config.uploads.idleTimeout.milliseconds)
+    return fail(
+      `--grace ${grace.text} must be longer than registry.uploads.idletimeout (${config.uploads.idleTimeout.text}): an upload may rest that long before its blob is stored`,
+    );
   const driver = new FilesystemDriver(storage.rootDirectory);
   let opened: OpenedDatabase | undefined;
   try {
     opened = await openDatabase(config.database, {
-      poolSize: Math.min(config.databasePoolSize, POOL_SIZE),
+      // The lock holds one connection for the whole run; the queries need another.
+      poolSize: POOL_SIZE,
     });
     const collector = new GarbageCollector({
       database: opened.database,

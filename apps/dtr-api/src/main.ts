@@ -8,7 +8,7 @@ import { GARBAGE_COLLECT_USAGE, garbageCollectCommand } from './garbage-collect-
 import { MIGRATE_DB_USAGE, migrateDbCommand } from './migrate-db-command';
 import { type DtrConfig, loadDtrConfig } from './dtr-config';
 import { createLogger } from '@dtr-cache/logging';
-import { listen, stopOnSignals, tlsPolicy } from '@dtr-cache/server-lifecycle';
+import { listen, logConfigWarnings, stopOnSignals, tlsPolicy } from '@dtr-cache/server-lifecycle';
 import { createDebugListener } from './http/debug-listener';
 
 const USAGE = `usage: dtr-api --config <config.yml>   (or: dtr-api <config.yml>)
@@ -85,11 +85,7 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.log);
-  for (const warning of config.warnings)
-    logger.warn('configuration key has no effect here', {
-      key: warning.path,
-      reason: warning.message,
-    });
+  logConfigWarnings(logger, config.warnings);
   const services = await buildServices(config, logger);
   const callback = createApp(services).callback();
   const server = createServer(config, callback);

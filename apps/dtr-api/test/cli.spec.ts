@@ -195,21 +195,26 @@ ca: { certificate: ${directory}/certs/ca.pem }
     expect((await fetch(`${debug}/metrics`)).status).toBe(404);
     expect((await httpsGet(`https://127.0.0.1:${started.port}/metrics`, ca)).status).not.toBe(200);
     const basic = `Basic ${Buffer.from('admin:first-admin-password').toString('base64')}`;
-    const push = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const request = httpsRequest(
-        `https://127.0.0.1:${started?.port}/v2/admin/app/blobs/uploads/`,
-        { method: 'POST', ca, headers: { Authorization: basic } },
-        (response) => {
-          let body = '';
-          response.on('data', (chunk: Buffer) => (body += chunk.toString()));
-          response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
-        },
-      );
-      request.on('error', reject);
-      request.end();
-    });
+    const send = (method: string, path: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const request = httpsRequest(
+          `https://127.0.0.1:${started?.port}${path}`,
+          { method, ca, headers: { Authorization: basic } },
+          (response) => {
+            let body = '';
+            response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+            response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+          },
+        );
+        request.on('error', reject);
+        request.end();
+      });
+    const push = await send('POST', '/v2/admin/app/blobs/uploads/');
     expect(push.status).toBe(405);
     expect(JSON.parse(push.body)).toMatchObject({ errors: [{ code: 'UNSUPPORTED' }] });
+    const deletion = await send('DELETE', '/api/v0/repositories/admin/app');
+    expect(deletion.status).toBe(405);
+    expect((await send('GET', '/api/v0/repositories/admin')).status).toBe(200);
     const warnings = started
       .output()
       .split('\n')

@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import type { User } from '@dtr-cache/test-support';
+import { expect } from 'vitest';
 import type { AbuseReport } from './abuse-report';
 import { sleep } from './probes';
 import type { RegistryClient } from './registry-client';
@@ -92,4 +94,20 @@ export async function recordBystander(
     observed: `${served.rounds} rounds (${served.servedByDtr} served by DTR itself), ${served.failures.length} failures (${served.failures.slice(0, 3).join('; ')}), median ${served.medianMs.toFixed(0)} ms, max ${served.maxMs.toFixed(0)} ms`,
     passed: served.failures.length === 0 && served.rounds > 0,
   });
+}
+
+/**
+ * Creates the user `innocent` with a 64 KiB blob in `innocent/app`, pulled through los-angeles
+ * (their content cache setting), and starts them as a {@link Bystander}.
+ */
+export async function startInnocentBystander(client: RegistryClient): Promise<Bystander> {
+  const innocent = await client.createUser('innocent');
+  const digest = await client.pushBlob(innocent, 'innocent/app', randomBytes(64 * 1024));
+  const settings = await client.api('PATCH', '/accounts/innocent/settings', innocent, {
+    contentCache: 'los-angeles',
+  });
+  expect(settings.status).toBe(200);
+  const bystander = new Bystander(client, innocent, { repository: 'innocent/app', digest });
+  bystander.start();
+  return bystander;
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { type RunningTopology, startTopology, type User } from '@dtr-cache/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AbuseReport } from './abuse-report';
-import { Bystander, recordBystander } from './bystander';
+import { type Bystander, recordBystander, startInnocentBystander } from './bystander';
 import {
   descriptorsOf,
   eventually,
@@ -40,13 +40,7 @@ beforeAll(async () => {
   topology = await startTopology('127.0.1.50');
   client = new RegistryClient(topology);
   demo = topology.endpoints.users.demo;
-  const innocent = await client.createUser('innocent');
-  const digest = await client.pushBlob(innocent, 'innocent/app', randomBytes(64 * 1024));
-  await client.api('PATCH', '/accounts/innocent/settings', innocent, {
-    contentCache: 'los-angeles',
-  });
-  bystander = new Bystander(client, innocent, { repository: 'innocent/app', digest });
-  bystander.start();
+  bystander = await startInnocentBystander(client);
 });
 
 afterAll(async () => {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { basic, type RunningTopology, startTopology } from '@dtr-cache/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AbuseReport } from './abuse-report';
-import { Bystander, recordBystander } from './bystander';
+import { type Bystander, recordBystander, startInnocentBystander } from './bystander';
 import { cpuSecondsOf, descriptorsOf, fetchDigest, pidOf } from './probes';
 import { RegistryClient } from './registry-client';
 
@@ -21,14 +21,7 @@ let bystander: Bystander;
 beforeAll(async () => {
   topology = await startTopology('127.0.1.10');
   client = new RegistryClient(topology);
-  const innocent = await client.createUser('innocent');
-  const digest = await client.pushBlob(innocent, 'innocent/app', randomBytes(64 * 1024));
-  const settings = await client.api('PATCH', '/accounts/innocent/settings', innocent, {
-    contentCache: 'los-angeles',
-  });
-  expect(settings.status).toBe(200);
-  bystander = new Bystander(client, innocent, { repository: 'innocent/app', digest });
-  bystander.start();
+  bystander = await startInnocentBystander(client);
 });
 
 afterAll(async () => {

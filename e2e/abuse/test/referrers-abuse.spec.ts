@@ -21,7 +21,7 @@ import {
 } from '@dtr-cache/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AbuseReport } from './abuse-report';
-import { Bystander, recordBystander } from './bystander';
+import { type Bystander, recordBystander, startInnocentBystander } from './bystander';
 import { cpuSecondsOf, mb, MB, pidOf, rssOf, sleep } from './probes';
 import { RegistryClient } from './registry-client';
 
@@ -274,14 +274,7 @@ function openDtrDatabase(): BetterSqlite3.Database {
 beforeAll(async () => {
   topology = await startTopology('127.0.1.90');
   client = new RegistryClient(topology);
-  const innocent = await client.createUser('innocent');
-  const digest = await client.pushBlob(innocent, 'innocent/app', randomBytes(64 * 1024));
-  const settings = await client.api('PATCH', '/accounts/innocent/settings', innocent, {
-    contentCache: 'los-angeles',
-  });
-  expect(settings.status).toBe(200);
-  bystander = new Bystander(client, innocent, { repository: 'innocent/app', digest });
-  bystander.start();
+  bystander = await startInnocentBystander(client);
 
   lister = await client.createUser('lister');
   const emptyDigest = await client.pushBlob(lister, REPOSITORY, Buffer.from('{}'));

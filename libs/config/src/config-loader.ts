@@ -3,16 +3,17 @@ import convict from 'convict';
 import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError, type ConfigIssue, IssueCollector, issuesOf, show } from './config-error';
 import type { ConfigFormat } from './config-format';
+import { type Described, effectiveNodes } from './config-description';
 import { unknownKeyMessage } from './unknown-key-message';
 import {
   ConfigKey,
   type ConfigSchemaTree,
   type ConfigValues,
   envNameOf,
+  envNameOfPath,
   IgnoredKey,
   RefusedKey,
   schemaKeys,
-  schemaNodes,
 } from './config-schema';
 
 /** Where configuration comes from. Environment variables override the file. */
@@ -52,18 +53,6 @@ export interface ConfigDefinition<S extends ConfigSchemaTree, T> {
   readonly overrides?: Readonly<Record<string, IgnoredKey | RefusedKey>>;
   /** Turns the parsed key values into the typed configuration; records cross-key issues. */
   build(values: ConfigValues<S>, context: BuildContext): T;
-}
-
-/** One documented key of a definition, for generated references. */
-export interface ConfigKeyDescription {
-  path: string;
-  env: string;
-  doc: string;
-  expected: string;
-  default: unknown;
-  sensitive: boolean;
-  /** `honoured`, `ignored` (accepted with a warning, `doc` says why) or `refused` (`doc` says why). */
-  status: 'honoured' | 'ignored' | 'refused';
 }
 
 const registeredFormats = new Map<string, ConfigFormat<unknown>>();
@@ -195,11 +184,14 @@ export function loadConfig<S extends ConfigSchemaTree, T>(
   config.load({});
 
   const values: Record<string, unknown> = {};
+  const overridden = Object.keys(definition.overrides ?? {});
   for (const { path, key } of schemaKeys(definition.schema)) {
     const envName = envNameOf(definition.envPrefix, path, key);
-    const fromEnv = env[envName] !== undefined;
+    // A key this definition ignores or refuses keeps its default: no file or variable sets it.
+    const ignoredHere = overridden.some((each) => path === each || path.startsWith(`${each}.`));
+    const fromEnv = env[envName] !== undefined && !ignoredHere;
     if (fromEnv) present.add(path);
-    const value: unknown = config.get(path);
+    const value: unknown = ignoredHere ? key.defaultValue : config.get(path);
     let parsed: unknown;
     if (value === null && key.options.nullable) {
       parsed = undefined;
@@ -232,6 +224,13 @@ export function loadConfig<S extends ConfigSchemaTree, T>(
 }
 
 /**
+ * The suffixes of the variables Kubernetes (and Docker links) define for a service: a service
+ * named `registry-proxy` defines `REGISTRY_PROXY_PORT`, which names no key of the format.
+ */
+const SERVICE_LINK_VARIABLE =
+  /^_(SERVICE_HOST|SERVICE_PORT(_\w+)?|PORT(_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?)$/;
+
+/**
  * Ignored and refused keys set through the environment (`<PREFIX>_<PATH>`, or a variable below
  * it): warned about or refused like the same keys in the file, once per key.
  */
@@ -244,8 +243,12 @@ function checkEnvironment(
   const variables = Object.keys(env);
   for (const { path, node } of effectiveNodes(definition)) {
     if (node instanceof ConfigKey) continue;
-    const name = `${definition.envPrefix}_${path.toUpperCase().replace(/\./g, '_')}`;
-    const variable = variables.find((each) => each === name || each.startsWith(`${name}_`));
+    const name = envNameOfPath(definition.envPrefix, path);
+    const variable = variables.find(
+      (each) =>
+        (each === name || each.startsWith(`${name}_`)) &&
+        !SERVICE_LINK_VARIABLE.test(each.slice(name.length)),
+    );
     if (variable === undefined) continue;
     const label = `${path} (from ${variable})`;
     if (node instanceof IgnoredKey && !warnings.some((warning) => warning.path === path))
@@ -262,52 +265,4 @@ function setPath(target: Record<string, unknown>, path: string, value: unknown):
     node = node[part] as Record<string, unknown>;
   }
   node[parts.at(-1) as string] = value;
-}
-
-type Described = Pick<
-  ConfigDefinition<ConfigSchemaTree, unknown>,
-  'envPrefix' | 'schema' | 'overrides'
->;
-
-/** The schema's nodes as this definition treats them: an override replaces a key or a section. */
-function* effectiveNodes(
-  definition: Described,
-): Generator<{ path: string; node: ConfigKey<unknown> | IgnoredKey | RefusedKey }> {
-  const overridden = Object.keys(definition.overrides ?? {});
-  const emitted = new Set<string>();
-  for (const { path, node } of schemaNodes(definition.schema)) {
-    const covering = overridden.find((each) => path === each || path.startsWith(`${each}.`));
-    if (covering === undefined) {
-      yield { path, node };
-    } else if (!emitted.has(covering)) {
-      emitted.add(covering);
-      yield { path: covering, node: definition.overrides?.[covering] as IgnoredKey | RefusedKey };
-    }
-  }
-}
-
-/** Every key of a definition with its env name, doc, expected format, default and status. */
-export function describeConfig(definition: Described): ConfigKeyDescription[] {
-  return [...effectiveNodes(definition)].map(({ path, node }) => {
-    if (node instanceof ConfigKey) {
-      return {
-        path,
-        env: envNameOf(definition.envPrefix, path, node),
-        doc: node.doc,
-        expected: node.format.expected,
-        default: node.defaultValue,
-        sensitive: node.options.sensitive === true,
-        status: 'honoured' as const,
-      };
-    }
-    return {
-      path,
-      env: `${definition.envPrefix}_${path.toUpperCase().replace(/\./g, '_')}`,
-      doc: node.reason,
-      expected: 'anything',
-      default: null,
-      sensitive: false,
-      status: node instanceof IgnoredKey ? ('ignored' as const) : ('refused' as const),
-    };
-  });
 }

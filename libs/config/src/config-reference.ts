@@ -1,4 +1,4 @@
-import type { ConfigKeyDescription } from './config-loader';
+import type { ConfigKeyDescription } from './config-description';
 import { describeDownstreamOptions } from './downstream-middleware';
 
 const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');

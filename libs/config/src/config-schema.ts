@@ -112,5 +112,10 @@ export function* schemaNodes(
 
 /** The environment variable of a key: explicit, or `<PREFIX>_<PATH>` in the registry's style. */
 export function envNameOf(envPrefix: string, path: string, key: ConfigKey<unknown>): string {
-  return key.options.env ?? `${envPrefix}_${path.toUpperCase().replace(/\./g, '_')}`;
+  return key.options.env ?? envNameOfPath(envPrefix, path);
+}
+
+/** The registry-style environment variable of a key path: `<PREFIX>_<PATH>`, dots as underscores. */
+export function envNameOfPath(envPrefix: string, path: string): string {
+  return `${envPrefix}_${path.toUpperCase().replace(/\./g, '_')}`;
 }

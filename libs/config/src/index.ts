@@ -27,14 +27,11 @@ export {
   schemaKeys,
 } from './config-schema';
 export type { ConfigSchemaNode, ConfigSchemaTree, ConfigValues } from './config-schema';
-export { describeConfig, loadConfig } from './config-loader';
+export { describeConfig } from './config-description';
+export { loadConfig } from './config-loader';
 export { unknownKeyMessage } from './unknown-key-message';
-export type {
-  BuildContext,
-  ConfigDefinition,
-  ConfigKeyDescription,
-  ConfigSource,
-} from './config-loader';
+export type { ConfigKeyDescription } from './config-description';
+export type { BuildContext, ConfigDefinition, ConfigSource } from './config-loader';
 export { formatDuration, parseDuration } from './formats/duration';
 export type { Duration } from './formats/duration';
 export { parseByteSize } from './formats/byte-size';
@@ -56,27 +53,22 @@ export type {
   UpstreamPolicy,
 } from './downstream-middleware';
 export {
-  buildHttpConfig,
-  buildLogConfig,
-  buildStorageConfig,
-  httpSchema,
   loadRegistryConfig,
-  logSchema,
-  versionKey,
   registryConfigDefinition,
   registryConfigSchema,
-  storageSchema,
+  versionKey,
 } from './registry-config';
-export type { StorageHealthConfig } from './registry-sections';
+export type { RegistryConfig } from './registry-config';
+export { buildHttpConfig, httpSchema } from './http-section';
 export type {
   ClientAuthMode,
   DebugServerConfig,
-  UploadPurgingConfig,
   HttpConfig,
-  LogConfig,
-  RegistryConfig,
-  StorageConfig,
-  StorageDriverConfig,
   TlsCommonConfig,
   TlsConfig,
-} from './registry-config';
+} from './http-section';
+export { buildLogConfig, logSchema } from './log-section';
+export type { LogConfig } from './log-section';
+export { buildStorageConfig, storageSchema } from './storage-section';
+export type { StorageConfig, StorageDriverConfig, UploadPurgingConfig } from './storage-section';
+export type { StorageHealthConfig } from './registry-sections';

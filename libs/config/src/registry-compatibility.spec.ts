@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from './config-error';
-import { describeConfig } from './config-loader';
+import { describeConfig } from './config-description';
 import { loadRegistryConfig, registryConfigDefinition } from './registry-config';
 
 const fixtures = join(
@@ -134,6 +134,14 @@ health:
         `storage.${driver}: not supported: blobs are stored on local disk: storage driver filesystem (or inmemory, for tests)`,
       ]);
     }
+    // Variables a Kubernetes service named registry-proxy defines name no key: no refusal.
+    expect(
+      warningsOf(DOWNSTREAM, {
+        REGISTRY_PROXY_PORT: 'tcp://10.0.0.7:80',
+        REGISTRY_PROXY_PORT_80_TCP_ADDR: '10.0.0.7',
+        REGISTRY_PROXY_SERVICE_HOST: '10.0.0.7',
+      }),
+    ).toEqual([]);
     expect(issuesOf(DOWNSTREAM, { REGISTRY_PROXY_REMOTEURL: 'https://x.example.com' })[0]).toMatch(
       /^proxy \(from REGISTRY_PROXY_REMOTEURL\): not supported/,
     );
@@ -196,7 +204,22 @@ http:
         'TLS_CHACHA20_POLY1305_SHA256',
       ],
     });
-    expect(config.warnings).toEqual([]);
+    expect(config.warnings).toEqual([
+      {
+        path: 'storage.cache',
+        message: 'redis is not used: blob descriptors come from this server’s own index',
+      },
+    ]);
+  });
+
+  it("refuses clientcas with Let's Encrypt, whose validation carries no client certificate", () => {
+    expect(
+      issuesOf(
+        `${DOWNSTREAM}http:\n  tls:\n    clientcas: [/ca.pem]\n    letsencrypt: { cachefile: /le.json, hosts: [cache.example.com] }\n`,
+      ),
+    ).toEqual([
+      "http.tls.clientcas: is not supported with Let's Encrypt: its validation connections carry no client certificate (use http.tls.certificate and key)",
+    ]);
   });
 
   it('explains bad values of the new keys', () => {

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from './config-error';
-import { describeConfig } from './config-loader';
+import { describeConfig } from './config-description';
 import { loadRegistryConfig, registryConfigDefinition } from './registry-config';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -46,6 +46,30 @@ function issuesOf(text: string, env: Record<string, string> = {}): string[] {
 
 const url = (text: string) => new URL(text);
 
+/** The OpenSSL names of the registry's default cipher suites, with TLS 1.3's. */
+const REGISTRY_DEFAULT_SUITES = [
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'TLS_AES_128_GCM_SHA256',
+  'TLS_AES_256_GCM_SHA384',
+  'TLS_CHACHA20_POLY1305_SHA256',
+];
+
+/** `storage` beyond driver and delete permission, when nothing about it is configured. */
+const DEFAULT_MAINTENANCE = {
+  uploadPurging: {
+    enabled: true,
+    age: expect.objectContaining({ text: '168h' }),
+    interval: expect.objectContaining({ text: '24h' }),
+    dryRun: false,
+  },
+  readOnly: false,
+};
+
 describe('the reference configurations', () => {
   it('vendored copies match ../shared/reference', (context) => {
     if (!existsSync(sharedReference)) {
@@ -69,13 +93,7 @@ describe('the reference configurations', () => {
     expect(config.storage).toEqual({
       driver: { kind: 'filesystem', rootDirectory: '/var/lib/registry' },
       deleteEnabled: true,
-      uploadPurging: {
-        enabled: true,
-        age: expect.objectContaining({ text: '168h' }),
-        interval: expect.objectContaining({ text: '24h' }),
-        dryRun: false,
-      },
-      readOnly: false,
+      ...DEFAULT_MAINTENANCE,
     });
     expect(config.http.listen).toEqual({ kind: 'tcp', host: undefined, port: 5000 });
     expect(config.http.tls).toBeUndefined();
@@ -108,7 +126,7 @@ describe('the reference configurations', () => {
       clientCas: [],
       clientAuth: 'require-and-verify-client-cert',
       minimumVersion: 'TLSv1.2',
-      cipherSuites: [],
+      cipherSuites: REGISTRY_DEFAULT_SUITES,
     });
     expect(config.downstream?.upstreams).toEqual([
       {
@@ -235,13 +253,7 @@ describe('loadRegistryConfig', () => {
     expect(config.storage).toEqual({
       driver: { kind: 'filesystem', rootDirectory: '/data/cache' },
       deleteEnabled: false,
-      uploadPurging: {
-        enabled: true,
-        age: expect.objectContaining({ text: '168h' }),
-        interval: expect.objectContaining({ text: '24h' }),
-        dryRun: false,
-      },
-      readOnly: false,
+      ...DEFAULT_MAINTENANCE,
     });
     expect(config.log.level).toBe('debug');
     expect(config.downstream?.upstreams).toEqual([
@@ -461,7 +473,7 @@ middleware:
       clientCas: [],
       clientAuth: 'require-and-verify-client-cert',
       minimumVersion: 'TLSv1.3',
-      cipherSuites: [],
+      cipherSuites: REGISTRY_DEFAULT_SUITES,
     });
   });
 

@@ -38,6 +38,7 @@ export interface StorageHealthConfig {
   threshold: number;
 }
 
+/** Builds `health.storagedriver`. */
 export function buildStorageHealth(
   values: ConfigValues<ReturnType<typeof healthSchema>>,
 ): StorageHealthConfig {

@@ -1,4 +1,4 @@
-export { listen, stopOnSignals } from './server-lifecycle';
+export { listen, logConfigWarnings, stopOnSignals } from './server-lifecycle';
 export type { GracefulStopOptions } from './server-lifecycle';
 export { healthCheckConfigPath, probeHealth, runHealthCheck } from './health-probe';
 export type { HealthProbe } from './health-probe';

@@ -64,3 +64,15 @@ export function stopOnSignals(
   process.on('SIGINT', () => stop('SIGINT'));
   return stop;
 }
+
+/** Logs each configuration warning (a key accepted with no effect, a deprecated spelling) once. */
+export function logConfigWarnings(
+  logger: Logger,
+  warnings: readonly { readonly path: string; readonly message: string }[],
+): void {
+  for (const warning of warnings)
+    logger.warn('configuration key has no effect here', {
+      key: warning.path,
+      reason: warning.message,
+    });
+}

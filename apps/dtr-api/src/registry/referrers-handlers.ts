@@ -46,7 +46,7 @@ async function adoptReferrersTag(
   const tagged = await services.repositories.taggedManifest(repository, referrersTag(subject));
   if (!tagged || !isIndexMediaType(tagged.mediaType) || tagged.size > MAX_TAG_INDEX_BYTES) return;
   const adoptions = adoptionsOf(services);
-  const key = `${repository.id} ${subject.toString()}`;
+  const key = `${repository.id} ${subject.toString()} ${tagged.digest}`;
   // Requests that arrive together wait for one adoption: each manifest is read once, not once
   // per request.
   let running = adoptions.running.get(key);
@@ -88,7 +88,7 @@ async function adoptIndex(
 
 /** Adoptions under way, per referrer store (one per DTR process and database). */
 interface Adoptions {
-  /** By repository id and subject digest. */
+  /** By repository id, subject digest and the digest of the index adopted. */
   readonly running: Map<string, Promise<void>>;
 }
 

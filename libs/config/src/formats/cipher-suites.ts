@@ -36,17 +36,28 @@ const TLS13_SUITES = [
   'TLS_CHACHA20_POLY1305_SHA256',
 ];
 
+/** The registry's default suites (Go names): forward secrecy and AEAD only. */
+const REGISTRY_DEFAULT_SUITES = [
+  'TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384',
+  'TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384',
+  'TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256',
+  'TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256',
+  'TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256',
+  'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256',
+];
+
 /**
  * `http.tls.ciphersuites`: the registry's suite names, parsed to the OpenSSL names Node takes. As
- * in the registry, the list chooses the TLS 1.2 suites: TLS 1.3's are always offered unless some
- * are listed. An empty list keeps Node's defaults.
+ * in the registry, the list chooses the suites of TLS 1.2 and older (empty: the registry's
+ * defaults, ECDHE with AEAD only), and TLS 1.3's three suites are always offered.
  */
 export const cipherSuitesFormat: ConfigFormat<string[]> = {
   name: 'tls-cipher-suites',
   expected: `a list of cipher suites (${Object.keys(OPENSSL_NAMES).join(', ')})`,
   parse(value) {
     if (!Array.isArray(value)) throw new Error(`${show(value)} is not a list of cipher suites`);
-    const names = value.map((suite: unknown) => {
+    const listed = value.length > 0 ? (value as unknown[]) : REGISTRY_DEFAULT_SUITES;
+    const names = listed.map((suite: unknown) => {
       const name = typeof suite === 'string' ? OPENSSL_NAMES[suite] : undefined;
       if (name === undefined) {
         const why =
@@ -59,8 +70,6 @@ export const cipherSuitesFormat: ConfigFormat<string[]> = {
       }
       return name;
     });
-    if (names.length > 0 && !names.some((name) => TLS13_SUITES.includes(name)))
-      names.push(...TLS13_SUITES);
-    return names;
+    return [...new Set([...names.filter((name) => !TLS13_SUITES.includes(name)), ...TLS13_SUITES])];
   },
 };
