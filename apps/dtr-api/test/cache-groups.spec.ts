@@ -14,7 +14,8 @@ const admin = basic(ADMIN.username, ADMIN.password);
 
 beforeAll(async () => {
   dtr = await startDtr('network: { trustedproxies: [127.0.0.1/32] }');
-  members = await Promise.all([1, 2, 3, 4].map(() => startStandInCache(() => dtr.url)));
+  // The last two serve the caches chosen by network (a host is a member of one cache only).
+  members = await Promise.all([1, 2, 3, 4, 5, 6].map(() => startStandInCache(() => dtr.url)));
   alice = await dtr.createUser('alice');
   layers = [];
   for (let index = 0; index < 30; index += 1)
@@ -167,6 +168,35 @@ describe('cache groups', () => {
     });
   });
 
+  it("refuses a host that is a member of another cache (409), and never gives a deleted cache's id again", async () => {
+    const idOf = async (response: Response) => ((await response.json()) as { id: number }).id;
+    const remove = (id: number) =>
+      dtr.fetch(`/api/v0/content_caches/${id}`, { method: 'DELETE', authorization: admin });
+    const first = await register({ name: 'first', host: 'https://one.example' });
+    expect(first.status).toBe(201);
+    const taken = await register({ name: 'second', hosts: ['https://one.example/'] });
+    expect(taken.status).toBe(409);
+    expect(await taken.json()).toMatchObject({
+      errors: [
+        { code: 'CONFLICT', detail: { host: 'https://one.example', contentCache: 'first' } },
+      ],
+    });
+    const spare = await register({ name: 'spare', host: 'https://spare.example' });
+    const spareId = await idOf(spare);
+    expect(
+      (await update(spareId, { hosts: ['https://spare.example', 'https://one.example'] })).status,
+    ).toBe(409);
+    expect((await remove(spareId)).status).toBe(204);
+    const next = await register({ name: 'next', host: 'https://spare.example' });
+    expect(next.status).toBe(201);
+    const nextId = await idOf(next);
+    expect(nextId).toBeGreaterThan(spareId);
+    // The old id names nothing: a stale DELETE removes no other cache.
+    expect((await remove(spareId)).status).toBe(404);
+    expect((await remove(nextId)).status).toBe(204);
+    expect((await remove(await idOf(first))).status).toBe(204);
+  });
+
   it('refuses bad members and networks, naming the entry; only administrators change caches', async () => {
     const cases: Array<[Record<string, unknown>, RegExp]> = [
       [{ name: 'bad1', hosts: [] }, /hosts must be a list of 1 to 32/],
@@ -215,8 +245,8 @@ describe('cache groups', () => {
 describe('choice by client network', () => {
   beforeAll(async () => {
     for (const [name, member, networks] of [
-      ['campus', 0, ['10.0.0.0/8', '2001:db8::/32']],
-      ['building', 2, ['10.20.0.0/16', '2001:db8:20::/48']],
+      ['campus', 4, ['10.0.0.0/8', '2001:db8::/32']],
+      ['building', 5, ['10.20.0.0/16', '2001:db8:20::/48']],
     ] as const) {
       expect((await register({ name, host: members[member]?.url, networks })).status).toBe(201);
     }
@@ -226,10 +256,10 @@ describe('choice by client network', () => {
 
   it('sends a user without a setting to the cache of their network, the longest prefix winning, v4 and v6', async () => {
     const digest = layers[0] as Digest;
-    expect(await destination(digest, '10.1.2.3')).toBe(members[0]?.url);
-    expect(await destination(digest, '10.20.1.2')).toBe(members[2]?.url);
-    expect(await destination(digest, '2001:db8:1::9')).toBe(members[0]?.url);
-    expect(await destination(digest, '2001:db8:20::9')).toBe(members[2]?.url);
+    expect(await destination(digest, '10.1.2.3')).toBe(members[4]?.url);
+    expect(await destination(digest, '10.20.1.2')).toBe(members[5]?.url);
+    expect(await destination(digest, '2001:db8:1::9')).toBe(members[4]?.url);
+    expect(await destination(digest, '2001:db8:20::9')).toBe(members[5]?.url);
     expect(await destination(digest, '192.168.7.7')).toBe('direct');
   });
 
@@ -248,11 +278,11 @@ describe('choice by client network', () => {
   it('lets an explicit setting win: a chosen cache, or no cache at all', async () => {
     const digest = layers[1] as Digest;
     await choose({ contentCache: 'campus' });
-    expect(await destination(digest, '10.20.1.2')).toBe(members[0]?.url);
+    expect(await destination(digest, '10.20.1.2')).toBe(members[4]?.url);
     await choose({ contentCache: '' });
     expect(await destination(digest, '10.20.1.2')).toBe('direct');
     await choose({ contentCacheChoice: 'automatic' });
-    expect(await destination(digest, '10.20.1.2')).toBe(members[2]?.url);
+    expect(await destination(digest, '10.20.1.2')).toBe(members[5]?.url);
   });
 
   it('believes X-Forwarded-For only from a trusted proxy', async () => {

@@ -102,7 +102,8 @@ export const openApiDocument = {
       },
       post: {
         tags: ['content caches'],
-        summary: 'Register a content cache, one host or a group of hosts (administrators)',
+        summary:
+          'Register a content cache, one host or a group of hosts (administrators); a host may be a member of one cache only (409)',
         requestBody: jsonBody('NewContentCache', {
           name: 'region-us',
           hosts: ['https://cache-1.example.com:5000', 'https://cache-2.example.com:5000'],
@@ -130,7 +131,7 @@ export const openApiDocument = {
         }),
         responses: {
           200: jsonResponse('Changed', ref('ContentCache')),
-          ...errors(400, 401, 403, 404),
+          ...errors(400, 401, 403, 404, 409),
         },
       },
       delete: {

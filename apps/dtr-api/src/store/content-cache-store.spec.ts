@@ -1,6 +1,11 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { databasePerTest } from '../../test/test-database';
-import type { OpenedDatabase } from './database';
+import { openDatabase, type OpenedDatabase } from './database';
+import { LEGACY_FINAL_VERSION, LEGACY_MIGRATIONS } from './legacy-sqlite';
 import { ContentCacheStore, MAX_CACHE_MEMBERS } from './content-cache-store';
 import { MIGRATIONS } from './migrations';
 
@@ -102,5 +107,46 @@ describe('ContentCacheStore groups', () => {
     await caches.delete(doomed.id);
     expect(await caches.choiceOf(chose)).toEqual({ kind: 'automatic' });
     expect(await caches.choiceOf(none)).toEqual({ kind: 'none' });
+  });
+});
+
+describe('content cache ids', () => {
+  it("never gives a deleted cache's id again, also on a database of the SQLite-only releases", async () => {
+    // (Their first content_caches table gave a deleted last row's id to the next one.)
+    const directory = await mkdtemp(join(tmpdir(), 'dtr-cache-ids-'));
+    const path = join(directory, 'legacy.sqlite');
+    const legacy = new BetterSqlite3(path);
+    for (const migration of LEGACY_MIGRATIONS) legacy.exec(migration);
+    legacy.pragma(`user_version = ${LEGACY_FINAL_VERSION}`);
+    legacy.close();
+    const opened = await openDatabase({ engine: 'sqlite', path });
+    try {
+      const caches = new ContentCacheStore(opened.database);
+      await caches.create('first', ['https://first.example']);
+      const last = await caches.create('last', ['https://last.example']);
+      expect(await caches.delete(last.id)).toBe(true);
+      const next = await caches.create('next', ['https://next.example']);
+      expect(next.id).toBeGreaterThan(last.id);
+    } finally {
+      await opened.database.destroy();
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a member host of another cache, on create and on update', async () => {
+    const caches = new ContentCacheStore((await open()).database);
+    const first = await caches.create('first', ['https://a.example', 'https://b.example']);
+    await expect(caches.create('second', ['https://b.example'])).rejects.toMatchObject({
+      code: 'CONFLICT',
+      detail: { host: 'https://b.example', contentCache: 'first' },
+    });
+    const second = await caches.create('second', ['https://c.example']);
+    await expect(caches.update(second.id, { hosts: ['https://a.example'] })).rejects.toMatchObject({
+      code: 'CONFLICT',
+    });
+    // Its own members are no conflict.
+    expect(await caches.update(first.id, { hosts: ['https://b.example'] })).toMatchObject({
+      hosts: ['https://b.example'],
+    });
   });
 });

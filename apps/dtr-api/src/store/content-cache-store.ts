@@ -53,7 +53,7 @@ export class ContentCacheStore {
    * Registers a cache group; `hosts` are normalized URLs, `networks` CIDR text (validated by the
    * caller).
    * @throws RegistryError `INVALID_REQUEST` for a bad name or member count, `CONFLICT` for a
-   *   taken name.
+   *   taken name or a host that is a member of another cache.
    */
   async create(
     name: string,
@@ -72,6 +72,7 @@ export class ContentCacheStore {
     checkNetworks(networks);
     try {
       return await this.database.transaction().execute(async (transaction) => {
+        await assertHostsFree(transaction, hosts);
         const row = await transaction
           .insertInto('content_caches')
           .values({ name, host: hosts[0] as string, created_at: new Date().toISOString() })
@@ -122,7 +123,8 @@ export class ContentCacheStore {
   /**
    * Replaces a cache's members (the first also becomes `host`) and, when given, its networks.
    * @returns the cache as it is now, or undefined if it was deleted meanwhile.
-   * @throws RegistryError `INVALID_REQUEST` for a bad member count or too many networks.
+   * @throws RegistryError `INVALID_REQUEST` for a bad member count or too many networks;
+   *   `CONFLICT` for a host that is a member of another cache.
    */
   async update(
     id: number,
@@ -131,6 +133,7 @@ export class ContentCacheStore {
     if (change.hosts) checkMembers(change.hosts);
     if (change.networks) checkNetworks(change.networks);
     const updated = await this.database.transaction().execute(async (transaction) => {
+      if (change.hosts) await assertHostsFree(transaction, change.hosts, id);
       const exists = await transaction
         .updateTable('content_caches')
         .set(change.hosts ? { host: change.hosts[0] as string } : { id })
@@ -288,6 +291,28 @@ function checkNetworks(networks: readonly string[]): void {
       `a content cache lists at most ${MAX_CACHE_NETWORKS} networks`,
       { detail: { networks: networks.length } },
     );
+}
+
+/**
+ * @throws RegistryError `CONFLICT` if one of `hosts` is a member of another cache (than
+ *   `except`): DTR would send two caches' users to one server, and count its health twice.
+ */
+async function assertHostsFree(
+  database: Database,
+  hosts: readonly string[],
+  except?: number,
+): Promise<void> {
+  let query = database
+    .selectFrom('content_cache_members')
+    .innerJoin('content_caches', 'content_caches.id', 'content_cache_members.cache_id')
+    .select(['content_cache_members.host', 'content_caches.name'])
+    .where('content_cache_members.host', 'in', hosts);
+  if (except !== undefined) query = query.where('content_caches.id', '!=', except);
+  const taken = await query.executeTakeFirst();
+  if (taken)
+    throw new RegistryError('CONFLICT', 'this host is a member of another content cache', {
+      detail: { host: taken.host, contentCache: taken.name },
+    });
 }
 
 async function insertMembers(
