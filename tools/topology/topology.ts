@@ -358,7 +358,9 @@ export async function provision(
         contentCaches: Array<{ id: number; name: string }>;
       };
       const registered = contentCaches.find((each) => each.name === cache.name);
-      if (registered) await api('PATCH', `/api/v0/content_caches/${registered.id}`, group, [200]);
+      // Not by this name: one of its hosts is a member of another cache.
+      if (!registered) throw new Error(`POST /api/v0/content_caches answered 409: ${created.body}`);
+      await api('PATCH', `/api/v0/content_caches/${registered.id}`, group, [200]);
     }
   }
   const { demo } = users;

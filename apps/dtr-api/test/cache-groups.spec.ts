@@ -130,6 +130,8 @@ describe('cache groups', () => {
     for (const digest of layers) before.set(digest.toString(), await destination(digest));
     const grown = await update(groupId, { hosts: three });
     expect(grown.status).toBe(200);
+    // A new member is checked at once, in the background: wait for it, not for the race.
+    await dtr.services.cacheHealth.checkAll();
     expect(((await grown.json()) as { hosts: string[] }).hosts).toEqual(three);
     let moved = 0;
     for (const digest of layers) {

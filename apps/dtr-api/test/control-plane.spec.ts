@@ -45,6 +45,14 @@ async function registerCache(name: string, host: string): Promise<{ id: number }
   return (await response.json()) as { id: number };
 }
 
+async function deleteCache(id: number): Promise<void> {
+  const response = await dtr.fetch(`/api/v0/content_caches/${id}`, {
+    method: 'DELETE',
+    authorization: admin,
+  });
+  expect(response.status).toBe(204);
+}
+
 async function selectCache(user: string, authorization: string, contentCache: string) {
   return dtr.fetch(`/api/v0/accounts/${user}/settings`, {
     ...json('PATCH', { contentCache }),
@@ -113,9 +121,11 @@ describe('/api/v0/content_caches', () => {
   });
 
   it('validates names and hosts, and refuses duplicates, non-administrators and anonymous callers', async () => {
-    await registerCache('dup', cache.url);
+    // A host is a member of one cache only: these tests leave the stand-in cache's URL free.
+    const dup = await registerCache('dup', 'http://dup.example:5000');
     const cases: Array<[unknown, number, string]> = [
-      [{ name: 'dup', host: cache.url }, 409, 'CONFLICT'],
+      [{ name: 'dup', host: 'http://other.example:5000' }, 409, 'CONFLICT'],
+      [{ name: 'dup-host', host: 'http://dup.example:5000/' }, 409, 'CONFLICT'],
       [{ name: 'Bad Name', host: cache.url }, 400, 'INVALID_REQUEST'],
       [{ name: 'creds', host: 'http://user:pw@cache:5000' }, 400, 'INVALID_REQUEST'],
       [{ name: 'query', host: 'http://cache:5000/?x=1' }, 400, 'INVALID_REQUEST'],
@@ -144,6 +154,7 @@ describe('/api/v0/content_caches', () => {
     expect((await dtr.fetch('/api/v0/content_caches/abc', { authorization: admin })).status).toBe(
       404,
     );
+    await deleteCache(dup.id);
   });
 
   it('reports each cache health from periodic checks', async () => {
@@ -160,6 +171,8 @@ describe('/api/v0/content_caches', () => {
       status: 'unhealthy',
       error: expect.any(String),
     });
+    await deleteCache(up.id);
+    await deleteCache(down.id);
   });
 
   it('turns the setting of every user who chose a deleted cache back to automatic (by network)', async () => {
