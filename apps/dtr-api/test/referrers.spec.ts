@@ -303,4 +303,56 @@ describe('the referrers of a manifest', () => {
       await database.destroy();
     }
   });
+  it('answers a first request from the index the tag names now, not one an earlier request still reads', async () => {
+    const subject = descriptor(MediaTypes.ociManifest, 'an image signed twice, long ago');
+    const first = manifest({ subject, artifactType: SIGNATURE, layer: 'first signature' });
+    const second = manifest({ subject, artifactType: SIGNATURE, layer: 'second signature' });
+    const [firstDigest, secondDigest] = [first, second].map((body) => Digest.of(body).toString());
+    for (const body of [first, second])
+      expect((await put(Digest.of(body).toString(), body)).status).toBe(201);
+    const { database } = await openDatabase(dtr.database.location);
+    const store = dtr.services.referrers;
+    const unrecorded = store.unrecorded.bind(store);
+    let release = () => undefined as void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let calls = 0;
+    try {
+      await database
+        .updateTable('manifests')
+        .set({ subject_digest: null, artifact_type: null, annotations: null })
+        .where('digest', 'in', [firstDigest as string, secondDigest as string])
+        .execute();
+      const tag = `sha256-${Digest.parse(subject.digest).hex}`;
+      const indexListing = (...bodies: string[]) =>
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: MediaTypes.ociIndex,
+          manifests: bodies.map((body) => descriptor(MediaTypes.ociManifest, body)),
+        });
+      expect((await put(tag, indexListing(first), MediaTypes.ociIndex)).status).toBe(201);
+      // The first request's reading of the manifests is held until released.
+      store.unrecorded = async (...args) => {
+        calls += 1;
+        if (calls === 1) await gate;
+        return unrecorded(...args);
+      };
+      const early = referrers(subject.digest);
+      await expect.poll(() => calls).toBe(1);
+      // The client moves the tag to an index listing both signatures.
+      expect((await put(tag, indexListing(first, second), MediaTypes.ociIndex)).status).toBe(201);
+      const late = await Promise.race([
+        referrers(subject.digest).then(indexOf),
+        new Promise<'held'>((resolve) => setTimeout(() => resolve('held'), 2000)),
+      ]);
+      release();
+      expect(late === 'held' ? late : late.map((each) => each.digest)).toEqual(
+        [firstDigest, secondDigest].sort(),
+      );
+      expect((await early).status).toBe(200);
+    } finally {
+      release();
+      store.unrecorded = unrecorded;
+      await database.destroy();
+    }
+  });
 });
