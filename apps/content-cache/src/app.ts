@@ -115,7 +115,7 @@ export function createApp(services: CacheServices): RequestListener {
 }
 
 /** The path of a request-target, without its query (which may carry a grant). */
-function pathOf(target: string): string {
+export function pathOf(target: string): string {
   const form = originForm(target) ?? '';
   const queryAt = form.indexOf('?');
   return queryAt === -1 ? form : form.slice(0, queryAt);

@@ -1,5 +1,5 @@
 import type { RequestListener } from 'node:http';
-import { healthOf, type CacheServices } from './app';
+import { healthOf, pathOf, type CacheServices } from './app';
 
 /** What the debug server serves: health always, metrics at `metricsPath` when set. */
 export type DebugServices = Pick<
@@ -17,7 +17,7 @@ export function createDebugListener(
   metricsPath: string | undefined,
 ): RequestListener {
   return (request, response) => {
-    const path = (request.url ?? '/').split('?')[0];
+    const path = pathOf(request.url ?? '/');
     const answer = async () => {
       if (request.method !== 'GET' && request.method !== 'HEAD') {
         response.writeHead(405, { Allow: 'GET, HEAD' }).end();

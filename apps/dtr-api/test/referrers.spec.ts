@@ -3,7 +3,7 @@
  * `GET /v2/<name>/referrers/<digest>` (artifact types, annotations, the filter, deletes,
  * pagination, authorization, and manifests a client recorded under the referrers tag schema).
  */
-import { Digest, MediaTypes } from '@dtr-cache/registry-protocol';
+import { Digest, MediaTypes, type OciDescriptor } from '@dtr-cache/registry-protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/store/database';
 import { type RunningDtr, startDtr } from './dtr-harness';
@@ -27,15 +27,7 @@ beforeAll(async () => {
 });
 afterAll(async () => dtr.close());
 
-interface Descriptor {
-  mediaType: string;
-  digest: string;
-  size: number;
-  artifactType?: string;
-  annotations?: Record<string, string>;
-}
-
-const descriptor = (mediaType: string, body: string): Descriptor => ({
+const descriptor = (mediaType: string, body: string): OciDescriptor => ({
   mediaType,
   digest: Digest.of(body).toString(),
   size: Buffer.byteLength(body),
@@ -43,7 +35,7 @@ const descriptor = (mediaType: string, body: string): Descriptor => ({
 
 /** An OCI image manifest: an artifact when `artifactType` is given, with its config's type otherwise. */
 function manifest(options: {
-  subject?: Descriptor;
+  subject?: OciDescriptor;
   artifactType?: string;
   configType?: string;
   annotations?: Record<string, string>;
@@ -79,20 +71,20 @@ async function referrers(digest: string, query = '', authorization = alice) {
   return dtr.fetch(`/v2/${repository}/referrers/${digest}${query}`, { authorization });
 }
 
-async function indexOf(response: Response): Promise<Descriptor[]> {
+async function indexOf(response: Response): Promise<OciDescriptor[]> {
   expect(response.status).toBe(200);
   expect(response.headers.get('content-type')).toBe(MediaTypes.ociIndex);
   const body = (await response.json()) as {
     schemaVersion: number;
     mediaType: string;
-    manifests: Descriptor[];
+    manifests: OciDescriptor[];
   };
   expect(body).toMatchObject({ schemaVersion: 2, mediaType: MediaTypes.ociIndex });
   return body.manifests;
 }
 
 describe('the referrers of a manifest', () => {
-  let image: Descriptor;
+  let image: OciDescriptor;
 
   beforeAll(async () => {
     const body = manifest({ configType: MediaTypes.ociConfig });
@@ -146,7 +138,7 @@ describe('the referrers of a manifest', () => {
       expect(answer.headers.get('oci-subject')).toBe(image.digest);
     }
     const listed = await indexOf(await referrers(image.digest));
-    const expected: Descriptor[] = [
+    const expected: OciDescriptor[] = [
       {
         ...descriptor(MediaTypes.ociManifest, signature),
         artifactType: SIGNATURE,

@@ -12,7 +12,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { MediaTypes } from '@dtr-cache/registry-protocol';
+import { MediaTypes, type OciDescriptor } from '@dtr-cache/registry-protocol';
 import {
   type Answer,
   type RunningTopology,
@@ -41,17 +41,9 @@ const MAX_TAG_INDEX_BYTES = 1024 * 1024;
 const SIGNATURE = 'application/vnd.example.signature.v1';
 const SBOM = 'application/vnd.example.sbom.v1+json';
 
-interface Descriptor {
-  mediaType: string;
-  digest: string;
-  size: number;
-  artifactType?: string;
-  annotations?: Record<string, string>;
-}
-
 const digestOf = (bytes: Buffer | string) =>
   `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-const descriptorOf = (mediaType: string, bytes: Buffer | string): Descriptor => ({
+const descriptorOf = (mediaType: string, bytes: Buffer | string): OciDescriptor => ({
   mediaType,
   digest: digestOf(bytes),
   size: Buffer.byteLength(bytes),
@@ -59,9 +51,9 @@ const descriptorOf = (mediaType: string, bytes: Buffer | string): Descriptor => 
 const randomDigest = () => `sha256:${randomBytes(32).toString('hex')}`;
 
 /** The image whose referrers are attacked, and every referrer pushed (sorted by digest). */
-let subject: Descriptor;
-let referrers: Descriptor[];
-let empty: Descriptor;
+let subject: OciDescriptor;
+let referrers: OciDescriptor[];
+let empty: OciDescriptor;
 
 /** A request to DTR as `user` (a fresh bearer token for the repository each time). */
 async function asUser(
@@ -212,7 +204,7 @@ async function measured<T>(work: () => Promise<T>): Promise<Measured<T>> {
 
 interface Listed {
   status: number;
-  manifests: Descriptor[];
+  manifests: OciDescriptor[];
   next: string | undefined;
   filtersApplied: string | undefined;
   code: string | undefined;
@@ -223,7 +215,7 @@ function listed(answer: Answer): Listed {
   const text = answer.body.toString();
   const link = answer.headers['link'];
   const body = JSON.parse(text === '' ? '{}' : text) as {
-    manifests?: Descriptor[];
+    manifests?: OciDescriptor[];
     errors?: Array<{ code: string }>;
   };
   return {
@@ -252,7 +244,7 @@ function expectedPage(options: { last?: string; n?: number; artifactType?: strin
 }
 
 /** A referrer manifest: the empty config, no layers, `subject`, a distinct annotation. */
-function referrerManifest(of: Descriptor, index: number, artifactType: string): string {
+function referrerManifest(of: OciDescriptor, index: number, artifactType: string): string {
   return JSON.stringify({
     schemaVersion: 2,
     mediaType: MediaTypes.ociManifest,
@@ -330,7 +322,7 @@ describe('attacks on the referrers endpoint', () => {
     // Without n, and with the largest n: a page of 1000 with a Link, then the other 500.
     const walks: string[] = [];
     for (const query of [{}, { n: String(MAX_PAGE) }] as Array<Record<string, string>>) {
-      const seen: Descriptor[] = [];
+      const seen: OciDescriptor[] = [];
       const sizes: number[] = [];
       let next: string | undefined = referrersPath(subject.digest, query);
       while (next !== undefined && sizes.length < 10) {
@@ -361,7 +353,7 @@ describe('attacks on the referrers endpoint', () => {
     const zero = listed(await call(referrersPath(subject.digest, { n: '0' })));
     // A filtered walk keeps the filter in each Link.
     const filteredSizes: number[] = [];
-    const filtered: Descriptor[] = [];
+    const filtered: OciDescriptor[] = [];
     let next: string | undefined = referrersPath(subject.digest, { artifactType: SBOM, n: '300' });
     let linksKeepFilter = true;
     while (next !== undefined && filteredSizes.length < 10) {
@@ -442,7 +434,7 @@ describe('attacks on the referrers endpoint', () => {
           // Some page after an existing referrer, or after a long junk `last`.
           const last =
             index % 4 === 1
-              ? (referrers[(index * 7) % REFERRERS] as Descriptor).digest
+              ? (referrers[(index * 7) % REFERRERS] as OciDescriptor).digest
               : `sha256:${'f'.repeat(index % 3000)}`;
           const n = 1 + ((index * 37) % MAX_PAGE);
           const page = listed(await call(referrersPath(subject.digest, { n: String(n), last })));
@@ -618,7 +610,7 @@ describe('attacks on the referrers endpoint', () => {
         subject: string | null;
         artifactType: string | null;
       }>;
-    const putTagIndex = async (entries: Descriptor[], padding: string) => {
+    const putTagIndex = async (entries: OciDescriptor[], padding: string) => {
       const body = JSON.stringify({
         schemaVersion: 2,
         mediaType: MediaTypes.ociIndex,
@@ -638,7 +630,7 @@ describe('attacks on the referrers endpoint', () => {
       return Buffer.byteLength(body);
     };
     /** The tag index's entries in an order of their own (the first 1000 are the ones read). */
-    let order: Descriptor[];
+    let order: OciDescriptor[];
     let indexSize = 0;
     /** A lone first request's cost (it reads the 1000), and a later request's (it reads none). */
     let lone: Measured<Listed>;

@@ -10,7 +10,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { MediaTypes } from '@dtr-cache/registry-protocol';
+import { MediaTypes, type OciDescriptor } from '@dtr-cache/registry-protocol';
 import { basic, type RunningTopology, startTopology, workspaceRoot } from '@dtr-cache/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -18,15 +18,8 @@ const run = promisify(execFile);
 const REPOSITORY = 'demo/sbom';
 const SBOM = 'application/vnd.example.sbom.v1+json';
 
-interface Descriptor {
-  mediaType: string;
-  digest: string;
-  size: number;
-  artifactType?: string;
-}
-
 const digestOf = (bytes: Buffer) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-const descriptorOf = (mediaType: string, bytes: Buffer): Descriptor => ({
+const descriptorOf = (mediaType: string, bytes: Buffer): OciDescriptor => ({
   mediaType,
   digest: digestOf(bytes),
   size: bytes.length,
@@ -44,8 +37,8 @@ describe('an OCI artifact (an SBOM of an image) pulled through san-francisco →
   let work: string;
   let losAngeles: string;
   /** The image's manifest, and the artifact's manifest with its blobs (empty config, 2 layers). */
-  let image: { manifest: Buffer; descriptor: Descriptor };
-  let artifact: { manifest: Buffer; descriptor: Descriptor; blobs: Map<string, Buffer> };
+  let image: { manifest: Buffer; descriptor: OciDescriptor };
+  let artifact: { manifest: Buffer; descriptor: OciDescriptor; blobs: Map<string, Buffer> };
 
   /** A bearer token of the demo user for the repository (as a client gets one). */
   const bearer = async () => {
@@ -84,7 +77,7 @@ describe('an OCI artifact (an SBOM of an image) pulled through san-francisco →
     const index = JSON.parse(answer.body.toString()) as {
       schemaVersion: number;
       mediaType: string;
-      manifests: Descriptor[];
+      manifests: OciDescriptor[];
     };
     expect(index).toMatchObject({ schemaVersion: 2, mediaType: MediaTypes.ociIndex });
     return { answer, manifests: index.manifests };
@@ -195,7 +188,7 @@ describe('an OCI artifact (an SBOM of an image) pulled through san-francisco →
     expect(manifest.status).toBe(200);
     expect(manifest.body.equals(artifact.manifest)).toBe(true);
     expect(manifest.headers['docker-content-digest']).toBe(artifact.descriptor.digest);
-    const layers = (JSON.parse(manifest.body.toString()) as { layers: Descriptor[] }).layers;
+    const layers = (JSON.parse(manifest.body.toString()) as { layers: OciDescriptor[] }).layers;
     expect(layers.map((layer) => layer.digest)).toEqual([...artifact.blobs.keys()].slice(1));
 
     for (const [digest, content] of artifact.blobs) {
@@ -256,7 +249,7 @@ describe('an OCI artifact (an SBOM of an image) pulled through san-francisco →
       throw error;
     }
     const index = JSON.parse(await readFile(join(into, 'index.json'), 'utf8')) as {
-      manifests: Descriptor[];
+      manifests: OciDescriptor[];
     };
     expect(index.manifests.map((entry) => entry.digest)).toEqual([artifact.descriptor.digest]);
     const hex = (digest: string) => digest.slice('sha256:'.length);

@@ -32,6 +32,7 @@ export {
   isIndexMediaType,
   isManifestMediaType,
 } from './media-types';
+export type { OciDescriptor } from './media-types';
 export { API_VERSION, Headers, blobAnswerHeaders, etagOf } from './headers';
 export {
   formatContentRange,

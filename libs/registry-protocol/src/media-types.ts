@@ -48,3 +48,12 @@ export function isIndexMediaType(mediaType: string): boolean {
 export function isManifestMediaType(mediaType: string): boolean {
   return MANIFEST_MEDIA_TYPES.includes(mediaType);
 }
+
+/** An OCI content descriptor as manifests, indexes and referrers answers list it (JSON). */
+export interface OciDescriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+  artifactType?: string;
+  annotations?: Record<string, string>;
+}
