@@ -22,7 +22,9 @@ function docsPage(session: { name: string; csrfToken: string } | undefined): str
     <html lang="en">
       <head>
         <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>DTR API</title>
+        <link rel="icon" href="/favicon.ico" />
         ${session && html`<meta name="csrf-token" content="${session.csrfToken}" />`}
         <link rel="stylesheet" href="/api/docs/swagger-ui.css" />
         <style>

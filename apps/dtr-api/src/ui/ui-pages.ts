@@ -17,7 +17,9 @@ export interface Viewer {
 /** A content cache as the pages show it: as the API shows it. */
 export type CacheView = ReturnType<typeof cacheJson>;
 
-type Section = 'profile' | 'caches' | 'docs' | 'none';
+/** The navigation entry a page belongs to. */
+export type Section =
+  'repositories' | 'organizations' | 'profile' | 'users' | 'caches' | 'docs' | 'none';
 
 export function csrfField(viewer: Viewer): SafeHtml {
   return html`<input type="hidden" name="_csrf" value="${viewer.csrfToken}" />`;
@@ -74,12 +76,18 @@ export function layout(options: {
     html`<a href="${href}" class="${section === name ? 'current' : ''}">${label}</a>`;
   const nav = viewer
     ? html`<nav>
+          ${link('/repositories', 'Repositories', 'repositories')}
+          ${link('/organizations', 'Organizations', 'organizations')}
           ${link(`/users/${viewer.account.name}`, 'Profile', 'profile')}
+          ${viewer.account.isAdmin && link('/admin/users', 'Users', 'users')}
           ${viewer.account.isAdmin && link('/admin/content-caches', 'Content Caches', 'caches')}
           ${link('/api/docs', 'API docs', 'docs')}
         </nav>
         <div class="who">
-          <span>Signed in as <strong>${viewer.account.name}</strong></span>
+          <span
+            ><span class="wide-only">Signed in as </span
+            ><strong>${viewer.account.name}</strong></span
+          >
           <form method="post" action="/logout">
             ${csrfField(viewer)}<button type="submit">Sign out</button>
           </form>
@@ -91,6 +99,7 @@ export function layout(options: {
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>${options.title} · DTR</title>
+        <link rel="icon" href="/favicon.ico" />
         <link rel="stylesheet" href="/ui/style.css" />
       </head>
       <body>

@@ -1,5 +1,8 @@
-/** The web UI's one stylesheet, served at `/ui/style.css`. */
-export const UI_STYLESHEET = `
+import { ADMIN_STYLE } from './admin-style';
+import { DASHBOARD_STYLE } from './dashboard-style';
+import { REPOSITORY_STYLE } from './repository-style';
+
+const BASE_STYLE = `
 :root {
   --ink: #1d2733; --muted: #5b6b7c; --line: #dde3ea; --page: #f4f6f9; --card: #fff;
   --brand: #1f5fbf; --brand-dark: #174a96; --ok: #1e7b45; --ok-bg: #e6f4ec;
@@ -57,4 +60,26 @@ code { background: #eef2f6; padding: 1px 5px; border-radius: 4px; font-size: 13p
 dl.facts { display: grid; grid-template-columns: 160px 1fr; gap: 8px 16px; margin: 0; }
 dl.facts dt { color: var(--muted); }
 dl.facts dd { margin: 0; }
+
+.card { overflow-x: auto; }
+code.digest, .break { word-break: break-all; }
+pre.command { background: #14202e; color: #e6edf5; padding: 10px 12px; border-radius: 6px; overflow-x: auto; font-size: 13px; margin: 0 0 12px; }
+@media (max-width: 720px) {
+  header.top .bar { flex-wrap: wrap; height: auto; padding: 8px 14px; gap: 6px 14px; }
+  header.top nav { order: 3; flex-basis: 100%; overflow-x: auto; padding-bottom: 6px; }
+  header.top nav a { white-space: nowrap; padding: 6px 10px; }
+  header.top .who { margin-left: auto; }
+  .wide-only { display: none; }
+  main { padding: 20px 14px 48px; }
+  .card { padding: 16px; }
+  .tabs { overflow-x: auto; }
+  .tabs a { white-space: nowrap; }
+  dl.facts { grid-template-columns: 1fr; gap: 2px 0; }
+  dl.facts dd { margin-bottom: 8px; }
+  th, td { padding: 8px 6px; }
+  .signin { margin: 24px auto; }
+}
 `;
+
+/** The web UI's one stylesheet, served at `/ui/style.css`. */
+export const UI_STYLESHEET = BASE_STYLE + REPOSITORY_STYLE + ADMIN_STYLE + DASHBOARD_STYLE;

@@ -1,0 +1,2 @@
+/** Styles of the admin pages, appended to the site's stylesheet. */
+export const ADMIN_STYLE = ``;
