@@ -51,6 +51,24 @@ function docsPage(session: { name: string; csrfToken: string } | undefined): str
           .docs-bar .who {
             margin-left: auto;
           }
+          @media (max-width: 720px) {
+            .docs-bar {
+              padding: 0 14px;
+              gap: 12px;
+            }
+            .swagger-ui .wrapper {
+              padding: 0 8px;
+            }
+            .swagger-ui .opblock-section-header,
+            .swagger-ui .try-out {
+              flex-wrap: wrap;
+            }
+            .swagger-ui pre,
+            .swagger-ui pre code {
+              white-space: pre-wrap;
+              word-break: break-all;
+            }
+          }
         </style>
       </head>
       <body>

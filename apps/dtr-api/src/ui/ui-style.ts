@@ -66,7 +66,7 @@ code.digest, .break { word-break: break-all; }
 pre.command { background: #14202e; color: #e6edf5; padding: 10px 12px; border-radius: 6px; overflow-x: auto; font-size: 13px; margin: 0 0 12px; }
 @media (max-width: 720px) {
   header.top .bar { flex-wrap: wrap; height: auto; padding: 8px 14px; gap: 6px 14px; }
-  header.top nav { order: 3; flex-basis: 100%; overflow-x: auto; padding-bottom: 6px; }
+  header.top nav { order: 3; flex-basis: 100%; flex-wrap: wrap; padding-bottom: 6px; }
   header.top nav a { white-space: nowrap; padding: 6px 10px; }
   header.top .who { margin-left: auto; }
   .wide-only { display: none; }
