@@ -11,6 +11,8 @@ export default defineConfig({
       // DTR's store specs and integration suites again, on a PostgreSQL server of their own.
       'apps/dtr-api/vitest.postgres.config.ts',
       'e2e/*/vitest.config.ts',
+      // The tools' unit specs (the WAN relay).
+      'tools/vitest.config.ts',
       // The Docker suite builds images and needs an engine: `npm run test:docker`.
       '!e2e/docker/vitest.config.ts',
       // The abuse-and-fault suite loads the whole topology for minutes: `npm run test:abuse`.
