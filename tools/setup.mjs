@@ -18,6 +18,8 @@ const stampFile = join(root, 'node_modules', '.dtr-cache-setup.json');
 /** Debian package that provides each command the project may need. */
 const debianPackages = {
   skopeo: 'skopeo',
+  ctr: 'containerd',
+  containerd: 'containerd',
   docker: 'docker.io',
   dockerd: 'docker.io',
   'docker-compose': 'docker-compose',

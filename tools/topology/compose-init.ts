@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { waitForCacheHealth } from './cache-health';
+import { describeUnhealthy, waitForCacheHealth } from './cache-health';
 import { composeReplicas, waitForReplicas } from './compose-ha';
 import { CERTS, composeLayout, CONFIG, configuredMode } from './compose-layout';
 import { haLayout } from './ha-config';
@@ -28,7 +28,7 @@ const cas = TLS_SERVERS.map((name) => readFileSync(join(CERTS, 'generated', name
 try {
   if (ha) await waitForReplicas(topology, cas);
   await provision(topology, users, cas);
-  await waitForCacheHealth(
+  const unhealthy = await waitForCacheHealth(
     ha
       ? composeReplicas(topology).map((replica) => `http://${replica.host}:${replica.port}`)
       : [dtrUrlOf(topology)],
@@ -36,6 +36,10 @@ try {
     cas,
     { timeoutMs: 180_000 },
   );
+  if (unhealthy.length > 0)
+    throw new Error(
+      `DTR does not judge every content cache healthy:\n  ${describeUnhealthy(unhealthy, () => undefined, { showServer: ha }).join('\n  ')}`,
+    );
 } catch (error) {
   process.stderr.write(`init: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);

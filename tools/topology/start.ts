@@ -12,6 +12,11 @@
  * caches are registered with `POST /api/v0/content_caches`, and a demo user has los-angeles selected.
  * region-us serves the network 127.0.0.0/8, so a user without a setting pulls through it (DTR sends
  * each blob to one of its two members by the blob's digest).
+ * Prints the endpoints only once DTR itself judges every member of every cache healthy (its API's
+ * view: until then it serves blobs directly), waiting at most 60 s (TOPOLOGY_CACHE_HEALTH_TIMEOUT,
+ * seconds) and then naming each member it does not judge healthy, and why. With them it prints a
+ * ready image to push (`<data>/images/hello.tar`) and pull commands for skopeo, podman, docker and
+ * ctr with the certificate folders they need (client-setup.ts).
  * Prints the endpoints and writes them to `<data>/endpoints.json`; Ctrl-C stops everything; a second
  * start reuses the data (and the generated passwords in `<data>/credentials.json`). A server that
  * exits on its own is restarted after a backoff (supervisor.ts); the pids of the servers running
@@ -29,7 +34,6 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
-  type CacheNode,
   cacheConfigs,
   membersOf,
   memberUrlOf,
@@ -43,10 +47,18 @@ import {
   layoutFromEnv,
   provision,
   TLS_SERVERS,
+  type User,
   waitReady,
   workspaceRoot as root,
 } from './topology';
-import { waitForCacheHealth } from './cache-health';
+import {
+  CACHE_HEALTH_TIMEOUT_MS,
+  describeUnhealthy,
+  type UnhealthyMember,
+  waitForCacheHealth,
+} from './cache-health';
+import { bannerText } from './banner';
+import { writeClientSetup } from './client-setup';
 import { type HaControlPlane, startHaControlPlane } from './ha';
 import { Supervisor } from './supervisor';
 
@@ -61,6 +73,15 @@ const dtrUrl = dtrUrlOf(topology);
 const certs = join(data, 'certs');
 /** Each TLS server gets its own local CA, so each hop trusts exactly the CA of its next hop. */
 const caOf = (name: string) => join(certs, name, 'ca.pem');
+/**
+ * How long to wait for DTR to judge every cache healthy before the banner
+ * (TOPOLOGY_CACHE_HEALTH_TIMEOUT, in seconds).
+ */
+const healthTimeoutMs = process.env['TOPOLOGY_CACHE_HEALTH_TIMEOUT']
+  ? Number(process.env['TOPOLOGY_CACHE_HEALTH_TIMEOUT']) * 1000
+  : CACHE_HEALTH_TIMEOUT_MS;
+if (!(healthTimeoutMs >= 0))
+  throw new Error('TOPOLOGY_CACHE_HEALTH_TIMEOUT must be a number of seconds');
 
 function log(message: string): void {
   process.stdout.write(`start: ${message}\n`);
@@ -217,11 +238,21 @@ async function main(): Promise<void> {
   if (supervisor.stopping) return;
 
   await provision(topology, users, cas);
-  await waitForCacheHealth(
-    controlPlane ? controlPlane.replicas.map((replica) => replica.url) : [dtrUrl],
-    users.admin,
-    cas,
-    { cancelled: () => supervisor.stopping },
+  const unhealthy = await waitForCacheHealth(dtrServers(), users.admin, cas, {
+    timeoutMs: healthTimeoutMs,
+    cancelled: () => supervisor.stopping,
+    onWaiting: (waiting) =>
+      log(
+        `waiting up to ${healthTimeoutMs / 1000}s for DTR to judge every content cache healthy:` +
+          `\n  ${describeHealth(waiting).join('\n  ')}`,
+      ),
+  });
+  if (supervisor.stopping) return;
+  const clients = writeClientSetup(
+    data,
+    `${topology.dtr.host}:${topology.dtr.port}`,
+    Object.fromEntries(TLS_SERVERS.map((name) => [name, caOf(name)])),
+    users.demo,
   );
 
   const endpoints = {
@@ -259,60 +290,60 @@ async function main(): Promise<void> {
     ),
     users,
     demoCache: DEMO_CACHE,
+    cacheHealth: { healthy: unhealthy.length === 0, unhealthy: describeHealth(unhealthy) },
+    clients,
     clientCertDir: join(certs, 'clients'),
     data,
   };
   writeFileSync(join(data, 'endpoints.json'), `${JSON.stringify(endpoints, null, 2)}\n`);
-  const registry = `${topology.dtr.host}:${topology.dtr.port}`;
-  const { demo, admin } = users;
-  process.stdout.write(`
-DTR and its content caches are running (data in ${data}).
-
-  DTR             ${dtrUrl}/   (web UI; API docs at ${dtrUrl}/api/docs; CA at ${dtrUrl}/ca)
-${
-  controlPlane
-    ? `${controlPlane.replicas.map((replica) => `    ${replica.name.padEnd(13)} ${replica.url}   (behind nginx; log: ${replica.log})`).join('\n')}
-    PostgreSQL    ${controlPlane.postgres.host}:${controlPlane.postgres.port}   (data: ${controlPlane.postgres.dataDirectory})
-`
-    : ''
-}${CACHES.map((cache) => cacheLines(cache)).join('\n')}
-
-  administrator   ${admin.username} / ${admin.password}
-  demo user       ${demo.username} / ${demo.password}   (content cache: ${DEMO_CACHE}, via san-francisco)
-  other users     without a setting, their pulls go to the cache whose networks contain their
-                  address: ${groupNote()}
-
-Try it (the CAs of DTR and the caches are in ${join(certs, 'clients')}):
-  skopeo copy --dest-cert-dir ${join(certs, 'clients')} --dest-creds ${demo.username}:${demo.password} \\
-    docker-archive:<image.tar> docker://${registry}/${demo.username}/app:latest
-  skopeo copy --src-cert-dir ${join(certs, 'clients')} --src-creds ${demo.username}:${demo.password} \\
-    docker://${registry}/${demo.username}/app:latest oci:/tmp/app:latest
-  docker: copy ${caOf('dtr')} to /etc/docker/certs.d/${registry}/ca.crt and
-    ${caOf(DEMO_CACHE)} to /etc/docker/certs.d/${CACHES[2].host}:${CACHES[2].port}/ca.crt, then
-    docker login ${registry} -u ${demo.username}  and  docker pull ${registry}/${demo.username}/app:latest
-
-Endpoints as JSON: ${join(data, 'endpoints.json')}. Press Ctrl-C to stop.
-`);
-}
-
-/** A cache's banner lines: one per member, and what a group with networks does. */
-function cacheLines(cache: CacheNode): string {
-  const lines = membersOf(cache).map(
-    (member, index) =>
-      `  ${(index === 0 ? cache.name : '').padEnd(15)} ${memberUrlOf(cache, member)}   (${member.name === cache.name ? '' : `${member.name}, `}log: ${join(data, 'logs', `${member.name}.log`)})`,
+  if (unhealthy.length > 0) watchCacheHealth(users.admin, cas);
+  process.stdout.write(
+    bannerText({
+      data,
+      dtrUrl,
+      caches: CACHES,
+      controlPlane,
+      users,
+      clients,
+      warning: healthLines(unhealthy),
+      endpointsFile: join(data, 'endpoints.json'),
+    }),
   );
-  if (cache.otherMembers.length > 0)
-    lines.push(
-      `                  a group of ${lines.length}: DTR sends each blob to one member, chosen by its digest`,
-    );
-  return lines.join('\n');
 }
 
-/** Which cache serves users without a setting, by network. */
-function groupNote(): string {
-  const byNetwork = CACHES.filter((cache) => cache.networks.length > 0);
-  if (byNetwork.length === 0) return 'none here, they pull from DTR directly';
-  return byNetwork.map((cache) => `${cache.name} (${cache.networks.join(', ')})`).join(', ');
+/** The DTR servers that judge the caches: each replica behind nginx, or the one DTR. */
+const dtrServers = () =>
+  controlPlane ? controlPlane.replicas.map((replica) => replica.url) : [dtrUrl];
+
+/** The name of the member registered as `host` (its URL), if it is one of the topology's. */
+function memberNameOf(host: string): string | undefined {
+  for (const cache of CACHES)
+    for (const member of membersOf(cache))
+      if (memberUrlOf(cache, member) === host) return member.name;
+  return undefined;
+}
+
+const describeHealth = (unhealthy: readonly UnhealthyMember[]) =>
+  describeUnhealthy(unhealthy, memberNameOf, { showServer: controlPlane !== undefined });
+
+/** The banner's warning when the wait for the caches' health ended at its bound. */
+function healthLines(unhealthy: readonly UnhealthyMember[]): string {
+  if (unhealthy.length === 0) return '';
+  return `WARNING: after ${healthTimeoutMs / 1000}s DTR still does not judge these content caches healthy; their
+blobs go to another member of their group or come from DTR directly (see ${dtrUrl}/api/v0/content_caches):
+  ${describeHealth(unhealthy).join('\n  ')}
+
+`;
+}
+
+/** After a banner with a warning: says so once DTR judges every cache healthy after all. */
+function watchCacheHealth(admin: User, cas: Buffer[]): void {
+  void waitForCacheHealth(dtrServers(), admin, cas, {
+    timeoutMs: Number.POSITIVE_INFINITY,
+    cancelled: () => supervisor.stopping,
+  }).then(() => {
+    if (!supervisor.stopping) log('DTR now judges every content cache healthy');
+  });
 }
 
 main().catch((error: unknown) => {
