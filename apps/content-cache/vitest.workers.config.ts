@@ -7,6 +7,7 @@ export default projectTestConfig('content-cache (2 workers)', {
   include: ['test/**/*.spec.ts'],
   exclude: [
     'test/workers.spec.ts',
+    'test/cache-stats-workers.spec.ts',
     'test/cli.spec.ts',
     'test/letsencrypt.spec.ts',
     'test/bundle.spec.ts',

@@ -4,6 +4,8 @@ import type { Logger } from '@dtr-cache/logging';
 import {
   API_VERSION,
   BLOB_GRANT_KEYS_PATH,
+  CACHE_STATS_PATH,
+  type CacheStats,
   Headers,
   matchRegistryRoute,
   RegistryError,
@@ -54,6 +56,8 @@ export interface CacheServices {
   metricsText(): Promise<string>;
   /** Fills under way (with several workers, in all of them). */
   fillsInProgress(): Promise<number>;
+  /** The stats answer (with several workers, all of theirs), for DTR's signed credential only. */
+  stats(): Promise<CacheStats>;
 }
 
 /**
@@ -141,6 +145,12 @@ export async function healthOf(
   };
 }
 
+/** The token of an `Authorization: Bearer <token>` header; undefined for any other. */
+function bearerTokenOf(header: string): string | undefined {
+  const match = /^Bearer +([A-Za-z0-9._~+/=-]{1,4096}) *$/i.exec(header);
+  return match?.[1];
+}
+
 /** A request-target below `prefix`, made relative to it; undefined for one outside it. */
 function withoutPrefix(target: string, prefix: string): string | undefined {
   if (!target.startsWith(prefix)) return undefined;
@@ -210,6 +220,12 @@ function createKoaApp(services: CacheServices, onUnexpected: UnexpectedErrorHand
       const health = await healthOf(services);
       ctx.status = health.status;
       ctx.body = health.body;
+      return;
+    }
+    if (ctx.path === CACHE_STATS_PATH) {
+      await services.keys.verifyStatsCredential(bearerTokenOf(ctx.get('Authorization')));
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = await services.stats();
       return;
     }
     if (ctx.path === '/metrics' && services.metricsOnMainPort !== false) {

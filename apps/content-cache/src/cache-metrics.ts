@@ -19,6 +19,11 @@ export class CacheMetrics {
     labelNames: ['result'],
     registers: [this.registry],
   });
+  readonly bytesFetched = new Counter({
+    name: 'content_cache_upstream_bytes_stored_total',
+    help: 'Blob bytes fetched from upstream and stored (fills committed).',
+    registers: [this.registry],
+  });
   readonly fills = new Counter({
     name: 'content_cache_fills_total',
     help: 'Upstream fills by outcome: committed or failed.',

@@ -1,7 +1,9 @@
 import { MemoryTier, openBlobStore, type StorageDriver } from '@dtr-cache/blob-store';
 import { MEMORY_TIER_MAX_BLOB_SIZE } from '@dtr-cache/config';
 import type { Logger } from '@dtr-cache/logging';
+import type { CacheStats } from '@dtr-cache/registry-protocol';
 import { CacheMetrics } from './cache-metrics';
+import { countersOf, statsAnswer } from './cache-stats';
 import { BlobExpiry, type ExpiryOptions } from './cache/blob-expiry';
 import { type CacheObserver, CachingBlobStore } from './cache/caching-blob-store';
 import { ClusterFills } from './cluster/cluster-fills';
@@ -51,6 +53,8 @@ export interface BuiltCacheServices {
   metricsText(): Promise<string>;
   /** Fills under way: this process's, or all workers' together (until committed, or failed). */
   fillsInProgress(): Promise<number>;
+  /** The stats answer: this process's counters, or all workers' (as reported within a second). */
+  stats(): Promise<CacheStats>;
   /**
    * Lets this process's upstream downloads under way finish for up to `downloadsWaitMs` (their
    * blobs are kept), then stops timers and closes the upstream connections and the storage driver.
@@ -84,19 +88,26 @@ export async function buildCacheServices(
   const keys = new UpstreamKeys(upstream, logger, options.keyRefresh);
   await keys.start();
   const metrics = new CacheMetrics();
+  const startedAt = new Date();
   // Not awaited: a store of millions of blobs takes a while to read, and must not delay the start.
   const expiry =
     options.expiry && !primary ? BlobExpiry.open(local, options.expiry, logger) : undefined;
   const pulls: CacheObserver = primary
     ? {
-        stored: (digest, size) => primary.stored(digest, size),
+        stored: (digest, size) => {
+          metrics.bytesFetched.inc(size);
+          primary.stored(digest, size);
+        },
         reading: (digest, size) => {
           primary.pulled(digest, size);
           return () => undefined;
         },
       }
     : {
-        stored: (digest, size) => expiry?.stored(digest, size),
+        stored: (digest, size) => {
+          metrics.bytesFetched.inc(size);
+          expiry?.stored(digest, size);
+        },
         ...(expiry ? { reading: expiry.reading.bind(expiry) } : {}),
       };
   const cache = new CachingBlobStore(
@@ -124,6 +135,29 @@ export async function buildCacheServices(
       : undefined;
   purger?.start();
   metrics.countFillsWith(() => cache.downloadsInProgress);
+  const upstreams = options.upstream.hosts.map((url) => url.href);
+  const limitBytes = options.expiry?.maxSize;
+  const stats = async (): Promise<CacheStats> => {
+    if (!primary) {
+      const stored = expiry?.stats;
+      return statsAnswer(await countersOf(metrics), {
+        startedAt,
+        fillsInFlight: cache.fillsInProgress,
+        stored: stored && { bytes: stored.bytes, blobs: stored.blobs },
+        limitBytes,
+        upstreams,
+      });
+    }
+    const all = await primary.stats();
+    return statsAnswer(all.counters, {
+      startedAt: new Date(all.startedAt),
+      fillsInFlight: all.fillsInFlight,
+      stored: all.stored ?? undefined,
+      limitBytes,
+      upstreams,
+    });
+  };
+  primary?.reportCountersFrom(() => countersOf(metrics));
   if (primary) {
     // The primary's expiry deleted a blob: its copy in this worker's memory tier goes too.
     primary.onBlobRemoved((digest) => void local.delete(digest).catch(() => undefined));
@@ -138,6 +172,7 @@ export async function buildCacheServices(
     metricsText: () => (primary ? primary.metrics() : metrics.registry.metrics()),
     fillsInProgress: () =>
       primary ? primary.fillsInProgress() : Promise.resolve(cache.fillsInProgress),
+    stats,
     async release(downloadsWaitMs = 0) {
       if (!(await cache.downloadsSettled(downloadsWaitMs)))
         logger.warn('downloads under way cut off by the stop', {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { rootCertificates } from 'node:tls';
 import { AddressRanges } from '@dtr-cache/network';
 import { RegistryError } from '@dtr-cache/registry-protocol';
 import { FilesystemDriver, MemoryDriver, openBlobStore } from '@dtr-cache/blob-store';
@@ -10,6 +11,9 @@ import { DtrMetrics } from './metrics/dtr-metrics';
 import { CacheAddressPolicy } from './caches/cache-address-policy';
 import { CacheHealthMonitor } from './caches/cache-health-monitor';
 import { CacheNetworkIndex } from './caches/cache-networks';
+import { CachePullCounts } from './caches/cache-pull-counts';
+import { CacheStatsClient } from './caches/cache-stats-client';
+import { CacheStatsSampler } from './caches/cache-stats-sampler';
 import { GrantKeyring } from './grants/grant-keyring';
 import { Authenticator } from './auth/authenticate';
 import { hashPassword } from './auth/password-hash';
@@ -24,6 +28,7 @@ import { UploadSessions } from './registry/upload-sessions';
 import type { DtrServices } from './services';
 import { AccountStore } from './store/account-store';
 import { CacheHealthStore } from './store/cache-health-store';
+import { CacheStatsStore } from './store/cache-stats-store';
 import { ContentCacheStore } from './store/content-cache-store';
 import { openDatabase } from './store/database';
 import { MembershipStore } from './store/membership-store';
@@ -163,13 +168,14 @@ export async function buildServices(config: DtrConfig, logger: Logger): Promise<
   const quotas = new StorageQuotas(accounts, repositories, uploadStore, config.defaultQuota);
   const caches = new ContentCacheStore(database);
   const cacheAddresses = new CacheAddressPolicy(config.contentCaches.allowedNetworks);
+  const cacheCas = config.contentCaches.cas.map((file) => readFileSync(file, 'utf8'));
   const cacheHealth = new CacheHealthMonitor(
     caches,
     new CacheHealthStore(database),
     {
       intervalMs: config.contentCaches.healthInterval.milliseconds,
       timeoutMs: config.contentCaches.healthTimeout.milliseconds,
-      cas: config.contentCaches.cas.map((file) => readFileSync(file, 'utf8')),
+      cas: cacheCas,
       addresses: cacheAddresses,
     },
     logger,
@@ -194,6 +200,24 @@ export async function buildServices(config: DtrConfig, logger: Logger): Promise<
     Math.min(config.grants.keyRotation.milliseconds, GRANT_KEY_RELOAD_MS),
   );
   rotation.unref();
+  const cachePulls = new CachePullCounts();
+  const cacheStats = new CacheStatsSampler(
+    caches,
+    new CacheStatsStore(database),
+    cachePulls,
+    grantKeys,
+    new CacheStatsClient({
+      timeoutMs: config.contentCaches.healthTimeout.milliseconds,
+      certificateAuthority: [...rootCertificates, ...cacheCas],
+      addresses: cacheAddresses,
+    }),
+    {
+      intervalMs: Math.max(1000, config.contentCaches.samplingInterval.milliseconds),
+      issuer: config.auth.issuer,
+    },
+    logger,
+  );
+  cacheStats.start();
   return {
     metrics,
     accounts,
@@ -212,6 +236,8 @@ export async function buildServices(config: DtrConfig, logger: Logger): Promise<
     caches,
     cacheHealth,
     cacheNetworks: new CacheNetworkIndex(caches),
+    cachePulls,
+    cacheStats,
     cacheAddresses,
     grantKeys,
     options: {
@@ -232,6 +258,7 @@ export async function buildServices(config: DtrConfig, logger: Logger): Promise<
       await garbageCollection?.stop();
       clearInterval(rotation);
       await cacheHealth.stop();
+      await cacheStats.stop();
       uploads.close();
       await driver.close();
       await database.destroy();

@@ -191,6 +191,13 @@ export function dtrConfigSchema() {
         format: listOf(absolutePathFormat),
         default: [],
       }),
+      sampling: {
+        interval: key({
+          doc: "How often DTR reads every content cache member's stats (hit ratio, bytes, disk, fills) for the administrators' dashboard, with a credential signed by its grant key. One replica samples each interval (claimed in the database); samples are kept for two hours. At least 1s.",
+          format: durationFormat,
+          default: '15s',
+        }),
+      },
       allowednetworks: key({
         doc: 'Ranges (CIDR) a content cache host may be or resolve to although they are refused by default: link-local (169.254.0.0/16, fe80::/10, where cloud metadata services live), other cloud metadata addresses, unspecified, broadcast and multicast addresses.',
         format: listOf(cidrFormat),
@@ -255,6 +262,8 @@ export interface DtrConfig {
   contentCaches: {
     healthInterval: Duration;
     healthTimeout: Duration;
+    /** How often one replica samples every cache member's stats for the dashboard. */
+    samplingInterval: Duration;
     cas: string[];
     allowedNetworks: Cidr[];
   };
@@ -319,6 +328,7 @@ export const dtrConfigDefinition: ConfigDefinition<
       contentCaches: {
         healthInterval: values.contentcaches.healthinterval,
         healthTimeout: values.contentcaches.healthtimeout,
+        samplingInterval: values.contentcaches.sampling.interval,
         cas: values.contentcaches.cas,
         allowedNetworks: values.contentcaches.allowednetworks,
       },

@@ -8,6 +8,8 @@ import type { TokenService } from './auth/token-service';
 import type { CacheAddressPolicy } from './caches/cache-address-policy';
 import type { CacheHealthMonitor } from './caches/cache-health-monitor';
 import type { CacheNetworkIndex } from './caches/cache-networks';
+import type { CachePullCounts } from './caches/cache-pull-counts';
+import type { CacheStatsSampler } from './caches/cache-stats-sampler';
 import type { GrantKeyring } from './grants/grant-keyring';
 import type { Logger } from '@dtr-cache/logging';
 import type { StorageQuotas } from './registry/storage-quotas';
@@ -42,6 +44,10 @@ export interface DtrServices {
   readonly cacheHealth: CacheHealthMonitor;
   /** The cache of a client network, for users without a setting. */
   readonly cacheNetworks: CacheNetworkIndex;
+  /** Blob pulls sent to each cache by why (setting or network), flushed by the sampler. */
+  readonly cachePulls: CachePullCounts;
+  /** The dashboard's sampler of every cache member's stats, and the samples' store. */
+  readonly cacheStats: CacheStatsSampler;
   /** Which hosts and addresses content caches may have (`contentcaches.allowednetworks`). */
   readonly cacheAddresses: CacheAddressPolicy;
   readonly grantKeys: GrantKeyring;

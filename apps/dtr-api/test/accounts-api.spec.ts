@@ -231,3 +231,128 @@ describe('/api/v0/repositories', () => {
     expect((await envelope(method))?.code).toBe('UNSUPPORTED');
   });
 });
+
+describe('/api/v0/accounts administrators', () => {
+  let own: RunningDtr;
+  let root: string;
+
+  beforeAll(async () => {
+    own = await startDtr();
+    root = basic(ADMIN.username, ADMIN.password);
+  });
+  afterAll(async () => own?.close());
+
+  const createAdmin = async (name: string) => {
+    const response = await own.fetch('/api/v0/accounts', {
+      ...json('POST', { name, type: 'user', password: `${name}-password`, isAdmin: true }),
+      authorization: root,
+    });
+    expect(response.status).toBe(201);
+    return basic(name, `${name}-password`);
+  };
+  const setAdmin = (name: string, isAdmin: unknown, authorization: string) =>
+    own.fetch(`/api/v0/accounts/${name}`, { ...json('PATCH', { isAdmin }), authorization });
+  const remove = (name: string, authorization: string) =>
+    own.fetch(`/api/v0/accounts/${name}`, { method: 'DELETE', authorization });
+  const admins = async () =>
+    (
+      (await (await own.fetch('/api/v0/accounts', { authorization: root })).json()) as {
+        accounts: Array<{ name: string; isAdmin: boolean }>;
+      }
+    ).accounts
+      .filter((account) => account.isAdmin)
+      .map((account) => account.name);
+
+  it('makes a user an administrator and revokes it, for administrators only', async () => {
+    const carol = await own.createUser('carol');
+    expect((await setAdmin('carol', true, carol)).status).toBe(403);
+    const granted = await setAdmin('carol', true, root);
+    expect(granted.status).toBe(200);
+    expect(await granted.json()).toMatchObject({ name: 'carol', isAdmin: true });
+    // Now an administrator, carol revokes it herself (another administrator remains).
+    const revoked = await setAdmin('carol', false, carol);
+    expect(revoked.status).toBe(200);
+    expect(await revoked.json()).toMatchObject({ name: 'carol', isAdmin: false });
+    expect((await setAdmin('carol', true, carol)).status).toBe(403);
+    expect(await admins()).toEqual(['admin']);
+  });
+
+  it('refuses a bad isAdmin, an organization and an unknown name', async () => {
+    await own.fetch('/api/v0/accounts', {
+      ...json('POST', { name: 'guild', type: 'organization' }),
+      authorization: root,
+    });
+    for (const [name, body, status, code] of [
+      ['carol', { isAdmin: 'yes' }, 400, 'INVALID_REQUEST'],
+      ['carol', {}, 400, 'INVALID_REQUEST'],
+      ['guild', { isAdmin: true }, 404, 'NOT_FOUND'],
+      ['nobody', { isAdmin: true }, 404, 'NOT_FOUND'],
+    ] as const) {
+      const response = await own.fetch(`/api/v0/accounts/${name}`, {
+        ...json('PATCH', body),
+        authorization: root,
+      });
+      expect(response.status, `${name} ${JSON.stringify(body)}`).toBe(status);
+      expect((await envelope(response))?.code).toBe(code);
+    }
+  });
+
+  it('never demotes the last administrator', async () => {
+    const response = await setAdmin('admin', false, root);
+    expect(response.status).toBe(409);
+    expect(await envelope(response)).toMatchObject({
+      code: 'CONFLICT',
+      message: 'the last administrator cannot be removed or demoted',
+    });
+    expect(await admins()).toEqual(['admin']);
+  });
+
+  it('does not let an administrator delete their own account, even with another one', async () => {
+    const dora = await createAdmin('dora');
+    const response = await remove('dora', dora);
+    expect(response.status).toBe(409);
+    expect((await envelope(response))?.message).toBe(
+      'administrators cannot delete their own account',
+    );
+    expect((await remove('dora', root)).status).toBe(204);
+  });
+
+  // Two replicas, or two requests, at once: the store's transactions lock the administrators.
+  it('keeps one administrator when the last two are demoted at once', async () => {
+    await createAdmin('eve');
+    const [eve, first] = await Promise.all(
+      ['eve', 'admin'].map(async (name) => {
+        const found = await own.services.accounts.find(name);
+        if (!found) throw new Error(`no account ${name}`);
+        return found;
+      }),
+    );
+    if (!eve || !first) throw new Error('accounts missing');
+    const outcomes = await Promise.allSettled([
+      own.services.accounts.setAdmin(eve, false),
+      own.services.accounts.setAdmin(first, false),
+    ]);
+    expect(outcomes.map((outcome) => outcome.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const refused = outcomes.find((outcome) => outcome.status === 'rejected');
+    expect((refused as PromiseRejectedResult).reason).toMatchObject({ code: 'CONFLICT' });
+    expect(await admins()).toHaveLength(1);
+    await own.services.accounts.setAdmin(first, true);
+    expect((await remove('eve', root)).status).toBe(204);
+  });
+
+  it('keeps one administrator when the last two are deleted at once', async () => {
+    await createAdmin('fred');
+    const outcomes = await Promise.allSettled([
+      own.services.accounts.delete('fred'),
+      own.services.accounts.delete('admin'),
+    ]);
+    expect(outcomes.map((outcome) => outcome.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const refused = outcomes.find((outcome) => outcome.status === 'rejected');
+    expect((refused as PromiseRejectedResult).reason).toMatchObject({
+      code: 'CONFLICT',
+      message: 'the last administrator cannot be removed or demoted',
+    });
+    const left = await own.services.accounts.page({ kind: 'user', limit: 100 });
+    expect(left.accounts.filter((account) => account.isAdmin)).toHaveLength(1);
+  });
+});

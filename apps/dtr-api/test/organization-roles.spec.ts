@@ -105,3 +105,22 @@ describe('organization roles', () => {
     expect(response.status).toBe(400);
   });
 });
+
+describe('organization roles: who is refused first', () => {
+  it('refuses a member who is not an owner before reading the body', async () => {
+    for (const body of [{ role: 'admin' }, { role: 'owner' }]) {
+      const response = await dtr.fetch('/api/v0/accounts/acme/members/stranger', {
+        ...json('PUT', body),
+        authorization: stranger,
+      });
+      expect(response.status, JSON.stringify(body)).toBe(403);
+    }
+    const malformed = await dtr.fetch('/api/v0/accounts/acme/members/stranger', {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/json' },
+      body: '{oops',
+      authorization: stranger,
+    });
+    expect(malformed.status).toBe(403);
+  });
+});

@@ -78,3 +78,19 @@ export type {
 } from './blob-grant';
 export { GRANT_QUERY_PARAMETER, grantFromQuery, signedBlobUrl } from './signed-url';
 export { rendezvousRank, rendezvousWeight } from './rendezvous';
+export {
+  CACHE_STATS_AUDIENCE,
+  CACHE_STATS_MAX_LIFETIME_SECONDS,
+  CACHE_STATS_PATH,
+  CACHE_STATS_TYPE,
+  CacheStatsCredentialError,
+  parseCacheStats,
+  signCacheStatsCredential,
+  verifyCacheStatsCredential,
+} from './cache-stats';
+export type {
+  CacheRequestCounts,
+  CacheStats,
+  CacheStatsCredentialFailure,
+  CacheStatsCredentialRequest,
+} from './cache-stats';

@@ -1,3 +1,5 @@
+import type { StatsCounters } from '../cache-stats';
+
 /**
  * What the cache's worker processes and their primary say to each other (Node's cluster IPC, as
  * JSON). A fill is shared across workers by its digest: the first worker to claim it downloads it
@@ -42,7 +44,11 @@ export type WorkerMessage =
   /** Asks for the metrics of all workers (answered by `metrics`). */
   | { readonly kind: 'metrics-request'; readonly id: number }
   /** Asks how many fills are under way in all workers (answered by `fills`). */
-  | { readonly kind: 'fills-request'; readonly id: number };
+  | { readonly kind: 'fills-request'; readonly id: number }
+  /** What this worker counted since it started (every second, for the stats answer). */
+  | { readonly kind: 'stats-report'; readonly counters: StatsCounters }
+  /** Asks for all workers' counters and the store's size (answered by `stats`). */
+  | { readonly kind: 'stats-request'; readonly id: number };
 
 export type PrimaryMessage =
   | {
@@ -54,6 +60,18 @@ export type PrimaryMessage =
   | { readonly kind: 'fill-update'; readonly digest: string; readonly update: FillUpdate }
   | { readonly kind: 'metrics'; readonly id: number; readonly text: string }
   | { readonly kind: 'fills'; readonly id: number; readonly count: number }
+  | {
+      readonly kind: 'stats';
+      readonly id: number;
+      /** All workers' counters as they last reported them. */
+      readonly counters: StatsCounters;
+      /** Fills under way in all workers. */
+      readonly fillsInFlight: number;
+      /** The store's bytes and blobs, where the primary's expiry tracks them. */
+      readonly stored: { readonly bytes: number; readonly blobs: number } | null;
+      /** When the primary started (ISO 8601). */
+      readonly startedAt: string;
+    }
   /** Expiry deleted the blob: a worker drops what it holds of it (its memory tier's copy). */
   | { readonly kind: 'blob-removed'; readonly digest: string };
 

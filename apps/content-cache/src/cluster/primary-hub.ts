@@ -1,6 +1,7 @@
 import type { Logger } from '@dtr-cache/logging';
 import { Digest } from '@dtr-cache/registry-protocol';
 import type { BlobExpiry } from '../cache/blob-expiry';
+import { WorkerCounters } from '../cache-stats';
 import { isCacheMessage, type WorkerMessage } from './cluster-messages';
 import type { CoordinatedWorker, FillCoordinator } from './fill-coordinator';
 
@@ -18,9 +19,13 @@ export interface PrimaryHubParts {
 /**
  * The primary's side of its workers' messages, whatever carries them (Node's cluster IPC, or an
  * in-process channel in tests): fill claims and reports to the {@link FillCoordinator}, pulls and
- * stores to expiry, and the answers to requests for metrics and fill counts.
+ * stores to expiry, the workers' counters, and the answers to requests for metrics, fill counts
+ * and stats.
  */
 export class PrimaryHub {
+  private readonly counters = new WorkerCounters();
+  private readonly startedAt = new Date();
+
   constructor(private readonly parts: PrimaryHubParts) {}
 
   /** Handles a message of worker `from` (anything not the cache's own is ignored). */
@@ -46,6 +51,21 @@ export class PrimaryHub {
         if (parsed) expiry?.stored(parsed, received.size);
         break;
       }
+      case 'stats-report':
+        this.counters.report(from.id, received.counters);
+        break;
+      case 'stats-request': {
+        const stats = expiry?.stats;
+        from.send({
+          kind: 'stats',
+          id: received.id,
+          counters: this.counters.total(),
+          fillsInFlight: coordinator.size,
+          stored: stats ? { bytes: stats.bytes, blobs: stats.blobs } : null,
+          startedAt: this.startedAt.toISOString(),
+        });
+        break;
+      }
       case 'fills-request':
         from.send({ kind: 'fills', id: received.id, count: coordinator.size });
         break;
@@ -64,5 +84,6 @@ export class PrimaryHub {
   /** A worker is gone: the fills it owned are abandoned. */
   workerExited(worker: CoordinatedWorker): void {
     this.parts.coordinator.workerExited(worker);
+    this.counters.exited(worker.id);
   }
 }

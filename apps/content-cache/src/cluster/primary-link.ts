@@ -1,4 +1,5 @@
 import { Digest } from '@dtr-cache/registry-protocol';
+import type { StatsCounters } from '../cache-stats';
 import {
   isCacheMessage,
   type PrimaryMessage,
@@ -34,11 +35,39 @@ export class PrimaryLink {
     channel.on('message', (message: unknown) => {
       if (isCacheMessage(message)) this.handle(message as PrimaryMessage);
     });
-    this.timer = setInterval(() => this.flushPulls(), PULL_BATCH_MS);
+    this.timer = setInterval(() => {
+      this.flushPulls();
+      this.reportCounters();
+    }, PULL_BATCH_MS);
     this.timer.unref();
   }
 
   private blobRemoved: ((digest: Digest) => void) | undefined;
+  private counters: (() => Promise<StatsCounters>) | undefined;
+
+  /** Where this worker's counters are read for its report to the primary (every second). */
+  reportCountersFrom(counters: () => Promise<StatsCounters>): void {
+    this.counters = counters;
+  }
+
+  private reportCounters(): void {
+    void this.counters?.().then(
+      (counters) => this.send({ kind: 'stats-report', counters }),
+      () => undefined,
+    );
+  }
+
+  /**
+   * All workers' counters as the primary holds them (each reported within a second), this
+   * worker's reported now first, and the primary's facts.
+   */
+  async stats(): Promise<Extract<PrimaryMessage, { kind: 'stats' }>> {
+    const own = await this.counters?.();
+    if (own) this.send({ kind: 'stats-report', counters: own });
+    const answer = await this.ask((id) => ({ kind: 'stats-request', id }));
+    if (answer.kind !== 'stats') throw new Error('the primary did not answer with stats');
+    return answer;
+  }
 
   /** Called with each blob the primary's expiry deleted. */
   onBlobRemoved(handler: (digest: Digest) => void): void {
@@ -124,4 +153,4 @@ export class PrimaryLink {
 }
 
 /** The primary's answers to a worker's requests. */
-type Answer = Extract<PrimaryMessage, { kind: 'fill-claimed' | 'metrics' | 'fills' }>;
+type Answer = Extract<PrimaryMessage, { kind: 'fill-claimed' | 'metrics' | 'fills' | 'stats' }>;

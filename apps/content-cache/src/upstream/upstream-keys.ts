@@ -3,8 +3,10 @@ import {
   BlobGrantError,
   BlobGrantVerifier,
   type Digest,
+  CacheStatsCredentialError,
   type GrantKeySet,
   RegistryError,
+  verifyCacheStatsCredential,
 } from '@dtr-cache/registry-protocol';
 import type { Logger } from '@dtr-cache/logging';
 import type { UpstreamClient } from './upstream-client';
@@ -130,10 +132,30 @@ export class UpstreamKeys {
     token: string | undefined,
     expected: { repository: string; digest: Digest },
   ): Promise<BlobGrant> {
+    return this.withKeyRefresh(() => this.verifier.verify(token, expected));
+  }
+
+  /**
+   * Verifies DTR's stats credential (`Authorization: Bearer`) with the same keys and issuer as
+   * grants, but its own type and audience.
+   * @throws CacheStatsCredentialError (401) for every refusal; `UNAVAILABLE` (503) without keys.
+   */
+  async verifyStatsCredential(token: string | undefined): Promise<void> {
+    this.assertReady();
+    await this.withKeyRefresh(() => verifyCacheStatsCredential(token, this.keys));
+  }
+
+  /**
+   * Runs `verify`; a refusal for an unknown key refreshes the keys (rate-limited) and runs it once
+   * more.
+   */
+  private async withKeyRefresh<T>(verify: () => Promise<T>): Promise<T> {
     try {
-      return await this.verifier.verify(token, expected);
+      return await verify();
     } catch (error) {
-      const unknownKey = error instanceof BlobGrantError && error.reason === 'unknown-key';
+      const unknownKey =
+        (error instanceof BlobGrantError || error instanceof CacheStatsCredentialError) &&
+        error.reason === 'unknown-key';
       if (!unknownKey) throw error;
       // After a failed refresh, an unknown key may ask again sooner (still rate-limited).
       const interval =
@@ -144,7 +166,7 @@ export class UpstreamKeys {
       if (mayRefresh) await this.refresh();
       this.assertReady();
       if (!mayRefresh) throw error;
-      return this.verifier.verify(token, expected);
+      return verify();
     }
   }
 }

@@ -4,31 +4,9 @@ import { RegistryError } from '@dtr-cache/registry-protocol';
 import { readJsonObject } from '../read-body';
 import { authenticationOf } from '../registry/registry-access';
 import type { DtrServices } from '../services';
-import type { Account } from '../store/account-store';
-import type { OrganizationRole } from '../store/membership-store';
-import { accountJson, findAccount, requireAdmin, signedIn } from './api-helpers';
-
-/** Shortest password accepted for a user. */
-export const MIN_PASSWORD_LENGTH = 8;
-
-/** A new password from a request body. @throws RegistryError `INVALID_REQUEST` if too short. */
-function newPassword(value: unknown, field = 'password'): string {
-  if (typeof value !== 'string' || value.length < MIN_PASSWORD_LENGTH) {
-    throw new RegistryError(
-      'INVALID_REQUEST',
-      `${field} must be a string of at least ${MIN_PASSWORD_LENGTH} characters`,
-    );
-  }
-  return value;
-}
-
-function roleOf(value: unknown): OrganizationRole | undefined {
-  if (value === undefined) return undefined;
-  if (value === 'owner' || value === 'member') return value;
-  throw new RegistryError('INVALID_REQUEST', 'role must be "owner" or "member"', {
-    detail: { role: value },
-  });
-}
+import { createAccount, deleteAccount, newPassword, setAdministrator } from './account-operations';
+import { accountJson, findAccount, signedIn } from './api-helpers';
+import { putMember, removeMember, visibleOrganization } from './membership-operations';
 
 /** True if the request carries a body (a length, or chunked). */
 function hasBody(ctx: Context): boolean {
@@ -37,7 +15,8 @@ function hasBody(ctx: Context): boolean {
 }
 
 /**
- * `/api/v0/accounts` (administrators create and delete; signed-in users read), an account's
+ * `/api/v0/accounts` (administrators create, delete and make administrators; signed-in users
+ * read), an account's
  * password, and organization members with their roles (members read; owners and administrators
  * change).
  */
@@ -48,19 +27,14 @@ export function accountRoutes(router: Router, services: DtrServices): void {
   });
 
   router.post('/accounts', async (ctx) => {
-    requireAdmin(ctx, services);
+    const caller = signedIn(ctx);
+    if (!services.policy.isAdmin(caller)) throw new RegistryError('DENIED', 'administrators only');
     const body = await readJsonObject(ctx);
-    const kind =
-      body['type'] === 'organization' || body['isOrg'] === true ? 'organization' : 'user';
-    if (typeof body['name'] !== 'string')
-      throw new RegistryError('INVALID_REQUEST', 'name is required');
-    const passwordHash =
-      kind === 'user' ? await services.passwords.hash(newPassword(body['password'])) : undefined;
-    const account = await services.accounts.create({
+    const account = await createAccount(services, caller, {
       name: body['name'],
-      kind,
-      ...(passwordHash === undefined ? {} : { passwordHash }),
-      isAdmin: kind === 'user' && body['isAdmin'] === true,
+      kind: body['type'] === 'organization' || body['isOrg'] === true ? 'organization' : 'user',
+      password: body['password'],
+      isAdmin: body['isAdmin'],
     });
     ctx.status = 201;
     ctx.body = accountJson(account);
@@ -71,16 +45,18 @@ export function accountRoutes(router: Router, services: DtrServices): void {
     ctx.body = accountJson(await findAccount(services, ctx.params['name'] as string));
   });
 
+  // Administrators make a user an administrator, or no longer one: {"isAdmin": true | false}.
+  router.patch('/accounts/:name', async (ctx) => {
+    const caller = signedIn(ctx);
+    if (!services.policy.isAdmin(caller)) throw new RegistryError('DENIED', 'administrators only');
+    const body = await readJsonObject(ctx);
+    ctx.body = accountJson(
+      await setAdministrator(services, caller, ctx.params['name'] as string, body['isAdmin']),
+    );
+  });
+
   router.delete('/accounts/:name', async (ctx) => {
-    requireAdmin(ctx, services);
-    const account = await findAccount(services, ctx.params['name'] as string);
-    if (
-      account.isAdmin &&
-      (await services.accounts.list()).filter((other) => other.isAdmin).length === 1
-    ) {
-      throw new RegistryError('CONFLICT', 'the last administrator cannot be deleted');
-    }
-    await services.accounts.delete(account.name);
+    await deleteAccount(services, signedIn(ctx), ctx.params['name'] as string);
     ctx.status = 204;
   });
 
@@ -113,34 +89,12 @@ export function accountRoutes(router: Router, services: DtrServices): void {
     ctx.status = 204;
   });
 
-  /** The organization of the route, if the caller may see its members (members, administrators). */
-  const visibleOrganization = async (ctx: Context): Promise<Account> => {
-    const principal = signedIn(ctx);
-    const organization = await findAccount(
-      services,
-      ctx.params['organization'] as string,
-      'organization',
-    );
-    if (!(await services.policy.ownsNamespace(principal, organization)))
-      throw new RegistryError('DENIED', 'members and administrators only');
-    return organization;
-  };
-
-  /** The organization and user of the route, if the caller may change its membership. */
-  const managedMembership = async (
-    ctx: Context,
-  ): Promise<{ organization: Account; user: Account }> => {
-    const organization = await visibleOrganization(ctx);
-    if (!(await services.policy.canManageMembers(signedIn(ctx), organization)))
-      throw new RegistryError('DENIED', 'only owners and administrators change membership');
-    return {
-      organization,
-      user: await findAccount(services, ctx.params['user'] as string, 'user'),
-    };
-  };
-
   router.get('/accounts/:organization/members', async (ctx) => {
-    const organization = await visibleOrganization(ctx);
+    const organization = await visibleOrganization(
+      services,
+      signedIn(ctx),
+      ctx.params['organization'] as string,
+    );
     ctx.body = {
       members: (await services.memberships.members(organization)).map(({ user, role }) => ({
         ...accountJson(user),
@@ -151,27 +105,23 @@ export function accountRoutes(router: Router, services: DtrServices): void {
 
   // Adds a member (role "member" unless the body says {"role": "owner"}) or changes a role.
   router.put('/accounts/:organization/members/:user', async (ctx) => {
-    const { organization, user } = await managedMembership(ctx);
-    const role = hasBody(ctx) ? roleOf((await readJsonObject(ctx))['role']) : undefined;
-    const now = await services.memberships.put(organization, user, role);
-    services.logger.info('membership changed', {
-      organization: organization.name,
-      user: user.name,
-      role: now,
-      by: signedIn(ctx).account.name,
-    });
-    ctx.body = { ...accountJson(user), role: now };
+    const { user, role } = await putMember(
+      services,
+      signedIn(ctx),
+      ctx.params['organization'] as string,
+      ctx.params['user'] as string,
+      async () => (hasBody(ctx) ? (await readJsonObject(ctx))['role'] : undefined),
+    );
+    ctx.body = { ...accountJson(user), role };
   });
 
   router.delete('/accounts/:organization/members/:user', async (ctx) => {
-    const { organization, user } = await managedMembership(ctx);
-    if (!(await services.memberships.remove(organization, user)))
-      throw new RegistryError('NOT_FOUND', 'not a member', { detail: { user: user.name } });
-    services.logger.info('membership removed', {
-      organization: organization.name,
-      user: user.name,
-      by: signedIn(ctx).account.name,
-    });
+    await removeMember(
+      services,
+      signedIn(ctx),
+      ctx.params['organization'] as string,
+      ctx.params['user'] as string,
+    );
     ctx.status = 204;
   });
 }

@@ -1,7 +1,10 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { RegistryError } from '@dtr-cache/registry-protocol';
+import { loadCacheDashboards } from '../caches/cache-dashboard-data';
 import type { CacheHealth } from '../caches/cache-health-monitor';
+import { cacheTopology, type TopologyNode } from '../caches/cache-topology';
+import { type CacheDashboardJson, cacheDashboardJson } from '../ui/dashboard-live';
 import { pullDestination } from '../caches/pull-destination';
 import { readJsonObject } from '../read-body';
 import { clientOf } from '../request-context';
@@ -56,10 +59,38 @@ export function cacheJson(services: DtrServices, cache: ContentCache) {
   };
 }
 
-async function cacheById(services: DtrServices, id: string | undefined): Promise<ContentCache> {
+export async function cacheById(
+  services: DtrServices,
+  id: string | undefined,
+): Promise<ContentCache> {
   const cache = /^\d{1,15}$/.test(id ?? '') ? await services.caches.find(Number(id)) : undefined;
   if (!cache) throw new RegistryError('NOT_FOUND', 'no such content cache', { detail: { id } });
   return cache;
+}
+
+/**
+ * The live dashboard of one cache (administrators only; the caller checks): its members' latest
+ * stats, health in words, users by setting, pulls by network, the last hour's series and chart.
+ * @throws RegistryError `NOT_FOUND`.
+ */
+export async function contentCacheDashboard(
+  services: DtrServices,
+  id: string | undefined,
+): Promise<CacheDashboardJson & { networks: readonly string[] }> {
+  const cache = await cacheById(services, id);
+  const [dashboard] = await loadCacheDashboards(services, [cache]);
+  return {
+    ...cacheDashboardJson(dashboard as NonNullable<typeof dashboard>),
+    networks: cache.networks,
+  };
+}
+
+/** Every cache's dashboard and the topology (administrators only; the caller checks). */
+export async function contentCacheDashboards(
+  services: DtrServices,
+): Promise<{ dashboards: CacheDashboardJson[]; topology: TopologyNode[] }> {
+  const dashboards = await loadCacheDashboards(services, await services.caches.list());
+  return { dashboards: dashboards.map(cacheDashboardJson), topology: cacheTopology(dashboards) };
 }
 
 /**
@@ -225,6 +256,12 @@ export function contentCacheRoutes(router: Router, services: DtrServices): void 
   router.get('/content_caches/:id', async (ctx) => {
     signedInUser(ctx);
     ctx.body = cacheJson(services, await cacheById(services, ctx.params['id']));
+  });
+
+  router.get('/content_caches/:id/stats', async (ctx) => {
+    if (!signedInUser(ctx).isAdmin) throw new RegistryError('DENIED', 'administrators only');
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = await contentCacheDashboard(services, ctx.params['id']);
   });
 
   router.patch('/content_caches/:id', async (ctx) => {

@@ -32,9 +32,32 @@ export const accountPaths = {
       summary: 'Get an account',
       responses: { 200: jsonResponse('Account', ref('Account')), ...errors(401, 404) },
     },
+    patch: {
+      tags: ['accounts'],
+      summary:
+        'Make a user an administrator, or no longer one (administrators; the last administrator cannot be demoted: 409)',
+      requestBody: {
+        required: true,
+        content: {
+          'application/json': {
+            schema: {
+              type: 'object',
+              required: ['isAdmin'],
+              properties: { isAdmin: { type: 'boolean' } },
+            },
+            example: { isAdmin: true },
+          },
+        },
+      },
+      responses: {
+        200: jsonResponse('Account', ref('Account')),
+        ...errors(400, 401, 403, 404, 409, 415),
+      },
+    },
     delete: {
       tags: ['accounts'],
-      summary: 'Delete an account (administrators)',
+      summary:
+        'Delete an account with its repositories (administrators; 409 for your own account, the last administrator or the last owner of an organization)',
       responses: { 204: { description: 'Deleted' }, ...errors(401, 403, 404, 409) },
     },
   },

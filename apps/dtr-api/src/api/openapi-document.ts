@@ -1,6 +1,14 @@
 import { accountPaths } from './openapi-accounts';
+import { cacheDashboardPaths } from './openapi-cache-dashboard';
 import { MAX_CACHE_MEMBERS, MAX_CACHE_NETWORKS } from '../store/content-cache-store';
-import { errors, jsonBody, jsonResponse, pathParameter, ref } from './openapi-parts';
+import {
+  errorEnvelopeSchema,
+  errors,
+  jsonBody,
+  jsonResponse,
+  pathParameter,
+  ref,
+} from './openapi-parts';
 
 /** The members and networks of a cache, as a registration or a change gives them. */
 const cacheMembersAndNetworks = {
@@ -27,6 +35,7 @@ export const openApiDocument = {
   tags: [{ name: 'accounts' }, { name: 'repositories' }, { name: 'content caches' }],
   paths: {
     ...accountPaths,
+    ...cacheDashboardPaths,
     '/repositories': {
       get: {
         tags: ['repositories'],
@@ -148,18 +157,7 @@ export const openApiDocument = {
       bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
     },
     schemas: {
-      ErrorEnvelope: {
-        type: 'object',
-        properties: {
-          errors: {
-            type: 'array',
-            items: {
-              type: 'object',
-              properties: { code: { type: 'string' }, message: { type: 'string' }, detail: {} },
-            },
-          },
-        },
-      },
+      ErrorEnvelope: errorEnvelopeSchema,
       Account: {
         type: 'object',
         properties: {

@@ -23,8 +23,8 @@ export interface CacheHealth {
 const TLS_ERROR =
   /^(ERR_TLS|ERR_SSL|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|EPROTO$|HOSTNAME_MISMATCH)/;
 
-/** The coarse reason of a failed check. */
-function coarseReason(error: unknown): string {
+/** The coarse reason of a failed check (or stats reading). */
+export function coarseReason(error: unknown): string {
   const { code, name } = error as { code?: unknown; name?: unknown };
   if (code === 'EREFUSEDADDRESS') return 'refused address';
   if (name === 'TimeoutError' || code === 'ETIMEDOUT') return 'timeout';

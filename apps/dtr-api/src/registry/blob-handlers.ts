@@ -45,6 +45,7 @@ async function cacheRedirect(
     services.cacheNetworks,
     principal.account,
     clientOf(ctx),
+    services.cachePulls,
   );
   if (!cache) {
     services.metrics.servedDirectly.inc({ reason: 'no-cache' });

@@ -1,7 +1,8 @@
-import type { Selectable } from 'kysely';
+import { type Selectable, sql } from 'kysely';
 import { RegistryError } from '@dtr-cache/registry-protocol';
 import { isUniqueViolation } from './database';
 import type { AccountsTable, Database } from './schema';
+import { assertAnotherAdministrator, lockAdministrators } from './administrator-locks';
 import { lockOrganizationsOf } from './row-locks';
 
 /** A namespace's storage quota override: bytes, or no limit at all. */
@@ -29,6 +30,20 @@ export type AccountRow = Selectable<AccountsTable>;
 
 /** `storage_quota` of "no limit" (NULL means the configured default). */
 const UNLIMITED = -1;
+
+/** Most accounts one {@link AccountStore.page} returns. */
+export const MAX_PAGE_SIZE = 100;
+
+/** One page of accounts by name, and the name to continue after (undefined: the last page). */
+export interface AccountPage {
+  readonly accounts: Account[];
+  readonly next: string | undefined;
+}
+
+/** Escapes `%`, `_` and `\\` for a LIKE pattern with `ESCAPE '\\'`. */
+function likeLiteral(text: string): string {
+  return text.replace(/[\\%_]/g, (character) => `\\${character}`);
+}
 
 /** Account names: one lower-case repository-name component, 2 to 64 characters. */
 export const ACCOUNT_NAME_PATTERN = /^(?=.{2,64}$)[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/;
@@ -162,6 +177,58 @@ export class AccountStore {
     return rows.map(toAccount);
   }
 
+  /**
+   * A page of accounts by name: of `kind` if given, whose names contain `search` if given (names
+   * are lower-case: so is the search), after the name `after`; at most `limit` (1 to
+   * {@link MAX_PAGE_SIZE}).
+   */
+  async page(query: {
+    kind?: Account['kind'];
+    search?: string;
+    after?: string;
+    limit: number;
+  }): Promise<AccountPage> {
+    const limit = Math.min(Math.max(Math.trunc(query.limit), 1), MAX_PAGE_SIZE);
+    let select = this.database.selectFrom('accounts').selectAll();
+    if (query.kind !== undefined) select = select.where('kind', '=', query.kind);
+    if (query.search !== undefined && query.search !== '') {
+      const pattern = `%${likeLiteral(query.search.toLowerCase())}%`;
+      select = select.where(sql<boolean>`name like ${pattern} escape '\\'`);
+    }
+    if (query.after !== undefined) select = select.where('name', '>', query.after);
+    const rows = await select
+      .orderBy('name')
+      .limit(limit + 1)
+      .execute();
+    const accounts = rows.slice(0, limit).map(toAccount);
+    return {
+      accounts,
+      next: rows.length > limit ? accounts[accounts.length - 1]?.name : undefined,
+    };
+  }
+
+  /**
+   * Makes a user an administrator or not; returns the account as it is now.
+   * @throws RegistryError `CONFLICT` if this demotes the last administrator.
+   */
+  async setAdmin(account: Pick<Account, 'id' | 'name'>, isAdmin: boolean): Promise<Account> {
+    return this.database.transaction().execute(async (transaction) => {
+      if (!isAdmin) {
+        await lockAdministrators(transaction);
+        await assertAnotherAdministrator(transaction, account);
+      }
+      return toAccount(
+        await transaction
+          .updateTable('accounts')
+          .set({ is_admin: isAdmin ? 1 : 0 })
+          .where('id', '=', account.id)
+          .where('kind', '=', 'user')
+          .returningAll()
+          .executeTakeFirstOrThrow(),
+      );
+    });
+  }
+
   async hasAdmin(): Promise<boolean> {
     const row = await this.database
       .selectFrom('accounts')
@@ -176,13 +243,22 @@ export class AccountStore {
    * Deletes an account with its repositories, memberships, sessions and upload sessions; false if
    * it did not exist. Its id is never given to another account.
    * @throws RegistryError `CONFLICT` if it is the last owner of an organization (the organization
-   *   would lose its last owner).
+   *   would lose its last owner) or the last administrator.
    */
   async delete(name: string): Promise<boolean> {
     return this.database.transaction().execute(async (transaction) => {
       // Locks the account's organizations first (see MembershipStore): an owner removed or
       // demoted at the same time cannot leave one without owners.
       await lockOrganizationsOf(transaction, name);
+      const target = await transaction
+        .selectFrom('accounts')
+        .select(['id', 'is_admin'])
+        .where('name', '=', name)
+        .executeTakeFirst();
+      if (target?.is_admin === 1) {
+        await lockAdministrators(transaction);
+        await assertAnotherAdministrator(transaction, { id: target.id, name });
+      }
       const owned = await transaction
         .selectFrom('memberships as m')
         .innerJoin('accounts as o', 'o.id', 'm.organization_id')

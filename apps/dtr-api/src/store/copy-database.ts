@@ -19,6 +19,7 @@ export const COPIED_TABLES = [
   'sessions',
   'upload_sessions',
   'auth_failures',
+  'content_cache_pulls',
 ] as const satisfies ReadonlyArray<keyof DtrSchema>;
 
 /** Tables whose integer ids are never reused, and so carry their id counter over. */

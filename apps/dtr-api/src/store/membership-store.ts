@@ -18,6 +18,23 @@ export interface Membership {
 
 type MemberRow = AccountRow & { role: OrganizationRole };
 
+/** Where a page of a membership list starts and how long it is (keyset paging by name). */
+export interface MembershipPageQuery {
+  /** The name the page continues after. */
+  readonly after?: string;
+  /** At most this many (1 to 100). */
+  readonly limit: number;
+}
+
+/** One page of a membership list by name, and the name to continue after (undefined: last). */
+export interface MembershipPage<T> {
+  readonly items: T[];
+  readonly next: string | undefined;
+}
+
+/** The biggest page {@link MembershipStore} returns. */
+const MAX_MEMBERSHIP_PAGE = 100;
+
 /**
  * Organization memberships and roles. Every change that could leave an organization without an
  * owner locks the organization's row and checks, in the same transaction, that another owner
@@ -59,23 +76,64 @@ export class MembershipStore {
     }));
   }
 
+  /** One page of the organization's members with their roles, by name. */
+  async membersPage(
+    organization: Pick<Account, 'id'>,
+    query: MembershipPageQuery,
+  ): Promise<MembershipPage<Membership>> {
+    return this.paged('user_id', 'organization_id', organization.id, query, (row) => ({
+      user: toAccount(row),
+      role: row.role,
+    }));
+  }
+
+  /** One page of the organizations the user belongs to, with the user's role in each, by name. */
+  async organizationsPage(
+    user: Pick<Account, 'id'>,
+    query: MembershipPageQuery,
+  ): Promise<MembershipPage<{ organization: Account; role: OrganizationRole }>> {
+    return this.paged('organization_id', 'user_id', user.id, query, (row) => ({
+      organization: toAccount(row),
+      role: row.role,
+    }));
+  }
+
+  private async paged<T>(
+    account: 'user_id' | 'organization_id',
+    other: 'user_id' | 'organization_id',
+    id: number,
+    query: MembershipPageQuery,
+    toItem: (row: MemberRow) => T,
+  ): Promise<MembershipPage<T>> {
+    const limit = Math.min(Math.max(Math.trunc(query.limit), 1), MAX_MEMBERSHIP_PAGE);
+    const rows = await this.joined(account, other, id, { after: query.after, limit: limit + 1 });
+    const page = rows.slice(0, limit);
+    return {
+      items: page.map(toItem),
+      next: rows.length > limit ? page[page.length - 1]?.name : undefined,
+    };
+  }
+
   /**
    * The accounts on one side of the memberships whose other side is `id`, with the role, by name:
-   * the members of an organization (`user_id`, `organization_id`) or a user's organizations.
+   * the members of an organization (`user_id`, `organization_id`) or a user's organizations;
+   * with `page`, only those after `page.after` and at most `page.limit`.
    */
   private joined(
     account: 'user_id' | 'organization_id',
     other: 'user_id' | 'organization_id',
     id: number,
+    page?: { after: string | undefined; limit: number },
   ): Promise<MemberRow[]> {
-    return this.database
+    let select = this.database
       .selectFrom('accounts as a')
       .innerJoin('memberships as m', `m.${account}`, 'a.id')
       .selectAll('a')
       .select('m.role')
-      .where(`m.${other}`, '=', id)
-      .orderBy('a.name')
-      .execute();
+      .where(`m.${other}`, '=', id);
+    if (page?.after !== undefined) select = select.where('a.name', '>', page.after);
+    if (page !== undefined) select = select.limit(page.limit);
+    return select.orderBy('a.name').execute();
   }
 
   /**

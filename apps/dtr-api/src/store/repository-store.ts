@@ -4,6 +4,16 @@ import { type Kysely, sql } from 'kysely';
 import { linkBlob, mountBlobLink, useBlobLinks } from './blob-links';
 import { isUniqueViolation } from './database';
 import { type ReferrerFields, referrerColumns } from './referrer-store';
+import {
+  type Browser,
+  type RepositoryFilter,
+  repositoryActivity,
+  repositoryNamespaces,
+  repositoryPage,
+  tagOf,
+  tagPage,
+  type TagRow,
+} from './repository-listing';
 import type { Database, DtrSchema } from './schema';
 
 export type Visibility = 'public' | 'private';
@@ -19,6 +29,12 @@ export interface Repository {
   readonly fullName: string;
   readonly visibility: Visibility;
   readonly createdAt: string;
+}
+
+/** A repository as the list shows it: with its tag count and when it was last pushed to. */
+export interface RepositorySummary extends Repository {
+  readonly tagCount: number;
+  readonly lastPushedAt: string | undefined;
 }
 
 /** A manifest stored in a repository (its bytes live in the blob store). */
@@ -119,6 +135,47 @@ export class RepositoryStore {
     if (options.namespace !== undefined) query = query.where('a.name', '=', options.namespace);
     if (options.limit !== undefined) query = query.limit(options.limit);
     return (await query.execute()).map(toRepository);
+  }
+
+  /**
+   * One page of the repositories `filter.browser` may see (the access policy's pull rule, as a
+   * query), filtered, in name order, and how many match in all.
+   */
+  async browse(
+    filter: RepositoryFilter,
+    page: { offset: number; limit: number },
+  ): Promise<{ repositories: RepositorySummary[]; total: number }> {
+    const { rows, total } = await repositoryPage(this.database, filter, page);
+    return {
+      total,
+      repositories: rows.map((row) => ({
+        ...toRepository(row),
+        tagCount: row.tagCount,
+        lastPushedAt: row.lastPushedAt,
+      })),
+    };
+  }
+
+  /** The namespaces having repositories `browser` may see, by name, at most `limit`. */
+  browseNamespaces(browser: Browser, limit: number): Promise<string[]> {
+    return repositoryNamespaces(this.database, browser, limit);
+  }
+
+  /** How many tags the repository has and when something was last pushed to it. */
+  activity(
+    repository: Repository,
+  ): Promise<{ tagCount: number; lastPushedAt: string | undefined }> {
+    return repositoryActivity(this.database, repository.id);
+  }
+
+  /** One page of the repository's tags with their manifests, the most recently pushed first. */
+  tagPage(repository: Repository, page: { offset: number; limit: number }): Promise<TagRow[]> {
+    return tagPage(this.database, repository.id, page);
+  }
+
+  /** The tag `name` with its manifest, or undefined. */
+  tag(repository: Repository, name: string): Promise<TagRow | undefined> {
+    return tagOf(this.database, repository.id, name);
   }
 
   async setVisibility(repository: Repository, visibility: Visibility): Promise<Repository> {

@@ -159,6 +159,53 @@ export interface MaintenanceLeasesTable {
   expires_at: string;
 }
 
+/**
+ * One stats sample of a cache member (schema 9): taken once per interval slot by the replica that
+ * claimed it; the counters are the cache's since it started (null: the sample failed, `error`).
+ */
+export interface CacheStatsSamplesTable {
+  id: Generated<number>;
+  cache_id: number;
+  host: string;
+  /** The interval slot: milliseconds since the epoch divided by the interval. */
+  slot: number;
+  sampled_at: string;
+  /** 1: the cache answered; 0: `error` says why not. */
+  ok: number;
+  error: string | null;
+  version: string | null;
+  started_at: string | null;
+  /** The cache's upstream URLs, as a JSON list. */
+  upstreams: string | null;
+  requests_hit: number | null;
+  requests_miss: number | null;
+  requests_coalesced: number | null;
+  requests_denied: number | null;
+  requests_error: number | null;
+  bytes_served: number | null;
+  bytes_fetched: number | null;
+  fills_committed: number | null;
+  fills_failed: number | null;
+  fills_in_flight: number | null;
+  disk_used: number | null;
+  disk_limit: number | null;
+  disk_blobs: number | null;
+}
+
+/** The interval slots claimed for sampling, one replica each (schema 9). */
+export interface CacheSampleSlotsTable {
+  slot: number;
+  replica: string;
+  claimed_at: string;
+}
+
+/** Blob pulls sent to each cache, by why it was chosen (schema 9), added by each replica. */
+export interface ContentCachePullsTable {
+  cache_id: number;
+  by_setting: Generated<number>;
+  by_network: Generated<number>;
+}
+
 /** The schema migrations applied (see `migrator.ts`). */
 export interface SchemaMigrationsTable {
   version: number;
@@ -187,6 +234,9 @@ export interface DtrSchema {
   cache_health: CacheHealthTable;
   auth_failures: AuthFailuresTable;
   maintenance_leases: MaintenanceLeasesTable;
+  cache_stats_samples: CacheStatsSamplesTable;
+  cache_sample_slots: CacheSampleSlotsTable;
+  content_cache_pulls: ContentCachePullsTable;
   schema_migrations: SchemaMigrationsTable;
 }
 

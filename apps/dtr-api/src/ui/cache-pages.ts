@@ -1,3 +1,6 @@
+import type { TopologyNode } from '../caches/cache-topology';
+import type { CacheDashboardJson } from './dashboard-live';
+import { dashboardTable, topologyCard } from './dashboard-pages';
 import { html, type SafeHtml } from './html';
 import {
   type CacheView,
@@ -9,10 +12,13 @@ import {
   type Viewer,
 } from './ui-pages';
 
+/** A health badge with its reason in plain text (an unhealthy cache says why). */
 function healthBadge(health: CacheView['health']): SafeHtml {
-  return html`<span class="badge ${health.status}" title="${health.error ?? ''}"
-    >${health.status}</span
-  >`;
+  return html`<span class="badge ${health.status}">${health.status}</span>${
+      health.status === 'unhealthy' && health.error
+        ? html` <span class="reason">${health.error}</span>`
+        : ''
+    }`;
 }
 
 /** A cache's members, each with its own health, one per line. */
@@ -22,8 +28,8 @@ function memberList(cache: CacheView): SafeHtml {
   )}`;
 }
 
-/** The registered caches; with `admin`, also when each was registered and a Delete button. */
-export function cacheTable(caches: readonly CacheView[], admin?: Viewer): SafeHtml {
+/** The registered caches with their members, networks and health (the Settings tab's list). */
+export function cacheTable(caches: readonly CacheView[]): SafeHtml {
   return html`<table>
     <thead>
       <tr>
@@ -31,11 +37,6 @@ export function cacheTable(caches: readonly CacheView[], admin?: Viewer): SafeHt
         <th>Members</th>
         <th>Networks</th>
         <th>Health</th>
-        ${
-          admin &&
-          html`<th>Registered</th>
-            <th></th>`
-        }
       </tr>
     </thead>
     <tbody>
@@ -52,32 +53,24 @@ export function cacheTable(caches: readonly CacheView[], admin?: Viewer): SafeHt
               }
             </td>
             <td>${healthBadge(cache.health)}</td>
-            ${
-              admin &&
-              html`<td>${cache.createdAt.slice(0, 10)}</td>
-                <td>
-                  <form method="post" action="/admin/content-caches/${cache.id}/delete">
-                    ${csrfField(admin)}
-                    <button class="danger" type="submit" aria-label="Delete ${cache.name}">
-                      Delete
-                    </button>
-                  </form>
-                </td>`
-            }
           </tr>`,
       )}
     </tbody>
   </table>`;
 }
 
-/** Administrators: list, register and delete content caches. */
+/**
+ * Administrators: every cache with its live numbers (each linking to its dashboard), the
+ * topology, and registering a cache.
+ */
 export function contentCachesPage(options: {
   viewer: Viewer;
-  caches: readonly CacheView[];
+  dashboards: readonly CacheDashboardJson[];
+  topology: readonly TopologyNode[];
   notices: readonly Notice[];
   form?: { name: string; hosts: string; networks: string };
 }): string {
-  const { viewer, caches } = options;
+  const { viewer, dashboards } = options;
   return layout({
     title: 'Content Caches',
     viewer,
@@ -93,11 +86,12 @@ export function contentCachesPage(options: {
       <div class="card">
         <h2>Registered caches</h2>
         ${
-          caches.length === 0
+          dashboards.length === 0
             ? html`<p class="empty">No content caches are registered yet.</p>`
-            : cacheTable(caches, viewer)
+            : dashboardTable(dashboards)
         }
       </div>
+      ${dashboards.length > 0 && topologyCard(options.topology)}
       <form class="card" method="post" action="/admin/content-caches">
         <h2>Register a content cache</h2>
         ${csrfField(viewer)}

@@ -1,8 +1,15 @@
 import { RegistryError } from '@dtr-cache/registry-protocol';
-import { deleteContentCache, registerContentCache } from '../api/content-cache-routes';
+import {
+  cacheById,
+  contentCacheDashboard,
+  contentCacheDashboards,
+  deleteContentCache,
+  registerContentCache,
+} from '../api/content-cache-routes';
 import { contentCachesPage } from './cache-pages';
+import { DASHBOARD_SCRIPT, DASHBOARD_SCRIPT_PATH } from './dashboard-live';
+import { cacheDashboardPage, deleteCachePage } from './dashboard-pages';
 import { noticeOf, PageError, type PageKit, show } from './page-kit';
-import { cacheViews } from './profile-routes';
 import type { Notice } from './ui-pages';
 
 const NOTICES: Readonly<Record<string, Notice>> = {
@@ -12,9 +19,22 @@ const NOTICES: Readonly<Record<string, Notice>> = {
 
 const MANAGE = 'manage content caches';
 
-/** Administrators: the Content Caches page, registering and deleting caches. */
+const NO_SUCH_CACHE = () =>
+  new PageError(404, 'No such content cache', 'That content cache does not exist (any more).');
+
+/**
+ * Administrators: the Content Caches page (every cache's live numbers, the topology, registering
+ * a cache), each cache's dashboard, and deleting one after a confirmation page.
+ */
 export function cacheRoutes(kit: PageKit): void {
   const { router, services, page, requireViewer } = kit;
+
+  /** The page's live script (the same for everyone; it reads what its reader may read). */
+  router.get(DASHBOARD_SCRIPT_PATH, (ctx) => {
+    ctx.type = 'text/javascript; charset=utf-8';
+    ctx.set('Cache-Control', 'max-age=300');
+    ctx.body = DASHBOARD_SCRIPT;
+  });
 
   router.get(
     '/admin/content-caches',
@@ -26,7 +46,7 @@ export function cacheRoutes(kit: PageKit): void {
         ctx,
         contentCachesPage({
           viewer,
-          caches: await cacheViews(services),
+          ...(await contentCacheDashboards(services)),
           notices: noticeOf(ctx, NOTICES),
         }),
       );
@@ -63,7 +83,7 @@ export function cacheRoutes(kit: PageKit): void {
           ctx,
           contentCachesPage({
             viewer,
-            caches: await cacheViews(services),
+            ...(await contentCacheDashboards(services)),
             form: input,
             notices: [
               {
@@ -83,6 +103,44 @@ export function cacheRoutes(kit: PageKit): void {
     }),
   );
 
+  router.get(
+    '/admin/content-caches/:id',
+    page(async (ctx) => {
+      const viewer = requireViewer(ctx);
+      if (!viewer) return;
+      kit.requireAdmin(viewer, MANAGE);
+      let dashboard;
+      try {
+        dashboard = await contentCacheDashboard(services, ctx.params['id']);
+      } catch (error) {
+        if (error instanceof RegistryError && error.code === 'NOT_FOUND') throw NO_SUCH_CACHE();
+        throw error;
+      }
+      show(
+        ctx,
+        cacheDashboardPage({ viewer, dashboard, networks: dashboard.networks, notices: [] }),
+      );
+    }),
+  );
+
+  router.get(
+    '/admin/content-caches/:id/delete',
+    page(async (ctx) => {
+      const viewer = requireViewer(ctx);
+      if (!viewer) return;
+      kit.requireAdmin(viewer, MANAGE);
+      let cache;
+      try {
+        cache = await cacheById(services, ctx.params['id']);
+      } catch (error) {
+        if (error instanceof RegistryError && error.code === 'NOT_FOUND') throw NO_SUCH_CACHE();
+        throw error;
+      }
+      const users = (await services.cacheStats.store.usersByCache()).get(cache.id) ?? 0;
+      show(ctx, deleteCachePage({ viewer, cache, users }));
+    }),
+  );
+
   router.post(
     '/admin/content-caches/:id/delete',
     page(async (ctx) => {
@@ -94,7 +152,7 @@ export function cacheRoutes(kit: PageKit): void {
         services.logger.info('content cache deleted', { name: cache.name });
       } catch (error) {
         if (!(error instanceof RegistryError)) throw error;
-        throw new PageError(404, 'No such content cache', 'That content cache no longer exists.');
+        throw NO_SUCH_CACHE();
       }
       ctx.redirect('/admin/content-caches?notice=deleted');
     }),

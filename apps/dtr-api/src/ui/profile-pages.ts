@@ -76,6 +76,7 @@ export function profilePage(options: {
       </div>
       <div class="card">
         <h2>Repositories</h2>
+        <p><a href="/repositories?namespace=${user.name}">Open ${user.name}'s repositories</a></p>
         ${
           options.repositories.length === 0
             ? html`<p class="empty">
@@ -139,6 +140,8 @@ export function settingsPage(options: {
   selected: string;
   pullsGoTo: PullsGoTo;
   notices: readonly Notice[];
+  /** Shown instead of a success: the setting was saved, but the chosen cache is unhealthy. */
+  warning?: string;
 }): string {
   const { viewer, user, caches, selected } = options;
   return layout({
@@ -146,6 +149,7 @@ export function settingsPage(options: {
     viewer,
     section: 'profile',
     body: html`${profileHeader(viewer, user, 'settings')} ${notices(options.notices)}
+      ${options.warning && html`<div class="notice warn" role="alert">${options.warning}</div>`}
       <form class="card" method="post" action="/users/${user.name}/settings">
         <h2>Content Cache</h2>
         ${csrfField(viewer)}

@@ -4,6 +4,7 @@ import { cacheJson, chooseContentCache, effectiveCache } from '../api/content-ca
 import { clientOf } from '../request-context';
 import type { DtrServices } from '../services';
 import type { Account } from '../store/account-store';
+import type { ContentCache } from '../store/content-cache-store';
 import { noticeOf, PageError, type PageKit, show } from './page-kit';
 import { AUTOMATIC_CHOICE, profilePage, settingsPage } from './profile-pages';
 import type { CacheView, Notice, Viewer } from './ui-pages';
@@ -15,6 +16,24 @@ const NOTICES: Readonly<Record<string, Notice>> = {
 /** Every registered content cache as the pages show it. */
 export async function cacheViews(services: DtrServices): Promise<CacheView[]> {
   return (await services.caches.list()).map((cache) => cacheJson(services, cache));
+}
+
+/**
+ * The warning shown when the chosen cache is unhealthy, or not checked yet (the setting is saved
+ * all the same, but DTR serves the user's layers itself meanwhile), with the reason of its last
+ * health check; undefined for a healthy cache.
+ */
+function unhealthyChoiceWarning(
+  services: DtrServices,
+  cache: Pick<ContentCache, 'id' | 'name' | 'hosts'>,
+): string | undefined {
+  const health = services.cacheHealth.status(cache);
+  if (health.healthy === true) return undefined;
+  const state =
+    health.healthy === false
+      ? `unhealthy (${health.error ?? 'no answer'})`
+      : 'not checked yet, so not known to be healthy';
+  return `Saved, but ${cache.name} is ${state}: until one of its members is healthy, DTR serves your layers itself.`;
 }
 
 /** A user's profile and its Settings tab (the content cache selector). */
@@ -40,6 +59,10 @@ export function profileRoutes(kit: PageKit): void {
     status = 200,
   ) => {
     const effective = await effectiveCache(services, user, clientOf(ctx));
+    const warning =
+      ctx.query['notice'] === 'saved' && effective.choice === 'cache' && effective.cache
+        ? unhealthyChoiceWarning(services, effective.cache)
+        : undefined;
     show(
       ctx,
       settingsPage({
@@ -57,7 +80,9 @@ export function profileRoutes(kit: PageKit): void {
           reason: effective.reason,
           healthy: effective.healthy ?? undefined,
         },
-        notices,
+        // Saved, but not a success: the warning replaces the green notice.
+        notices: warning ? notices.filter((notice) => notice.kind !== 'ok') : notices,
+        warning,
       }),
       status,
     );

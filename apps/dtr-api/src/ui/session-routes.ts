@@ -16,9 +16,9 @@ const NOTICES: Readonly<Record<string, Notice>> = {
   'session-expired': { kind: 'error', text: 'Please sign in to continue.' },
 };
 
-/** Where a signed-in user lands. */
-export function homePath(username: string): string {
-  return `/users/${username}`;
+/** Where a signed-in user lands: the repositories they can see. */
+export function homePath(): string {
+  return '/repositories';
 }
 
 /** The stylesheet, the icon, the root, and signing in and out (a session cookie). */
@@ -45,7 +45,7 @@ export function sessionRoutes(kit: PageKit): void {
     '/',
     page((ctx) => {
       const viewer = viewerOf(ctx);
-      ctx.redirect(viewer ? homePath(viewer.account.name) : '/login');
+      ctx.redirect(viewer ? homePath() : '/login');
     }),
   );
 
@@ -70,7 +70,7 @@ export function sessionRoutes(kit: PageKit): void {
     page((ctx) => {
       const viewer = viewerOf(ctx);
       const next = safeNext(String(ctx.query['next'] ?? ''));
-      if (viewer) return ctx.redirect(next ?? homePath(viewer.account.name));
+      if (viewer) return ctx.redirect(next ?? homePath());
       signIn(ctx, { ...(next ? { next } : {}), notices: noticeOf(ctx, NOTICES) });
     }),
   );
@@ -122,7 +122,7 @@ export function sessionRoutes(kit: PageKit): void {
       });
       ctx.cookies.set(SIGN_IN_CSRF_COOKIE, null, { path: '/login' });
       services.logger.info('web sign-in', { username: account.name });
-      ctx.redirect(next ?? homePath(account.name));
+      ctx.redirect(next ?? homePath());
     }),
   );
 

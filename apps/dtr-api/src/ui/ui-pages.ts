@@ -152,6 +152,6 @@ export function errorPage(options: { viewer?: Viewer; title: string; message: st
     ...(options.viewer ? { viewer: options.viewer } : {}),
     body: html`<h1>${options.title}</h1>
       <div class="notice error" role="alert">${options.message}</div>
-      <p><a href="/">Back to your profile</a></p>`,
+      <p><a href="/">Back to the repositories</a></p>`,
   });
 }

@@ -1,9 +1,12 @@
 import Router from '@koa/router';
 import type { DtrServices } from '../services';
 import { cacheRoutes } from './cache-routes';
+import { organizationRoutes } from './organization-routes';
 import { pageKit } from './page-kit';
 import { profileRoutes } from './profile-routes';
+import { repositoryRoutes } from './repository-routes';
 import { sessionRoutes } from './session-routes';
+import { userAdminRoutes } from './user-admin-routes';
 
 /**
  * The web UI: sign in and out (a session cookie; every form carries the session's CSRF token),
@@ -17,5 +20,8 @@ export function webUi(services: DtrServices): Router {
   sessionRoutes(kit);
   profileRoutes(kit);
   cacheRoutes(kit);
+  organizationRoutes(kit);
+  userAdminRoutes(kit);
+  repositoryRoutes(kit);
   return router;
 }
