@@ -44,17 +44,17 @@ export async function unhealthyMembers(
   const answer = await call(`${server}/api/v0/content_caches`, { auth: admin, cas }).catch(
     (error: unknown) => ({ status: 0, body: error instanceof Error ? error.message : '' }),
   );
+  const noAnswer = (reason: string): UnhealthyMember[] => [
+    { server, cache: '*', host: undefined, status: 'no answer', reason },
+  ];
   if (answer.status !== 200)
-    return [
-      {
-        server,
-        cache: '*',
-        host: undefined,
-        status: 'no answer',
-        reason: answer.status === 0 ? answer.body : `HTTP ${answer.status}`,
-      },
-    ];
-  const listing = JSON.parse(answer.body) as CacheListing;
+    return noAnswer(answer.status === 0 ? answer.body : `HTTP ${answer.status}`);
+  let listing: CacheListing;
+  try {
+    listing = JSON.parse(answer.body) as CacheListing;
+  } catch {
+    return noAnswer('not a JSON answer');
+  }
   return (listing.contentCaches ?? []).flatMap((cache) =>
     (cache.members ?? [{ host: '', health: cache.health }])
       .filter((member) => member.health?.status !== 'healthy')
@@ -84,6 +84,8 @@ export async function waitForCacheHealth(
   cas: Buffer[],
   options: {
     timeoutMs?: number;
+    /** Between two looks (default 250 ms). */
+    pollMs?: number;
     cancelled?: () => boolean;
     onWaiting?: (unhealthy: readonly UnhealthyMember[]) => void;
   } = {},
@@ -98,7 +100,7 @@ export async function waitForCacheHealth(
     if (Date.now() > deadline) return unhealthy;
     if (!waiting) options.onWaiting?.(unhealthy);
     waiting = true;
-    await new Promise((done) => setTimeout(done, 250));
+    await new Promise((done) => setTimeout(done, options.pollMs ?? 250));
   }
 }
 

@@ -338,12 +338,16 @@ blobs go to another member of their group or come from DTR directly (see ${dtrUr
 
 /** After a banner with a warning: says so once DTR judges every cache healthy after all. */
 function watchCacheHealth(admin: User, cas: Buffer[]): void {
-  void waitForCacheHealth(dtrServers(), admin, cas, {
+  waitForCacheHealth(dtrServers(), admin, cas, {
     timeoutMs: Number.POSITIVE_INFINITY,
+    pollMs: 2000,
     cancelled: () => supervisor.stopping,
-  }).then(() => {
-    if (!supervisor.stopping) log('DTR now judges every content cache healthy');
-  });
+  }).then(
+    () => {
+      if (!supervisor.stopping) log('DTR now judges every content cache healthy');
+    },
+    (error: unknown) => log(`watching the caches' health stopped: ${String(error)}`),
+  );
 }
 
 main().catch((error: unknown) => {

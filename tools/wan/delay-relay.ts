@@ -20,6 +20,7 @@ export interface DelayRelayOptions {
  */
 export class DelayRelay {
   private readonly connections = new Set<Socket>();
+  private readonly shapers = new Set<LinkShaper>();
 
   private constructor(
     private readonly server: Server,
@@ -46,6 +47,7 @@ export class DelayRelay {
 
   /** Stops accepting, destroys every relayed connection and resolves once closed. */
   async close(): Promise<void> {
+    for (const shaper of this.shapers) shaper.close();
     for (const socket of this.connections) socket.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
@@ -57,6 +59,11 @@ export class DelayRelay {
       new LinkShaper(upstream, client, this.options.link),
     ];
     const sockets = [client, upstream];
+    for (const shaper of shapers) this.shapers.add(shaper);
+    const forget = () => {
+      if (sockets.every((socket) => socket.destroyed))
+        for (const shaper of shapers) this.shapers.delete(shaper);
+    };
     for (const socket of sockets) {
       this.connections.add(socket);
       socket.on('error', () => undefined);
@@ -64,6 +71,7 @@ export class DelayRelay {
       // a side that fails takes the other down at once, as a broken link would.
       socket.on('close', (hadError) => {
         this.connections.delete(socket);
+        forget();
         if (!hadError) return;
         for (const shaper of shapers) shaper.close();
         for (const other of sockets) other.destroy();

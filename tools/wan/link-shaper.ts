@@ -20,7 +20,8 @@ interface Pending {
  * Carries one direction of a TCP relay, `from` → `to`, as over a link of `profile`: each chunk is
  * serialized at the link's rate after the previous one and delivered `delayMs` later, in order.
  * Delivery is never early: a timer that fires before a chunk's time is armed again. Streams:
- * `from` is paused while more than 4 MiB wait, so a fast sender cannot grow memory without bound.
+ * `from` is paused while more than 4 MiB wait (here or in `to`'s buffer), so a fast sender or a
+ * slow receiver cannot grow memory without bound.
  */
 export class LinkShaper {
   private readonly queue: Pending[] = [];
@@ -36,6 +37,7 @@ export class LinkShaper {
   ) {
     from.on('data', (chunk: Buffer) => this.enqueue(chunk));
     from.on('end', () => this.enqueue(undefined));
+    to.on('drain', () => this.resumeIfRoom());
   }
 
   /** Drops what waits and stops delivering (the relay closes both sockets). */
@@ -55,8 +57,18 @@ export class LinkShaper {
     this.linkFreeAt = Math.max(this.linkFreeAt, now) + sendTime;
     this.queue.push({ chunk, dueAt: this.linkFreeAt + this.profile.delayMs });
     this.queuedBytes += bytes;
-    if (this.queuedBytes > HIGH_WATER) this.from.pause();
+    if (this.waitingBytes() > HIGH_WATER) this.from.pause();
     this.schedule();
+  }
+
+  /** Bytes queued here plus those the receiving socket has not sent yet (a slow receiver). */
+  private waitingBytes(): number {
+    return this.queuedBytes + this.to.writableLength;
+  }
+
+  private resumeIfRoom(): void {
+    if (!this.closed && this.waitingBytes() <= HIGH_WATER / 2 && this.from.isPaused())
+      this.from.resume();
   }
 
   private schedule(): void {
@@ -84,7 +96,7 @@ export class LinkShaper {
         this.to.write(chunk);
       }
     }
-    if (this.queuedBytes <= HIGH_WATER / 2 && this.from.isPaused()) this.from.resume();
+    this.resumeIfRoom();
     this.schedule();
   }
 }

@@ -168,5 +168,20 @@ describe('the cache stats sampler', () => {
       byNetwork: 1,
     });
     expect((await one.services.cacheStats.store.usersByCache()).get(cacheId)).toBe(1);
+
+    // A replica that stops adds what it counted since its last tick: a restart loses nothing.
+    await pull(one, 'alice', alice);
+    await one.services.cacheStats.stop();
+    expect((await one.services.cacheStats.store.pulls()).get(cacheId)).toEqual({
+      bySetting: 4,
+      byNetwork: 1,
+    });
+  });
+
+  it('keeps slots as times, so samples stay in order when the interval changes', () => {
+    const at = Date.UTC(2026, 11, 7, 12, 0, 40);
+    const slot = one.services.cacheStats.slotOf(at);
+    expect(slot).toBe(Date.UTC(2026, 11, 7, 12, 0, 0));
+    expect(slot).toBeLessThanOrEqual(at);
   });
 });

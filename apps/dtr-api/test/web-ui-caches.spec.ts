@@ -250,8 +250,8 @@ describe('content cache pages in a real browser (with a real cache process)', ()
       const near = page.locator('tr', { hasText: 'near' });
       const nearText = (await near.textContent()) ?? '';
       expect(nearText).toContain('50.0 %');
-      expect(nearText).toContain('585.9 KiB');
-      expect(nearText).toContain('293.0 KiB of 1.0 GiB');
+      expect(nearText).toContain('586 KiB');
+      expect(nearText).toContain('293 KiB of 1.0 GiB');
       expect(nearText).toMatch(/1\s+by setting/);
       const east = (await page.locator('tr', { hasText: 'east' }).textContent()) ?? '';
       expect(east).toContain('Unhealthy: unreachable');
@@ -269,8 +269,8 @@ describe('content cache pages in a real browser (with a real cache process)', ()
       await page.click('a:has-text("near")');
       await page.waitForURL(`**/admin/content-caches/${nearId}`);
       expect(await page.textContent('[data-stat="hitRatio"]')).toBe('50.0 %');
-      expect(await page.textContent('[data-stat="bytesServed"]')).toBe('585.9 KiB');
-      expect(await page.textContent('[data-stat="bytesFetched"]')).toBe('293.0 KiB');
+      expect(await page.textContent('[data-stat="bytesServed"]')).toBe('586 KiB');
+      expect(await page.textContent('[data-stat="bytesFetched"]')).toBe('293 KiB');
       expect(await page.textContent('.subtitle')).toContain('Healthy');
       const points = (await page.getAttribute('#chart-bytes', 'points')) ?? '';
       expect(points.split(' ').length).toBeGreaterThan(0);

@@ -7,7 +7,8 @@
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { formatBytes, shortDigest } from '../src/ui/repository-format';
+import { formatBytes } from '../src/ui/format';
+import { shortDigest } from '../src/ui/repository-format';
 import {
   expectFitsWidth,
   launchBrowser,

@@ -3,12 +3,12 @@ import {
   calculateJwkThumbprint,
   createLocalJWKSet,
   decodeProtectedHeader,
-  errors as joseErrors,
   type JWK,
   jwtVerify,
   SignJWT,
 } from 'jose';
 import type { Digest } from './digest';
+import { isCount, isGrantPublicKey, isGrantTime, joseFailureOf } from './jwt-checks';
 import { RegistryError } from './registry-error';
 
 /**
@@ -149,21 +149,6 @@ export async function signBlobGrant(
     .sign(key.privateKey);
 }
 
-/** A non-negative safe integer. */
-function isCount(value: unknown): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
-}
-
-/** A whole number of seconds within {@link GRANT_TIME_RANGE}. */
-function isGrantTime(value: unknown): value is number {
-  return (
-    typeof value === 'number' &&
-    Number.isSafeInteger(value) &&
-    value >= GRANT_TIME_RANGE.min &&
-    value <= GRANT_TIME_RANGE.max
-  );
-}
-
 /** A verified grant. */
 export interface BlobGrant {
   readonly repository: string;
@@ -221,19 +206,6 @@ export interface BlobGrantVerifierOptions {
   clockToleranceSeconds?: number;
   /** Longest accepted `exp - iat` in seconds (default 3600), bounding a leaked grant's use. */
   maxLifetimeSeconds?: number;
-}
-
-function isGrantPublicKey(key: unknown): key is GrantPublicKey {
-  const candidate = key as Partial<GrantPublicKey> | null;
-  return (
-    typeof candidate === 'object' &&
-    candidate !== null &&
-    candidate.kty === 'OKP' &&
-    candidate.crv === 'Ed25519' &&
-    typeof candidate.x === 'string' &&
-    typeof candidate.kid === 'string' &&
-    (candidate.alg === undefined || candidate.alg === BLOB_GRANT_ALGORITHM)
-  );
 }
 
 /** How many verified signatures a {@link BlobGrantVerifier} remembers (oldest forgotten first). */
@@ -344,7 +316,7 @@ export class BlobGrantVerifier {
         audience: BLOB_GRANT_AUDIENCE,
       }));
     } catch (cause) {
-      throw new BlobGrantError(failureOf(cause), { cause });
+      throw new BlobGrantError(joseFailureOf(cause), { cause });
     }
     const { iat, exp, nbf, sub, iss, uid, gen, repository, digest } = payload as {
       iat: unknown;
@@ -383,18 +355,4 @@ export class BlobGrantVerifier {
       expiresAt: new Date(exp * 1000),
     };
   }
-}
-
-function failureOf(error: unknown): BlobGrantFailure {
-  if (error instanceof joseErrors.JWTExpired) return 'expired';
-  if (error instanceof joseErrors.JWTClaimValidationFailed) {
-    if (error.claim === 'nbf' || error.claim === 'iat') return 'not-yet-valid';
-    if (error.claim === 'iss') return 'issuer';
-    if (error.claim === 'aud') return 'audience';
-    return 'malformed';
-  }
-  if (error instanceof joseErrors.JOSEAlgNotAllowed) return 'algorithm';
-  if (error instanceof joseErrors.JWKSNoMatchingKey) return 'unknown-key';
-  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'signature';
-  return 'malformed';
 }

@@ -1,17 +1,6 @@
-import {
-  createLocalJWKSet,
-  decodeProtectedHeader,
-  errors as joseErrors,
-  jwtVerify,
-  SignJWT,
-} from 'jose';
-import {
-  BLOB_GRANT_ALGORITHM,
-  GRANT_TIME_RANGE,
-  type GrantKeySet,
-  type GrantPublicKey,
-  type GrantSigningKey,
-} from './blob-grant';
+import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
+import { BLOB_GRANT_ALGORITHM, type GrantKeySet, type GrantSigningKey } from './blob-grant';
+import { isCount, isGrantPublicKey, isGrantTime, joseFailureOf } from './jwt-checks';
 import { RegistryError } from './registry-error';
 
 /**
@@ -128,26 +117,6 @@ export class CacheStatsCredentialError extends RegistryError {
   }
 }
 
-function usableKeys(keys: GrantKeySet): GrantPublicKey[] {
-  return (Array.isArray(keys?.keys) ? keys.keys : []).filter(
-    (key) =>
-      key?.kty === 'OKP' &&
-      key.crv === 'Ed25519' &&
-      typeof key.x === 'string' &&
-      typeof key.kid === 'string' &&
-      (key.alg === undefined || key.alg === BLOB_GRANT_ALGORITHM),
-  );
-}
-
-function isTime(value: unknown): value is number {
-  return (
-    typeof value === 'number' &&
-    Number.isSafeInteger(value) &&
-    value >= GRANT_TIME_RANGE.min &&
-    value <= GRANT_TIME_RANGE.max
-  );
-}
-
 /**
  * Verifies a stats credential offline against DTR's grant keys: `EdDSA` only, a `kid` in the set,
  * the stats `typ` and `aud`, the key set's issuer, a valid time window of at most
@@ -169,7 +138,7 @@ export async function verifyCacheStatsCredential(
   if (header.alg !== BLOB_GRANT_ALGORITHM) throw new CacheStatsCredentialError('algorithm');
   if (typeof header.kid !== 'string' || header.typ !== CACHE_STATS_TYPE)
     throw new CacheStatsCredentialError('malformed');
-  const usable = usableKeys(keys);
+  const usable = (Array.isArray(keys?.keys) ? keys.keys : []).filter(isGrantPublicKey);
   if (!usable.some((key) => key.kid === header.kid))
     throw new CacheStatsCredentialError('unknown-key');
   const issuer = typeof keys.issuer === 'string' && keys.issuer !== '' ? keys.issuer : undefined;
@@ -186,30 +155,17 @@ export async function verifyCacheStatsCredential(
       audience: CACHE_STATS_AUDIENCE,
     }));
   } catch (cause) {
-    throw new CacheStatsCredentialError(failureOf(cause), { cause });
+    throw new CacheStatsCredentialError(joseFailureOf(cause), { cause });
   }
   const { iat, exp } = payload;
-  if (!isTime(iat) || !isTime(exp) || exp <= iat) throw new CacheStatsCredentialError('malformed');
+  if (!isGrantTime(iat) || !isGrantTime(exp) || exp <= iat)
+    throw new CacheStatsCredentialError('malformed');
   if (exp - iat > CACHE_STATS_MAX_LIFETIME_SECONDS) throw new CacheStatsCredentialError('lifetime');
-}
-
-function failureOf(error: unknown): CacheStatsCredentialFailure {
-  if (error instanceof joseErrors.JWTExpired) return 'expired';
-  if (error instanceof joseErrors.JWTClaimValidationFailed) {
-    if (error.claim === 'nbf' || error.claim === 'iat') return 'not-yet-valid';
-    if (error.claim === 'iss') return 'issuer';
-    if (error.claim === 'aud') return 'audience';
-    return 'malformed';
-  }
-  if (error instanceof joseErrors.JOSEAlgNotAllowed) return 'algorithm';
-  if (error instanceof joseErrors.JWKSNoMatchingKey) return 'unknown-key';
-  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'signature';
-  return 'malformed';
 }
 
 /** A count: a non-negative safe integer. */
 function count(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+  return isCount(value) ? value : undefined;
 }
 
 function countOrNull(value: unknown): number | null | undefined {

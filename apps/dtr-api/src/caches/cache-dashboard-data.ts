@@ -13,7 +13,7 @@ export async function loadCacheDashboards(
 ): Promise<CacheDashboard[]> {
   const sampler = services.cacheStats;
   const intervalMs = sampler.options.intervalMs;
-  const since = sampler.slotOf(Date.now() - 3_600_000) - 1;
+  const since = sampler.slotOf(Date.now() - 3_600_000) - intervalMs;
   const only = caches.length === 1 ? caches[0]?.id : undefined;
   const [samples, users, pulls] = await Promise.all([
     sampler.store.samples(since, only),

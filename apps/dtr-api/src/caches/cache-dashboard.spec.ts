@@ -13,12 +13,13 @@ const cache = {
   createdAt: '2026-01-01T00:00:00Z',
 };
 
-function sample(host: string, slot: number, hit: number, miss: number, served: number) {
+/** A sample of interval number `interval` (its slot is when that interval starts). */
+function sample(host: string, interval: number, hit: number, miss: number, served: number) {
   return {
     cacheId: 1,
     host,
-    slot,
-    sampledAt: new Date(slot * INTERVAL),
+    slot: interval * INTERVAL,
+    sampledAt: new Date(interval * INTERVAL),
     error: undefined,
     stats: {
       version: '1',

@@ -102,7 +102,7 @@ function growth(before: number | undefined, after: number): number {
 function seriesOf(samples: readonly CacheSample[], intervalMs: number): DashboardPoint[] {
   const previous = new Map<string, CacheStats>();
   const points = new Map<number, { served: number; fetched: number; hits: number; all: number }>();
-  const since = Math.floor((Date.now() - 3_600_000) / intervalMs);
+  const since = Math.floor((Date.now() - 3_600_000) / intervalMs) * intervalMs;
   for (const sample of samples) {
     if (!sample.stats) continue;
     const before = previous.get(sample.host);
@@ -120,7 +120,7 @@ function seriesOf(samples: readonly CacheSample[], intervalMs: number): Dashboar
   return [...points.entries()]
     .sort(([a], [b]) => a - b)
     .map(([slot, point]) => ({
-      at: new Date(slot * intervalMs).toISOString(),
+      at: new Date(slot).toISOString(),
       bytesServed: point.served,
       bytesFetched: point.fetched,
       hitRatio: point.all === 0 ? null : Math.min(1, point.hits / point.all),

@@ -43,9 +43,13 @@ export class CacheStatsSampler {
     private readonly logger: Logger,
   ) {}
 
-  /** The slot of time `at`: the interval it falls in. */
+  /**
+   * The slot of time `at`: the start of the interval it falls in, in milliseconds since the epoch
+   * (a time, so samples keep their meaning when the interval is changed, and replicas whose
+   * intervals differ during a rolling change claim the same slot only for the same instant).
+   */
   slotOf(at: number): number {
-    return Math.floor(at / this.options.intervalMs);
+    return Math.floor(at / this.options.intervalMs) * this.options.intervalMs;
   }
 
   /** Samples now (if this interval is unclaimed), then every interval. */
@@ -55,11 +59,15 @@ export class CacheStatsSampler {
     this.timer.unref();
   }
 
-  /** Stops sampling and waits for a tick under way (before the database closes). */
+  /**
+   * Stops sampling, waits for a tick under way and stores the pulls counted since it (before the
+   * database closes), so a restart loses no counts.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
     await this.running;
+    await this.storePulls();
   }
 
   /**
@@ -75,14 +83,20 @@ export class CacheStatsSampler {
     return this.running;
   }
 
-  private async runTick(now: number): Promise<boolean> {
+  /** Adds the pulls counted since the last time to the database (all or none: a transaction). */
+  private async storePulls(): Promise<void> {
     const pulls = this.pulls.take();
+    if (pulls.size === 0) return;
     try {
-      if (pulls.size > 0) await this.store.addPulls(pulls);
+      await this.store.addPulls(pulls);
     } catch (error) {
       this.pulls.giveBack(pulls);
       this.logger.warn('content cache pull counts not stored', { error });
     }
+  }
+
+  private async runTick(now: number): Promise<boolean> {
+    await this.storePulls();
     try {
       const slot = this.slotOf(now);
       if (!(await this.store.claimSlot(slot, this.replica, new Date(now)))) return false;

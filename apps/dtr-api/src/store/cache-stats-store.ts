@@ -152,11 +152,25 @@ export class CacheStatsStore {
     return (await this.rows(since, cacheId)).map(sampleOf);
   }
 
-  /** Adds pulls counted by one replica since it last added them. */
+  /**
+   * Adds pulls counted by one replica since it last added them, in one transaction: all are added
+   * or none (the caller keeps them for the next time). Counts of a cache deleted meanwhile are
+   * dropped.
+   */
   async addPulls(counts: ReadonlyMap<number, PullCount>): Promise<void> {
-    for (const [cacheId, count] of counts) {
-      try {
-        await this.database
+    await this.database.transaction().execute(async (transaction) => {
+      const existing = new Set(
+        (
+          await transaction
+            .selectFrom('content_caches')
+            .select('id')
+            .where('id', 'in', [...counts.keys()])
+            .execute()
+        ).map((row) => row.id),
+      );
+      for (const [cacheId, count] of counts) {
+        if (!existing.has(cacheId)) continue;
+        await transaction
           .insertInto('content_cache_pulls')
           .values({ cache_id: cacheId, by_setting: count.bySetting, by_network: count.byNetwork })
           .onConflict((conflict) =>
@@ -166,10 +180,8 @@ export class CacheStatsStore {
             }),
           )
           .execute();
-      } catch (error) {
-        if (await this.cacheExists(cacheId)) throw error;
       }
-    }
+    });
   }
 
   /** Pulls counted per cache id since it was registered. */

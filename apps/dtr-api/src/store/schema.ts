@@ -167,7 +167,7 @@ export interface CacheStatsSamplesTable {
   id: Generated<number>;
   cache_id: number;
   host: string;
-  /** The interval slot: milliseconds since the epoch divided by the interval. */
+  /** The interval slot: when the interval starts, in milliseconds since the epoch. */
   slot: number;
   sampled_at: string;
   /** 1: the cache answered; 0: `error` says why not. */

@@ -1,5 +1,5 @@
 import type { DashboardPoint } from '../caches/cache-dashboard';
-import { formatBytes } from './dashboard-format';
+import { formatBytes } from './format';
 import { html, type SafeHtml } from './html';
 
 /** The chart's drawing area in SVG units (scaled to the page's width). */

@@ -1,16 +1,9 @@
+import { formatBytes } from './format';
 import type { CacheDashboard } from '../caches/cache-dashboard';
 
-/** Bytes in binary units: "0 B", "12.3 KiB", "4.0 GiB". */
-export function formatBytes(bytes: number | null): string {
-  if (bytes === null) return 'not tracked';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
+/** Bytes as {@link formatBytes} writes them, or "not tracked" for a count the cache does not keep. */
+export function formatTrackedBytes(bytes: number | null): string {
+  return bytes === null ? 'not tracked' : formatBytes(bytes);
 }
 
 /** A ratio as a percentage, "–" for none. */
@@ -22,8 +15,8 @@ export function formatRatio(ratio: number | null): string {
 export function formatDisk(used: number | null, limit: number | null): string {
   if (used === null) return 'not tracked';
   return limit === null
-    ? `${formatBytes(used)} (no limit)`
-    : `${formatBytes(used)} of ${formatBytes(limit)}`;
+    ? `${formatTrackedBytes(used)} (no limit)`
+    : `${formatTrackedBytes(used)} of ${formatTrackedBytes(limit)}`;
 }
 
 /** A member's numbers in words, as the dashboard shows them. */

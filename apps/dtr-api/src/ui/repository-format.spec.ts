@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  formatBytes,
-  formatTime,
-  pullCommands,
-  registryHost,
-  shortDigest,
-  UNKNOWN_HOST,
-} from './repository-format';
+import { formatBytes, formatTime } from './format';
+import { pullCommands, registryHost, shortDigest, UNKNOWN_HOST } from './repository-format';
 
 describe('repository page formats', () => {
   it('shortens digests to the algorithm and 12 hex digits', () => {

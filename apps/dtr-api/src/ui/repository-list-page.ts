@@ -1,6 +1,6 @@
 import type { RepositorySummary } from '../store/repository-store';
 import { html, type SafeHtml } from './html';
-import { formatTime } from './repository-format';
+import { formatTime } from './format';
 import { pager } from './repository-pager';
 import { type ListQuery, listUrl, REPOSITORY_PAGE_SIZE, repositoryPath } from './repository-query';
 import { layout, type Notice, notices, type Viewer } from './ui-pages';

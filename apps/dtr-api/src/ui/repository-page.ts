@@ -1,6 +1,7 @@
 import type { Repository } from '../store/repository-store';
 import { html, type SafeHtml } from './html';
-import { formatTime, pullCommands } from './repository-format';
+import { formatTime } from './format';
+import { pullCommands } from './repository-format';
 import { visibilityBadge } from './repository-list-page';
 import { pager } from './repository-pager';
 import { repositoryPath, TAG_PAGE_SIZE } from './repository-query';

@@ -8,6 +8,11 @@ import { type ManifestFacts, manifestFacts } from './repository-manifest-facts';
 
 /** The largest manifest read (the registry refuses larger ones on push). */
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+/**
+ * Manifest bytes one page reads at most: past it, further tags show no kind or size details (a
+ * user who pushes large manifests cannot make every view of a page read hundreds of MiB).
+ */
+const PAGE_MANIFEST_BUDGET = 8 * 1024 * 1024;
 /** An index with more manifests shows its platform count, not a summed size. */
 const MAX_SUMMED_CHILDREN = 16;
 /** Referrers listed per tag; more are counted as "more". */
@@ -24,9 +29,10 @@ export interface TagDetails {
   readonly moreReferrers: boolean;
 }
 
-/** Reads manifests of one repository, each once per page. */
+/** Reads manifests of one repository, each once per page, within the page's byte budget. */
 class ManifestReader {
   private readonly read = new Map<string, Promise<ManifestFacts | undefined>>();
+  private budget = PAGE_MANIFEST_BUDGET;
 
   constructor(
     private readonly services: DtrServices,
@@ -55,7 +61,8 @@ class ManifestReader {
       if (!stored) return undefined;
       ({ mediaType, size } = stored);
     }
-    if (size > MAX_MANIFEST_BYTES) return manifestFacts(mediaType, undefined);
+    if (size > MAX_MANIFEST_BYTES || size > this.budget) return manifestFacts(mediaType, undefined);
+    this.budget -= size;
     try {
       const { stream } = await this.services.blobs.open(Digest.parse(digest));
       return manifestFacts(mediaType, JSON.parse((await buffer(stream)).toString('utf8')));

@@ -1,6 +1,7 @@
 import type { Repository } from '../store/repository-store';
 import { html, type SafeHtml } from './html';
-import { formatBytes, formatTime, shortDigest } from './repository-format';
+import { formatBytes, formatTime } from './format';
+import { shortDigest } from './repository-format';
 import { repositoryPath, tagDeletePath } from './repository-query';
 import type { TagDetails } from './repository-tag-details';
 
