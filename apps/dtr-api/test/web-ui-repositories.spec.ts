@@ -170,8 +170,10 @@ describe('repository pages in a real browser', () => {
       expect(first).toContain('bob/tools');
       expect(first).not.toContain('bob/hidden');
       expect(first).not.toContain('acme/app');
-      // Alice's four (one fewer once the wide run deleted its demo), bob/tools, dave's.
-      const total = (viewport.name === 'wide' ? 4 : 3) + 1 + DAVE_REPOSITORIES;
+      // Alice's secret, shared and one demo per width still there (each earlier width's run
+      // deleted its own), bob/tools, dave's.
+      const alices = 2 + VIEWPORTS.length - VIEWPORTS.indexOf(viewport);
+      const total = alices + 1 + DAVE_REPOSITORIES;
       expect(await page.textContent('nav.pager')).toContain(`1–50 of ${total} repositories`);
       const namespaces = await page.$$eval('#namespace option', (options) =>
         options.map((option) => option.getAttribute('value') ?? ''),

@@ -68,7 +68,7 @@ export const DASHBOARD_SCRIPT = `'use strict';
         var intervals = document.getElementById('chart-intervals');
         if (intervals) intervals.textContent = String(data.chart.intervals);
         var updated = root.querySelector('[data-updated]');
-        if (updated) updated.textContent = 'Live: updated ' + new Date().toLocaleTimeString();
+        if (updated) updated.textContent = 'Live: updated ' + new Date().toISOString().slice(11, 19) + ' UTC';
       })
       .catch(function () {
         var updated = root.querySelector('[data-updated]');
