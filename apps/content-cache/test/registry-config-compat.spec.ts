@@ -216,7 +216,8 @@ describe('registry keys a content cache honours', () => {
         expect(await exists(fresh)).toBe(true);
       });
     }
-  });
+    // Two caches start and stop one after the other (each with its workers in that project).
+  }, 60_000);
 
   it('storage.maintenance.readonly: hits served, a miss fetched once for all its clients and not kept', async () => {
     const body = (readonly: boolean) =>
@@ -259,7 +260,7 @@ describe('registry keys a content cache honours', () => {
       expect(Buffer.from(await again.arrayBuffer()).equals(missed)).toBe(true);
       expect(origin.blobGets(digest)).toBe(2);
     });
-  });
+  }, 60_000);
 
   it('http.tls.clientauth require-any-client-cert: a connection without a certificate is closed', async () => {
     const { file } = await writeConfig(
