@@ -56,4 +56,25 @@ describe('stopOnSignals', () => {
     expect(await exited).toBe(0);
     expect(events).toEqual(['stopping', 'body:done', 'released']);
   });
+
+  it('exits 1 when release never finishes or fails, instead of staying alive', async () => {
+    for (const release of [
+      () => new Promise<void>(() => undefined),
+      () => Promise.reject(new Error('x')),
+    ]) {
+      const server = createServer();
+      await listen(server, { kind: 'tcp', host: '127.0.0.1', port: 0 });
+      const exited = new Promise<number>((resolve) => {
+        const stop = stopOnSignals(server, {
+          drainTimeoutMs: 1000,
+          logger: silentLogger,
+          release,
+          exit: (code) => resolve(code),
+          releaseTimeoutMs: 200,
+        });
+        stop('SIGTERM');
+      });
+      expect(await exited).toBe(1);
+    }
+  });
 });

@@ -28,12 +28,23 @@ export interface GracefulStopOptions {
   release: () => Promise<void> | void;
   /** Ends the process (tests replace it). */
   exit?: (code: number) => void;
+  /**
+   * How long `release` may take before the process exits anyway (default: the drain timeout plus
+   * 10 s, as a release may let downloads finish for one more drain timeout).
+   */
+  releaseTimeoutMs?: number;
 }
+
+/** What `release` may take beyond the drain timeout by default before the process exits anyway. */
+const RELEASE_MARGIN_MS = 10_000;
 
 /**
  * Stops gracefully on SIGTERM or SIGINT: no new connections, idle ones closed, requests in flight
- * given `drainTimeoutMs`, then `release`, a "stopped" log line and exit 0. Register it before
- * listening, so a signal right after start-up is handled too. Returns the stop function.
+ * given `drainTimeoutMs`, then `release`, a "stopped" log line and exit 0. A stop is bounded: a
+ * `release` that fails, or does not finish within `releaseTimeoutMs`, is logged and the process
+ * exits 1 (as the registry does when its drain fails), never staying alive without a listener.
+ * Register it before listening, so a signal right after start-up is handled too. Returns the stop
+ * function.
  */
 export function stopOnSignals(
   server: Server,
@@ -50,13 +61,34 @@ export function stopOnSignals(
     // instead of waiting for the keep-alive timeout.
     const sweep = setInterval(() => server.closeIdleConnections(), 50);
     sweep.unref();
+    const exit = options.exit ?? process.exit;
+    // The whole stop is bounded: closing (at most the drain timeout, then connections are cut)
+    // and releasing. A stop stuck in either is logged, and the process exits 1.
+    const releaseTimeoutMs = options.releaseTimeoutMs ?? options.drainTimeoutMs + RELEASE_MARGIN_MS;
+    let stage = 'closing';
+    const deadline = setTimeout(() => {
+      options.logger.error('stop did not finish in time', { stage, releaseTimeoutMs });
+      exit(1);
+    }, options.drainTimeoutMs + releaseTimeoutMs);
+    deadline.unref();
     server.close(() => {
       clearTimeout(force);
       clearInterval(sweep);
-      void Promise.resolve(options.release()).then(() => {
-        options.logger.info('stopped');
-        (options.exit ?? process.exit)(0);
-      });
+      stage = 'releasing';
+      void Promise.resolve()
+        .then(() => options.release())
+        .then(
+          () => {
+            clearTimeout(deadline);
+            options.logger.info('stopped');
+            exit(0);
+          },
+          (error: unknown) => {
+            clearTimeout(deadline);
+            options.logger.error('stop failed', { error });
+            exit(1);
+          },
+        );
     });
     server.closeIdleConnections();
   };
