@@ -8,7 +8,13 @@ import {
   SignJWT,
 } from 'jose';
 import type { Digest } from './digest';
-import { isCount, isGrantPublicKey, isGrantTime, joseFailureOf } from './jwt-checks';
+import {
+  type JoseFailure,
+  isCount,
+  isGrantPublicKey,
+  isGrantTime,
+  joseFailureOf,
+} from './jwt-checks';
 import { RegistryError } from './registry-error';
 
 /**
@@ -167,19 +173,7 @@ export interface BlobGrant {
 
 /** Why a grant was refused. */
 export type BlobGrantFailure =
-  | 'missing'
-  | 'malformed'
-  | 'unknown-key'
-  | 'algorithm'
-  | 'signature'
-  | 'expired'
-  | 'not-yet-valid'
-  | 'issuer'
-  | 'lifetime'
-  | 'repository'
-  | 'digest'
-  | 'audience'
-  | 'revoked';
+  JoseFailure | 'missing' | 'lifetime' | 'repository' | 'digest' | 'revoked';
 
 /** A refused grant: renders as `UNAUTHORIZED` (401), `detail.reason` says why. */
 export class BlobGrantError extends RegistryError {

@@ -1,6 +1,12 @@
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
 import { BLOB_GRANT_ALGORITHM, type GrantKeySet, type GrantSigningKey } from './blob-grant';
-import { isCount, isGrantPublicKey, isGrantTime, joseFailureOf } from './jwt-checks';
+import {
+  type JoseFailure,
+  isCount,
+  isGrantPublicKey,
+  isGrantTime,
+  joseFailureOf,
+} from './jwt-checks';
 import { RegistryError } from './registry-error';
 
 /**
@@ -90,17 +96,7 @@ export async function signCacheStatsCredential(
 }
 
 /** Why a stats credential was refused. */
-export type CacheStatsCredentialFailure =
-  | 'missing'
-  | 'malformed'
-  | 'unknown-key'
-  | 'algorithm'
-  | 'signature'
-  | 'expired'
-  | 'not-yet-valid'
-  | 'issuer'
-  | 'lifetime'
-  | 'audience';
+export type CacheStatsCredentialFailure = JoseFailure | 'missing' | 'lifetime';
 
 /** A refused stats credential: `UNAUTHORIZED` (401), `detail.reason` says why. */
 export class CacheStatsCredentialError extends RegistryError {
