@@ -17,6 +17,10 @@ export const Headers = {
   ociSubject: 'OCI-Subject',
   ociFiltersApplied: 'OCI-Filters-Applied',
   accept: 'Accept',
+  /** On a cache's blob answers: what the cache did (`CacheResult`: hit, miss, coalesced, pass-through). */
+  contentCache: 'X-Content-Cache',
+  /** On a blob request to DTR: where to send this one request (`CacheRoute`), whatever the setting. */
+  contentCacheRoute: 'X-Content-Cache-Route',
 } as const;
 
 /** Value of the `Docker-Distribution-Api-Version` header. */

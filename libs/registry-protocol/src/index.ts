@@ -94,3 +94,11 @@ export type {
   CacheStatsCredentialFailure,
   CacheStatsCredentialRequest,
 } from './cache-stats';
+export {
+  CACHE_RESULTS,
+  CONTENT_CACHE_NAME_PATTERN,
+  formatCacheRoute,
+  parseCacheResult,
+  parseCacheRoute,
+} from './cache-route';
+export type { CacheResult, CacheRoute } from './cache-route';

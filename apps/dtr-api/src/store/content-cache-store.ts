@@ -1,4 +1,4 @@
-import { RegistryError } from '@dtr-cache/registry-protocol';
+import { CONTENT_CACHE_NAME_PATTERN, RegistryError } from '@dtr-cache/registry-protocol';
 import type { Account } from './account-store';
 import { isUniqueViolation } from './database';
 import type { Database } from './schema';
@@ -29,9 +29,6 @@ export type CacheChoice =
   | { readonly kind: 'none' }
   /** No choice: the cache serving the client's network, if any. */
   | { readonly kind: 'automatic' };
-
-/** Cache names: lower-case letters and digits separated by `.`, `_` or `-`, 1-64 characters. */
-export const CONTENT_CACHE_NAME_PATTERN = /^(?=.{1,64}$)[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
 
 /** The most members a cache group has. */
 export const MAX_CACHE_MEMBERS = 32;
