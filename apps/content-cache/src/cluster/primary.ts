@@ -29,6 +29,9 @@ const MAX_RESTART_DELAY_MS = 30_000;
 /** A worker that ran this long without crashing resets the delay. */
 const STABLE_MS = 10_000;
 
+/** How long past the drain timeout a stop may take (workers killed at +5 s) before the primary exits 1. */
+const STOP_MARGIN_MS = 15_000;
+
 /** The store's index is read at the latest this long after start, whether or not all listen. */
 const INDEX_LOAD_DELAY_LIMIT_MS = 10_000;
 
@@ -120,16 +123,22 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
   let stopping = false;
   let delay = RESTART_DELAY_MS;
   const startedAt = new Map<number, number>();
+  // The workers started and not exited yet: what a stop waits for. Not `cluster.workers`: Node
+  // drops a worker from it only once its process exited and its IPC channel closed, and the channel
+  // may close after the 'exit' event, so the last worker can still be listed when it is handled.
+  const live = new Set<number>();
   const fork = () => {
     const worker = cluster.fork();
+    live.add(worker.id);
     startedAt.set(worker.id, Date.now());
     logger.info('worker started', { worker: worker.id, pid: worker.process.pid });
   };
   cluster.on('exit', (worker, code, signal) => {
     hub.workerExited(handleOf(worker));
     handles.delete(worker.id);
+    live.delete(worker.id);
     if (stopping) {
-      if (Object.keys(cluster.workers ?? {}).length === 0) finish();
+      if (live.size === 0) finish();
       return;
     }
     const ranMs = Date.now() - (startedAt.get(worker.id) ?? 0);
@@ -141,24 +150,43 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
     }, delay).unref();
   });
 
+  let finished = false;
   const finish = () => {
+    if (finished) return;
+    finished = true;
     expiry?.stop();
     purger?.stop();
-    void driver.close().finally(() => {
-      logger.info('stopped');
-      process.exit(0);
-    });
+    driver.close().then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error('stop failed', { stage: 'releasing', error });
+        process.exit(1);
+      },
+    );
   };
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info('shutting down', { signal });
-    const workers = Object.values(cluster.workers ?? {}).filter((worker) => worker !== undefined);
-    if (workers.length === 0) finish();
+    const workers = Object.values(cluster.workers ?? {}).filter(
+      (worker): worker is Worker => worker !== undefined && live.has(worker.id),
+    );
+    if (live.size === 0) finish();
     for (const worker of workers) worker.process.kill('SIGTERM');
     setTimeout(() => {
-      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL');
+      for (const worker of workers) if (live.has(worker.id)) worker.process.kill('SIGKILL');
     }, options.drainTimeoutMs + 5_000).unref();
+    // Bounded like a worker's stop: a primary whose workers or store never let go exits anyway.
+    setTimeout(() => {
+      logger.error('stop did not finish in time', {
+        stage: finished ? 'releasing' : 'closing',
+        workers: live.size,
+      });
+      process.exit(1);
+    }, options.drainTimeoutMs + STOP_MARGIN_MS).unref();
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
