@@ -6,13 +6,12 @@ export default defineConfig({
     projects: [
       'libs/*/vitest.config.ts',
       'apps/*/vitest.config.ts',
-      // The cache's integration suites again, each cache with two workers.
-      'apps/content-cache/vitest.workers.config.ts',
       // DTR's store specs and integration suites again, on a PostgreSQL server of their own.
       'apps/dtr-api/vitest.postgres.config.ts',
       'e2e/*/vitest.config.ts',
       // The tools' unit specs (the WAN relay).
       'tools/vitest.config.ts',
+      // The cache's integration suites again, each cache with two workers: `npm run test:workers`.
       // The Docker suite builds images and needs an engine: `npm run test:docker`.
       '!e2e/docker/vitest.config.ts',
       // The abuse-and-fault suite loads the whole topology for minutes: `npm run test:abuse`.
