@@ -93,6 +93,8 @@ export function writeClientSetup(
   const written = writeHelloImage(join(data, 'images', 'hello.tar'));
   const reference = `${registry}/${user.username}/hello:latest`;
   const creds = `${user.username}:${user.password}`;
+  // Docker reads its CAs from a root-owned folder: `sudo` unless the topology runs as root.
+  const asRoot = process.getuid?.() === 0 ? [] : ['sudo'];
   return {
     image: { ...written, reference },
     certDir,
@@ -119,8 +121,8 @@ export function writeClientSetup(
         `oci:${join(data, 'images', 'pulled')}:latest`,
       ),
       docker: [
-        command('sudo', 'mkdir', '-p', '/etc/docker/certs.d'),
-        command('sudo', 'cp', '-r', certDir, '/etc/docker/certs.d/'),
+        command(...asRoot, 'mkdir', '-p', '/etc/docker/certs.d'),
+        command(...asRoot, 'cp', '-r', certDir, '/etc/docker/certs.d/'),
         command('docker', 'login', registry, '-u', user.username, '-p', user.password),
         command('docker', 'pull', reference),
       ],
