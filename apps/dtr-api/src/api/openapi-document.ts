@@ -100,7 +100,9 @@ export const openApiDocument = {
     '/content_caches': {
       get: {
         tags: ['content caches'],
-        summary: 'List content caches with their health',
+        summary: 'List content caches with their members and health (any signed-in user)',
+        description:
+          'Readable by every signed-in user, administrator or not: a client that routes its blob requests with the X-Content-Cache-Route header (`<cache>` or `<cache>; member=<url>`) finds the cache names and member URLs here.',
         responses: {
           200: jsonResponse('Content caches', {
             type: 'object',

@@ -55,7 +55,7 @@ export class DtrMetrics {
   });
   readonly servedDirectly = new Counter({
     name: 'dtr_blobs_served_directly_total',
-    help: 'Blob GETs DTR answered itself, by reason: anonymous, no-cache (none chosen), cache-unhealthy, cache-fill (a cache filling its copy with a grant).',
+    help: 'Blob GETs DTR answered itself, by reason: anonymous, no-cache (none chosen), cache-unhealthy, cache-fill (a cache filling its copy with a grant), route-none (X-Content-Cache-Route: none).',
     labelNames: ['reason'],
     registers: [this.registry],
   });

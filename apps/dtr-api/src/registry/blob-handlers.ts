@@ -6,8 +6,6 @@ import {
   type Digest,
   etagOf,
   grantFromQuery,
-  signBlobGrant,
-  signedBlobUrl,
   formatContentRange,
   Headers,
   parseRangeHeader,
@@ -18,7 +16,9 @@ import {
 } from '@dtr-cache/registry-protocol';
 import { clientOf } from '../request-context';
 import type { DtrServices } from '../services';
+import { grantedBlobUrl } from '../caches/granted-blob-url';
 import { pullDestination } from '../caches/pull-destination';
+import { requestedRoute, routedBlobUrl } from '../caches/requested-route';
 import type { Repository } from '../store/repository-store';
 import { authenticationOf, authorizeRepository } from './registry-access';
 
@@ -65,17 +65,24 @@ async function cacheRedirect(
     });
     return undefined;
   }
-  const grant = await signBlobGrant(services.grantKeys.signingKey, {
-    repository: repository.fullName,
-    digest,
-    subject: principal.account.name,
-    accountId: principal.account.id,
-    generation: principal.account.generation,
-    lifetimeSeconds: services.options.grantLifetimeSeconds,
-    issuer: services.options.issuer,
-  });
-  services.metrics.redirects.inc({ cache: cache.name });
-  return signedBlobUrl(member, repository.fullName, digest, grant);
+  return grantedBlobUrl(services, cache.name, member, principal.account, repository, digest);
+}
+
+/**
+ * Where to send a blob request (without a grant) instead of serving it: where its
+ * `X-Content-Cache-Route` header asks, else where the user's setting (or network) says.
+ * @throws RegistryError for a route that cannot be followed (see {@link routedBlobUrl}).
+ */
+async function blobRedirect(
+  ctx: Context,
+  services: DtrServices,
+  repository: Repository,
+  digest: Digest,
+): Promise<URL | undefined> {
+  const route = requestedRoute(ctx);
+  return route === undefined
+    ? cacheRedirect(ctx, services, repository, digest)
+    : routedBlobUrl(ctx, services, route, repository, digest);
 }
 
 /**
@@ -118,7 +125,11 @@ async function grantedRepository(
  * or referenced there) is served; knowing a digest from elsewhere gives nothing. A user with a
  * content cache selected is redirected (307) there with a signed grant; a request carrying a valid
  * grant (a cache filling its copy) is served directly, if the grant's account may still pull the
- * repository. Single ranges get 206 (or 416); `If-None-Match` with the digest gets 304.
+ * repository. Without a grant, `X-Content-Cache-Route` (checked after the pull access and the
+ * blob) asks for this one request to go to a named cache or member, or to DTR itself. Single
+ * ranges get 206 (or 416); `If-None-Match` with the digest gets 304. Streams the blob.
+ * @throws RegistryError `BLOB_UNKNOWN`, the refusals of the pull access and of the grant, and
+ *   those of a route (`INVALID_REQUEST`, `UNAUTHORIZED`, `NOT_FOUND`, `UNAVAILABLE`).
  */
 export async function getBlob(
   ctx: Context,
@@ -141,7 +152,7 @@ export async function getBlob(
 
   if (grant !== undefined) services.metrics.servedDirectly.inc({ reason: 'cache-fill' });
   const redirect =
-    grant === undefined ? await cacheRedirect(ctx, services, repository, digest) : undefined;
+    grant === undefined ? await blobRedirect(ctx, services, repository, digest) : undefined;
   if (redirect) {
     ctx.status = 307;
     ctx.set(Headers.location, redirect.href);
