@@ -3,8 +3,14 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { type Browser, chromium, type Page } from 'playwright-core';
-import { expect } from 'vitest';
+import {
+  type APIResponse,
+  type Browser,
+  type BrowserContext,
+  chromium,
+  type Page,
+} from 'playwright-core';
+import { afterEach, beforeEach, expect } from 'vitest';
 import { testEngine } from './test-database';
 
 const run = promisify(execFile);
@@ -83,4 +89,72 @@ export async function signIn(
   await page.fill('#password', user.password);
   await page.click('button:has-text("Sign in")');
   await page.waitForURL((url) => !url.pathname.startsWith('/login'));
+}
+
+/** A fresh browser window (context and page) per test, at one viewport, with the suites' helpers. */
+export interface BrowserTab {
+  /** This test's window and page (a new one for each test). */
+  readonly context: BrowserContext;
+  readonly page: Page;
+  /** Checks that the page shown fits the window's width, and saves its screenshot as `name`. */
+  shoot(name: string): Promise<void>;
+  /** The session's CSRF token, from the sign-out form of the page shown. */
+  csrf(): Promise<string>;
+  /** POSTs a form with the page's session to `path`, as a hand-made request would. */
+  post(path: string, form: Record<string, string>): Promise<APIResponse>;
+  /** Clicks `selector` and answers the status of the POST the click sends. */
+  submit(selector: string): Promise<number>;
+}
+
+/**
+ * Opens a new window of `viewport` before each test of the calling `describe` and closes it after
+ * (its hooks are registered there). `browser` and `baseUrl` are read when a test starts, so they
+ * may be set in a `beforeAll`.
+ */
+export function browserTab(
+  browser: () => Browser,
+  baseUrl: () => string,
+  viewport: Viewport,
+): BrowserTab {
+  let context: BrowserContext | undefined;
+  let page: Page | undefined;
+  beforeEach(async () => {
+    context = await browser().newContext({
+      viewport: { width: viewport.width, height: viewport.height },
+    });
+    page = await context.newPage();
+  });
+  afterEach(async () => {
+    await context?.close();
+    context = undefined;
+    page = undefined;
+  });
+  const opened = () => {
+    if (!page) throw new Error('the browser tab is open only while a test runs');
+    return page;
+  };
+  return {
+    get context() {
+      if (!context) throw new Error('the browser tab is open only while a test runs');
+      return context;
+    },
+    get page() {
+      return opened();
+    },
+    async shoot(name) {
+      await expectFitsWidth(opened());
+      await shoot(opened(), viewport, name);
+    },
+    async csrf() {
+      return (await opened().getAttribute('input[name="_csrf"]', 'value')) ?? '';
+    },
+    post(path, form) {
+      return opened().request.post(`${baseUrl()}${path}`, { form, maxRedirects: 0 });
+    },
+    async submit(selector) {
+      const answer = opened().waitForResponse((response) => response.request().method() === 'POST');
+      await opened().click(selector);
+      return (await answer).status();
+    },
+  };
 }

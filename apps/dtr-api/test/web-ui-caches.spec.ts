@@ -1,15 +1,9 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  expectFitsWidth,
-  launchBrowser,
-  shoot as saveScreenshot,
-  signIn as signInAs,
-  VIEWPORTS,
-} from './browser-harness';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { browserTab, launchBrowser, signIn as signInAs, VIEWPORTS } from './browser-harness';
 import { type CacheProcess, startCacheProcess } from './cache-dashboard-cache-process';
 import { ADMIN, basic, json, type RunningDtr, startDtr } from './dtr-harness';
 
@@ -159,27 +153,19 @@ describe('content cache pages in a real browser (with a real cache process)', ()
   });
 
   describe.each(VIEWPORTS)('at $width px', (viewport) => {
-    let context: BrowserContext;
+    const tab = browserTab(
+      () => browser,
+      () => dtr.url,
+      viewport,
+    );
     let page: Page;
-
-    beforeEach(async () => {
-      context = await browser.newContext({
-        viewport: { width: viewport.width, height: viewport.height },
-      });
-      page = await context.newPage();
+    beforeEach(() => {
+      page = tab.page;
     });
-    afterEach(async () => {
-      await context.close();
-    });
+    const { shoot } = tab;
 
     const signIn = async (user: { username: string; password: string }) => {
       await signInAs(page, dtr.url, user);
-    };
-
-    /** Saves the screenshot and checks that the page fits the window's width. */
-    const shoot = async (name: string) => {
-      await expectFitsWidth(page);
-      await saveScreenshot(page, viewport, name);
     };
 
     it('lets an administrator register and delete caches, with clear errors', async () => {

@@ -1,12 +1,6 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  expectFitsWidth,
-  launchBrowser,
-  shoot as saveScreenshot,
-  signIn as signInAs,
-  VIEWPORTS,
-} from './browser-harness';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { browserTab, launchBrowser, signIn as signInAs, VIEWPORTS } from './browser-harness';
 import { ADMIN, basic, json, type RunningDtr, startDtr } from './dtr-harness';
 
 const user = (username: string) => ({ username, password: `${username}-password` });
@@ -68,31 +62,19 @@ describe('organizations pages in a real browser', () => {
   });
 
   describe.each(VIEWPORTS)('at $width px', (viewport) => {
-    let context: BrowserContext;
-    let page: Page;
     const squad = `squad-${viewport.name}`;
-
-    beforeEach(async () => {
-      context = await browser.newContext({
-        viewport: { width: viewport.width, height: viewport.height },
-      });
-      page = await context.newPage();
+    const tab = browserTab(
+      () => browser,
+      () => dtr.url,
+      viewport,
+    );
+    let page: Page;
+    beforeEach(() => {
+      page = tab.page;
     });
-    afterEach(async () => {
-      await context.close();
-    });
+    const { shoot, csrf, post } = tab;
 
     const signIn = (who: { username: string; password: string }) => signInAs(page, dtr.url, who);
-    /** Checks that the page fits the window's width and saves its screenshot. */
-    const shoot = async (name: string) => {
-      await expectFitsWidth(page);
-      await saveScreenshot(page, viewport, name);
-    };
-    /** The session's CSRF token, from the sign-out form of the page shown. */
-    const csrf = async () => (await page.getAttribute('input[name="_csrf"]', 'value')) ?? '';
-    /** POSTs a form with the browser's session, as a hand-made request would. */
-    const post = (path: string, form: Record<string, string>) =>
-      page.request.post(`${dtr.url}${path}`, { form, maxRedirects: 0 });
 
     it('shows a member their organizations and the members, without managing them', async () => {
       await signIn(MIKE);
@@ -132,7 +114,7 @@ describe('organizations pages in a real browser', () => {
       expect(await page.textContent('.notice.error')).toContain('no organization named');
       expect((await page.goto(`${dtr.url}/organizations/stranger`))?.status()).toBe(404);
 
-      await context.clearCookies();
+      await tab.context.clearCookies();
       await signIn(MIKE);
       await page.goto(`${dtr.url}/organizations/acme`);
       const token = await csrf();
@@ -153,7 +135,7 @@ describe('organizations pages in a real browser', () => {
       expect((await page.goto(`${dtr.url}/organizations/acme/delete`))?.status()).toBe(403);
       expect(await roles('acme')).toEqual({ mike: 'member', olivia: 'owner' });
 
-      await context.clearCookies();
+      await tab.context.clearCookies();
       await signIn(OLIVIA);
       await page.goto(`${dtr.url}/organizations/acme`);
       const missing = await post('/organizations/acme/members', { username: 'stranger' });

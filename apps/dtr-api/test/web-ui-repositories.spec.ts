@@ -5,17 +5,11 @@
  * actions and are refused (403 where they see the repository, 404 where they do not), a form
  * without its CSRF token is refused, read-only mode refuses deletes as the API does.
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { formatBytes } from '../src/ui/format';
 import { shortDigest } from '../src/ui/repository-format';
-import {
-  expectFitsWidth,
-  launchBrowser,
-  shoot as saveScreenshot,
-  signIn as signInAs,
-  VIEWPORTS,
-} from './browser-harness';
+import { browserTab, launchBrowser, signIn as signInAs, VIEWPORTS } from './browser-harness';
 import { ADMIN, basic, json, type RunningDtr, startDtr } from './dtr-harness';
 import {
   type Pushed,
@@ -125,37 +119,26 @@ describe('repository pages in a real browser', () => {
   });
 
   describe.each(VIEWPORTS)('at $width px', (viewport) => {
-    let context: BrowserContext;
-    let page: Page;
     const mine = `alice/demo-${viewport.name}`;
-
-    beforeEach(async () => {
-      context = await browser.newContext({
-        viewport: { width: viewport.width, height: viewport.height },
-      });
-      page = await context.newPage();
+    const tab = browserTab(
+      () => browser,
+      () => dtr.url,
+      viewport,
+    );
+    let page: Page;
+    beforeEach(() => {
+      page = tab.page;
     });
-    afterEach(async () => {
-      await context.close();
-    });
+    const { shoot, csrf, post } = tab;
 
     const signIn = async (user: { username: string; password: string }, at = dtr) => {
       await signInAs(page, at.url, user);
       await page.waitForURL('**/repositories');
     };
-    const shoot = async (name: string) => {
-      await expectFitsWidth(page);
-      await saveScreenshot(page, viewport, name);
-    };
     const rowNames = () =>
       page.$$eval('table.repositories a.repository-name', (links) =>
         links.map((link) => link.textContent?.trim() ?? ''),
       );
-    const csrfOf = async () =>
-      (await page.getAttribute('form[action="/logout"] input[name="_csrf"]', 'value')) ?? '';
-    /** POSTs a form with the page's session, as a hand-made request would. */
-    const post = (path: string, form: Record<string, string>) =>
-      page.request.post(`${dtr.url}${path}`, { form, maxRedirects: 0 });
 
     it('lands on the list after sign-in: search, namespace and visibility filters, pages', async () => {
       await page.goto(`${dtr.url}/`);
@@ -382,11 +365,11 @@ describe('repository pages in a real browser', () => {
       expect(await page.locator('button:has-text("Make private")').count()).toBe(0);
       expect(await page.locator('a:has-text("Delete")').count()).toBe(0);
       await shoot('repository-not-owner');
-      const csrf = await csrfOf();
+      const token = await csrf();
       for (const [path, form] of [
-        ['/repositories/alice/shared/visibility', { _csrf: csrf, visibility: 'private' }],
-        ['/repositories/alice/shared/delete', { _csrf: csrf }],
-        ['/repositories/alice/shared/tags/latest/delete', { _csrf: csrf }],
+        ['/repositories/alice/shared/visibility', { _csrf: token, visibility: 'private' }],
+        ['/repositories/alice/shared/delete', { _csrf: token }],
+        ['/repositories/alice/shared/tags/latest/delete', { _csrf: token }],
       ] as const) {
         const refused = await post(path, form);
         expect(refused.status(), path).toBe(403);
@@ -418,7 +401,7 @@ describe('repository pages in a real browser', () => {
         '/repositories/alice/secret/delete',
         '/repositories/alice/secret/tags/latest/delete',
       ]) {
-        const refused = await post(path, { _csrf: csrf, visibility: 'public' });
+        const refused = await post(path, { _csrf: token, visibility: 'public' });
         expect(refused.status(), path).toBe(404);
       }
       expect((await page.goto(`${dtr.url}/repositories/alice/secret/delete`))?.status()).toBe(404);
@@ -432,7 +415,7 @@ describe('repository pages in a real browser', () => {
     it("refuses an owner's form without its CSRF token, bad values and huge forms", async () => {
       await signIn(ALICE);
       await page.goto(`${dtr.url}/repositories/alice/shared`);
-      const csrf = await csrfOf();
+      const token = await csrf();
       for (const form of [
         { visibility: 'private' },
         { _csrf: 'forged', visibility: 'private' },
@@ -444,19 +427,19 @@ describe('repository pages in a real browser', () => {
       expect((await post('/repositories/alice/shared/delete', {})).status()).toBe(403);
       expect((await post('/repositories/alice/shared/tags/latest/delete', {})).status()).toBe(403);
       const bad = await post('/repositories/alice/shared/visibility', {
-        _csrf: csrf,
+        _csrf: token,
         visibility: 'secret',
       });
       expect(bad.status()).toBe(400);
       expect(await bad.text()).toContain('visibility must be');
       const huge = await post('/repositories/alice/shared/visibility', {
-        _csrf: csrf,
+        _csrf: token,
         visibility: 'x'.repeat(100_000),
       });
       expect(huge.status()).toBe(413);
-      const badTag = await post('/repositories/alice/shared/tags/-nope/delete', { _csrf: csrf });
+      const badTag = await post('/repositories/alice/shared/tags/-nope/delete', { _csrf: token });
       expect(badTag.status()).toBe(404);
-      const noTag = await post('/repositories/alice/shared/tags/nope/delete', { _csrf: csrf });
+      const noTag = await post('/repositories/alice/shared/tags/nope/delete', { _csrf: token });
       expect(noTag.status()).toBe(404);
       const after = (await (
         await api('/repositories/alice/shared', { authorization: auth(ALICE) })
@@ -474,7 +457,7 @@ describe('repository pages in a real browser', () => {
       expect(await page.textContent('dl.facts')).toMatch(/Owner\s+acme\s+\(organization\)/);
       expect(await page.locator('button:has-text("Make public")').count()).toBe(1);
       await shoot('repository-organization');
-      await context.clearCookies();
+      await tab.context.clearCookies();
       await signIn(ADMIN_USER);
       await page.goto(`${dtr.url}/repositories?visibility=private`);
       expect(await rowNames()).toEqual(
@@ -492,9 +475,9 @@ describe('repository pages in a real browser', () => {
       expect(delete405?.status()).toBe(405);
       expect(await page.textContent('.notice.error')).toContain('read-only mode');
       await page.goto(`${readOnly.url}/repositories/alice/frozen`);
-      const csrf = await csrfOf();
+      const token = await csrf();
       const refused = await page.request.post(`${readOnly.url}/repositories/alice/frozen/delete`, {
-        form: { _csrf: csrf },
+        form: { _csrf: token },
         maxRedirects: 0,
       });
       expect(refused.status()).toBe(405);

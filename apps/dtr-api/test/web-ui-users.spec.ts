@@ -1,12 +1,6 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  expectFitsWidth,
-  launchBrowser,
-  shoot as saveScreenshot,
-  signIn as signInAs,
-  VIEWPORTS,
-} from './browser-harness';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { browserTab, launchBrowser, signIn as signInAs, VIEWPORTS } from './browser-harness';
 import { ADMIN, basic, json, type RunningDtr, startDtr } from './dtr-harness';
 
 const ALICE = { username: 'alice', password: 'alice-password' };
@@ -42,37 +36,19 @@ describe('the administrators’ users pages in a real browser', () => {
   });
 
   describe.each(VIEWPORTS)('at $width px', (viewport) => {
-    let context: BrowserContext;
-    let page: Page;
     const suffix = viewport.name;
-
-    beforeEach(async () => {
-      context = await browser.newContext({
-        viewport: { width: viewport.width, height: viewport.height },
-      });
-      page = await context.newPage();
+    const tab = browserTab(
+      () => browser,
+      () => dtr.url,
+      viewport,
+    );
+    let page: Page;
+    beforeEach(() => {
+      page = tab.page;
     });
-    afterEach(async () => {
-      await context.close();
-    });
+    const { shoot, csrf, post, submit } = tab;
 
     const signIn = (who: { username: string; password: string }) => signInAs(page, dtr.url, who);
-    /** Checks that the page fits the window's width and saves its screenshot. */
-    const shoot = async (name: string) => {
-      await expectFitsWidth(page);
-      await saveScreenshot(page, viewport, name);
-    };
-    /** The session's CSRF token, from the sign-out form of the page shown. */
-    const csrf = async () => (await page.getAttribute('input[name="_csrf"]', 'value')) ?? '';
-    /** POSTs a form with the browser's session, as a hand-made request would. */
-    const post = (path: string, form: Record<string, string>) =>
-      page.request.post(`${dtr.url}${path}`, { form, maxRedirects: 0 });
-    /** The status of the POST the click sends. */
-    const submit = async (selector: string) => {
-      const answer = page.waitForResponse((response) => response.request().method() === 'POST');
-      await page.click(selector);
-      return (await answer).status();
-    };
     const createUser = async (username: string, password: string, isAdmin = false) => {
       await page.fill('#username', username);
       await page.fill('#password', password);

@@ -1,12 +1,6 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  expectFitsWidth,
-  launchBrowser,
-  shoot as saveScreenshot,
-  signIn as signInAs,
-  VIEWPORTS,
-} from './browser-harness';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { browserTab, launchBrowser, signIn as signInAs, VIEWPORTS } from './browser-harness';
 import { ADMIN, basic, json, type RunningDtr, startDtr } from './dtr-harness';
 
 const ALICE = { username: 'alice', password: 'alice-password' };
@@ -48,18 +42,16 @@ describe('web UI in a real browser (Debian chromium via playwright-core)', () =>
   });
 
   describe.each(VIEWPORTS)('at $width px', (viewport) => {
-    let context: BrowserContext;
+    const tab = browserTab(
+      () => browser,
+      () => dtr.url,
+      viewport,
+    );
     let page: Page;
-
-    beforeEach(async () => {
-      context = await browser.newContext({
-        viewport: { width: viewport.width, height: viewport.height },
-      });
-      page = await context.newPage();
+    beforeEach(() => {
+      page = tab.page;
     });
-    afterEach(async () => {
-      await context.close();
-    });
+    const { shoot } = tab;
 
     const signIn = async (user: { username: string; password: string }) => {
       await page.goto(`${dtr.url}/`);
@@ -67,12 +59,6 @@ describe('web UI in a real browser (Debian chromium via playwright-core)', () =>
       await signInAs(page, dtr.url, user);
       await page.waitForURL('**/repositories');
       await page.goto(`${dtr.url}/users/${user.username}`);
-    };
-
-    /** Saves the screenshot and checks that the page fits the window's width. */
-    const shoot = async (name: string) => {
-      await expectFitsWidth(page);
-      await saveScreenshot(page, viewport, name);
     };
 
     it('refuses a wrong password with a clear message, then signs in to the profile', async () => {
@@ -92,7 +78,7 @@ describe('web UI in a real browser (Debian chromium via playwright-core)', () =>
       await page.goto(`${dtr.url}/users/alice`);
       expect(await page.textContent('h1')).toContain('alice');
       expect(await page.textContent('header')).toContain('Signed in as alice');
-      const cookies = await context.cookies();
+      const cookies = await tab.context.cookies();
       const session = cookies.find((cookie) => cookie.name === 'dtr_session');
       expect(session).toMatchObject({ httpOnly: true, sameSite: 'Lax' });
       await shoot('profile');
@@ -221,7 +207,7 @@ describe('web UI in a real browser (Debian chromium via playwright-core)', () =>
 
     it('signs out: the session ends and pages ask to sign in again', async () => {
       await signIn(ALICE);
-      const token = (await context.cookies()).find(
+      const token = (await tab.context.cookies()).find(
         (cookie) => cookie.name === 'dtr_session',
       )?.value;
       await page.click('button:has-text("Sign out")');
