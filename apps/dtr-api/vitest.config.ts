@@ -1,7 +1,7 @@
 import { projectTestConfig } from '../../vitest.shared';
 
-// Three specs need PostgreSQL (an outage of a server of its own; a copy from SQLite into it;
-// replicas sharing one database): vitest.postgres.config.ts runs them.
+// Four specs need PostgreSQL (an outage of a server of its own; TLS-only servers; a copy from SQLite
+// into it; replicas sharing one database): vitest.postgres.config.ts runs them.
 export default projectTestConfig('dtr-api', {
   exclude: [
     'test/database-outage.spec.ts',

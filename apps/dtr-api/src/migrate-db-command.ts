@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { copyDatabase, COPIED_TABLES, countRows } from './store/copy-database';
+import { copyDatabase, COPIED_TABLES, countRows, UNCOPIED_TABLES } from './store/copy-database';
 import { type DatabaseLocation, openDatabase, type OpenedDatabase } from './store/database';
 
 /** How `dtr-api migrate-db` is called. */
@@ -57,6 +57,10 @@ export async function migrateDbCommand(
     target = await openDatabase(to, { poolSize: 2 });
     const copied = await copyDatabase(source, target);
     for (const table of COPIED_TABLES) output.line(`${table}: ${copied[table]} rows copied`);
+    for (const table of UNCOPIED_TABLES)
+      output.line(
+        `${table}: not copied (a lease of a run under way; none runs while DTR is stopped)`,
+      );
     const [before, after] = await Promise.all([
       countRows(source.database),
       countRows(target.database),
@@ -69,7 +73,7 @@ export async function migrateDbCommand(
           .join(', ')}`,
       );
     output.line(
-      `checked: every table has as many rows in PostgreSQL as in SQLite; start DTR with database.url`,
+      `checked: every copied table has as many rows in PostgreSQL as in SQLite; start DTR with database.url`,
     );
     return 0;
   } catch (error) {

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Digest, MediaTypes } from '@dtr-cache/registry-protocol';
+import BetterSqlite3 from 'better-sqlite3';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, basic, json, type RunningDtr, startDtr } from './dtr-harness';
 import { createTestDatabase, type TestDatabase } from './test-database';
@@ -136,6 +138,14 @@ describe('dtr-api migrate-db', () => {
         .status,
     ).toBe(204);
     await before.close();
+    // Two dashboard samples of the cache (as the sampler stores them; none is taken here).
+    const sqlite = new BetterSqlite3(sqlitePath);
+    const sample = sqlite.prepare(
+      "insert into cache_stats_samples (cache_id, host, slot, sampled_at, ok) values ((select id from content_caches where name = 'east'), 'http://127.0.0.1:1', ?, 'then', 0)",
+    );
+    sample.run(1);
+    sample.run(2);
+    sqlite.close();
 
     const copied = await migrateDb([
       '--from',
@@ -148,8 +158,10 @@ describe('dtr-api migrate-db', () => {
     expect(copied.output).toContain('repositories: 2 rows copied');
     expect(copied.output).toContain('tags: 2 rows copied');
     expect(copied.output).toContain('content_caches: 1 rows copied');
+    expect(copied.output).toContain('cache_stats_samples: 2 rows copied');
+    expect(copied.output).toContain('maintenance_leases: not copied');
     expect(copied.output).toContain(
-      'checked: every table has as many rows in PostgreSQL as in SQLite',
+      'checked: every copied table has as many rows in PostgreSQL as in SQLite',
     );
     expect(copied.code).toBe(0);
     // A second copy into the same database is refused: it would mix two registries.
@@ -191,6 +203,17 @@ describe('dtr-api migrate-db', () => {
       // The deleted account's id is not given to the next one.
       await after.createUser('newcomer');
       expect((await after.services.accounts.find('newcomer'))?.id).toBeGreaterThan(goneId);
+      // The samples' id counter continues after the copied ones.
+      const client = new pg.Client({ connectionString: (target.location as { url: string }).url });
+      await client.connect();
+      try {
+        const next = await client.query<{ id: number }>(
+          "insert into cache_stats_samples (cache_id, host, slot, sampled_at, ok) select id, 'http://127.0.0.1:1', 3, 'now', 0 from content_caches where name = 'east' returning id",
+        );
+        expect(Number(next.rows[0]?.id)).toBe(3);
+      } finally {
+        await client.end();
+      }
     } finally {
       await after.close();
     }

@@ -55,6 +55,48 @@ describe('schema 6 (cache groups) on a database of schema 5', () => {
   });
 });
 
+describe('schema 6 with a replica of schema 5 still running (a rolling upgrade)', () => {
+  it('reads a cache the previous version registered or re-hosted as the group of its host', async () => {
+    const database = await open();
+    const caches = new ContentCacheStore(database.database);
+    const user = await account(database, 'user');
+    // The previous version registers a cache: a row with its host, no member rows.
+    const west = await database.database
+      .insertInto('content_caches')
+      .values({ name: 'west', host: 'https://west.example:5000', created_at: 'then' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await database.database
+      .insertInto('account_settings')
+      .values({ account_id: user.id, content_cache_id: west.id })
+      .execute();
+    expect(await caches.findByName('west')).toMatchObject({
+      host: 'https://west.example:5000',
+      hosts: ['https://west.example:5000'],
+    });
+    expect(await caches.choiceOf(user)).toMatchObject({
+      kind: 'cache',
+      cache: { hosts: ['https://west.example:5000'] },
+    });
+
+    // The previous version moves a group (registered by this version) to another host.
+    const group = await caches.create('office', ['https://a.example', 'https://b.example'], []);
+    await database.database
+      .updateTable('content_caches')
+      .set({ host: 'https://moved.example' })
+      .where('id', '=', group.id)
+      .execute();
+    expect(await caches.find(group.id)).toMatchObject({
+      host: 'https://moved.example',
+      hosts: ['https://moved.example'],
+    });
+    expect((await caches.list()).map((cache) => cache.hosts)).toEqual([
+      ['https://moved.example'],
+      ['https://west.example:5000'],
+    ]);
+  });
+});
+
 describe('ContentCacheStore groups', () => {
   it('keeps members in order, replaces them (the first becomes host), and networks', async () => {
     const database = await open();

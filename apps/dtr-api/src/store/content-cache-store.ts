@@ -39,7 +39,19 @@ export const MAX_CACHE_NETWORKS = 256;
 interface CacheRow {
   id: number;
   name: string;
+  host: string;
   created_at: string;
+}
+
+/**
+ * A cache's members: its member rows, the first of which is always its `host`. A replica of a
+ * version before cache groups (schema 5) still runs during a rolling upgrade, and writes only
+ * `host` when it registers a cache or changes its host: such a cache (no member rows, or rows
+ * whose first is not its host) is the group of that one host.
+ */
+function membersOf(row: Pick<CacheRow, 'host'>, hosts: readonly string[] | undefined): string[] {
+  if (hosts && hosts.length > 0 && hosts[0] === row.host) return [...hosts];
+  return row.host ? [row.host] : [...(hosts ?? [])];
 }
 
 /** Registered content caches (groups), their members and networks, and each account's choice. */
@@ -73,7 +85,7 @@ export class ContentCacheStore {
         const row = await transaction
           .insertInto('content_caches')
           .values({ name, host: hosts[0] as string, created_at: new Date().toISOString() })
-          .returning(['id', 'name', 'created_at'])
+          .returning(['id', 'name', 'host', 'created_at'])
           .executeTakeFirstOrThrow();
         await insertMembers(transaction, row.id, hosts);
         await insertNetworks(transaction, row.id, networks);
@@ -93,7 +105,7 @@ export class ContentCacheStore {
   async list(): Promise<ContentCache[]> {
     const rows = await this.database
       .selectFrom('content_caches')
-      .select(['id', 'name', 'created_at'])
+      .select(['id', 'name', 'host', 'created_at'])
       .orderBy('name')
       .execute();
     return this.complete(rows);
@@ -102,7 +114,7 @@ export class ContentCacheStore {
   async find(id: number): Promise<ContentCache | undefined> {
     const rows = await this.database
       .selectFrom('content_caches')
-      .select(['id', 'name', 'created_at'])
+      .select(['id', 'name', 'host', 'created_at'])
       .where('id', '=', id)
       .execute();
     return (await this.complete(rows))[0];
@@ -111,7 +123,7 @@ export class ContentCacheStore {
   async findByName(name: string): Promise<ContentCache | undefined> {
     const rows = await this.database
       .selectFrom('content_caches')
-      .select(['id', 'name', 'created_at'])
+      .select(['id', 'name', 'host', 'created_at'])
       .where('name', '=', name)
       .execute();
     return (await this.complete(rows))[0];
@@ -173,17 +185,28 @@ export class ContentCacheStore {
       .selectFrom('account_settings as s')
       .leftJoin('content_caches as c', 'c.id', 's.content_cache_id')
       .leftJoin('content_cache_members as m', 'm.cache_id', 'c.id')
-      .select(['s.no_cache', 'c.id', 'c.name', 'c.created_at', 'm.host as member', 'm.position'])
+      .select([
+        's.no_cache',
+        'c.id',
+        'c.name',
+        'c.host',
+        'c.created_at',
+        'm.host as member',
+        'm.position',
+      ])
       .where('s.account_id', '=', account.id)
       .execute();
     const first = rows[0];
     if (!first) return { kind: 'automatic' };
     if (first.id === null || first.name === null || first.created_at === null)
       return first.no_cache === 1 ? { kind: 'none' } : { kind: 'automatic' };
-    const hosts = rows
-      .filter((row) => row.member !== null)
-      .sort((a, b) => (a.position ?? 0) - (b.position ?? 0))
-      .map((row) => row.member as string);
+    const hosts = membersOf(
+      { host: first.host ?? '' },
+      rows
+        .filter((row) => row.member !== null)
+        .sort((a, b) => (a.position ?? 0) - (b.position ?? 0))
+        .map((row) => row.member as string),
+    );
     return {
       kind: 'cache',
       cache: {
@@ -237,7 +260,9 @@ export class ContentCacheStore {
       .execute();
     const hostsOf = byCache(members, (member) => member.host);
     const networksOf = byCache(networks, (network) => network.cidr);
-    return rows.map((row) => toCache(row, hostsOf.get(row.id) ?? [], networksOf.get(row.id) ?? []));
+    return rows.map((row) =>
+      toCache(row, membersOf(row, hostsOf.get(row.id)), networksOf.get(row.id) ?? []),
+    );
   }
 }
 

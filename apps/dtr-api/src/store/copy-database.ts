@@ -20,10 +20,23 @@ export const COPIED_TABLES = [
   'upload_sessions',
   'auth_failures',
   'content_cache_pulls',
+  'cache_stats_samples',
+  'cache_sample_slots',
 ] as const satisfies ReadonlyArray<keyof DtrSchema>;
 
-/** Tables whose integer ids are never reused, and so carry their id counter over. */
-const COUNTED_IDS = ['accounts', 'repositories', 'content_caches'] as const;
+/**
+ * The one table not copied: `maintenance_leases` holds who runs garbage collection now, and a
+ * lease means nothing once DTR was stopped for the move.
+ */
+export const UNCOPIED_TABLES = ['maintenance_leases'] as const satisfies ReadonlyArray<
+  keyof DtrSchema
+>;
+
+/**
+ * Tables with an integer id counter, carried over: the next id continues after the highest the
+ * source ever gave (accounts, repositories and caches never reuse an id).
+ */
+const COUNTED_IDS = ['accounts', 'repositories', 'content_caches', 'cache_stats_samples'] as const;
 
 /** Rows of each table, in {@link COPIED_TABLES} order. */
 export type RowCounts = Record<(typeof COPIED_TABLES)[number], number>;
@@ -49,7 +62,7 @@ async function idHighWaterMarks(
   database: Kysely<DtrSchema>,
   engine: DatabaseEngine,
 ): Promise<Record<(typeof COUNTED_IDS)[number], number>> {
-  const marks = { accounts: 0, repositories: 0, content_caches: 0 };
+  const marks = { accounts: 0, repositories: 0, content_caches: 0, cache_stats_samples: 0 };
   for (const table of COUNTED_IDS) {
     const row = await database
       .selectFrom(table)
