@@ -8,6 +8,7 @@ import type {
 } from '@dtr-cache/blob-store';
 import {
   type ByteRange,
+  type CacheResult,
   type Digest,
   RegistryError,
   isRangeWithin,
@@ -40,14 +41,24 @@ const MAX_TOUCH_RECORDS = 100_000;
 
 /** An open blob of the cache, with where its bytes come from. */
 export interface CachedBlob extends OpenBlob {
-  /** For logs and metrics: `hit`, `miss`, `coalesced` or `pass-through`. */
-  readonly source: string;
+  /** For `X-Content-Cache`, logs and metrics: `hit`, `miss`, `coalesced` or `pass-through`. */
+  readonly source: CacheResult;
+}
+
+/** What the cache knows of a blob, with where it learnt it. */
+export interface CachedBlobInfo extends BlobInfo {
+  /** `hit`: the blob is on this cache's disk; `miss`: not (a fill's size, or the upstream's HEAD). */
+  readonly source: 'hit' | 'miss';
 }
 
 /** The cache as one request sees it: misses are filled with that request's grant. */
 export interface CacheReader {
-  /** Local, else the fill's size, else the upstream's answer to a HEAD; undefined if unknown. */
-  stat(digest: Digest): Promise<BlobInfo | undefined>;
+  /**
+   * Local (a hit), else the fill's size, else the upstream's answer to a HEAD (a miss); undefined
+   * if unknown. Never fills.
+   * @throws the upstream's refusal, or its failure, other than `BLOB_UNKNOWN`.
+   */
+  stat(digest: Digest): Promise<CachedBlobInfo | undefined>;
   /**
    * A hit, or the fill (started or joined) of a miss. Streams.
    * @throws RegistryError `BLOB_UNKNOWN`, `RANGE_INVALID`; the upstream's refusal.
@@ -138,14 +149,14 @@ export class CachingBlobStore {
     };
   }
 
-  private async statFor(digest: Digest, context: FillContext): Promise<BlobInfo | undefined> {
+  private async statFor(digest: Digest, context: FillContext): Promise<CachedBlobInfo | undefined> {
     const local = await this.local.stat(digest);
-    if (local) return local;
+    if (local) return { ...local, source: 'hit' };
     const fill = await this.fills.get(digest);
-    if (fill) return { digest, size: fill.size, lastAccessedAt: new Date() };
+    if (fill) return { digest, size: fill.size, lastAccessedAt: new Date(), source: 'miss' };
     try {
       const size = await this.upstream.headBlob(context.repository, digest, context.grant);
-      return { digest, size, lastAccessedAt: new Date() };
+      return { digest, size, lastAccessedAt: new Date(), source: 'miss' };
     } catch (error) {
       if (error instanceof RegistryError && error.code === 'BLOB_UNKNOWN') return undefined;
       throw error;
@@ -267,7 +278,7 @@ export class CachingBlobStore {
 class SourcedBlob implements CachedBlob {
   constructor(
     private readonly blob: OpenBlob,
-    readonly source: string,
+    readonly source: CacheResult,
   ) {}
 
   get size(): number {
