@@ -7,6 +7,7 @@ export default projectTestConfig('dtr-api (postgresql)', {
   include: [
     'src/store/**/*.spec.ts',
     'src/auth/shared-failure-backoff.spec.ts',
+    'src/auth/token-service.spec.ts',
     'test/**/*.spec.ts',
   ],
   exclude: ['test/cli.spec.ts', 'test/differential.spec.ts'],

@@ -14,7 +14,7 @@ import { CacheNetworkIndex } from './caches/cache-networks';
 import { CachePullCounts } from './caches/cache-pull-counts';
 import { CacheStatsClient } from './caches/cache-stats-client';
 import { CacheStatsSampler } from './caches/cache-stats-sampler';
-import { GrantKeyring } from './grants/grant-keyring';
+import { openSigningKeys } from './keys/signing-keys';
 import { Authenticator } from './auth/authenticate';
 import { hashPassword } from './auth/password-hash';
 import { PasswordGuard } from './auth/password-guard';
@@ -36,9 +36,6 @@ import { ReferrerStore } from './store/referrer-store';
 import { RepositoryStore } from './store/repository-store';
 import { SessionStore } from './store/session-store';
 import { UploadSessionStore } from './store/upload-session-store';
-
-/** How often each replica reads the grant keys again (to learn another replica's rotation). */
-const GRANT_KEY_RELOAD_MS = 10_000;
 
 /** DTR's services plus what shutting them down needs. */
 export interface DtrRuntime extends DtrServices {
@@ -124,10 +121,25 @@ export async function buildServices(config: DtrConfig, logger: Logger): Promise<
     logger,
   );
   garbageCollection?.start();
-  const tokens = new TokenService(await TokenService.loadKey(config.auth.keyFile), {
+  const tokenLifetimeSeconds = Math.max(1, Math.round(config.auth.tokenTtl.milliseconds / 1000));
+  const grantLifetimeSeconds = Math.max(1, Math.round(config.grants.lifetime.milliseconds / 1000));
+  const signingKeys = await openSigningKeys(
+    database,
+    {
+      issuer: config.auth.issuer,
+      grantLifetimeMs: grantLifetimeSeconds * 1000,
+      grantRotationMs: config.grants.keyRotation.milliseconds,
+      tokenLifetimeMs: tokenLifetimeSeconds * 1000,
+      tokenRotationMs: config.auth.keyRotation.milliseconds,
+      tokenKeyFile: config.auth.keyFile,
+    },
+    logger,
+  );
+  const { grantKeys } = signingKeys;
+  const tokens = new TokenService(signingKeys.tokenKeys, {
     issuer: config.auth.issuer,
     service: config.auth.service,
-    lifetimeSeconds: Math.max(1, Math.round(config.auth.tokenTtl.milliseconds / 1000)),
+    lifetimeSeconds: tokenLifetimeSeconds,
   });
   const realm = config.auth.realm;
   const sessions = new SessionStore(database, config.ui.sessionLifetime.milliseconds);
@@ -181,25 +193,6 @@ export async function buildServices(config: DtrConfig, logger: Logger): Promise<
     logger,
   );
   cacheHealth.start();
-  const grantLifetimeSeconds = Math.max(1, Math.round(config.grants.lifetime.milliseconds / 1000));
-  // Retired keys stay published until every grant they signed has expired (plus clock skew).
-  // A new key is published for a minute before it signs: every replica reloads the keys within
-  // GRANT_KEY_RELOAD_MS, and a cache asks again for keys when it meets an unknown one.
-  const grantKeys = await GrantKeyring.open(database, {
-    issuer: config.auth.issuer,
-    retentionMs: (grantLifetimeSeconds + 60) * 1000,
-    publicationDelayMs: 60_000,
-  });
-  const rotation = setInterval(
-    () => {
-      void grantKeys.rotateIfDue(config.grants.keyRotation.milliseconds).then(
-        (key) => key && logger.info('grant signing key rotated', { keyId: key.keyId }),
-        (error: unknown) => logger.error('grant key rotation failed', { error }),
-      );
-    },
-    Math.min(config.grants.keyRotation.milliseconds, GRANT_KEY_RELOAD_MS),
-  );
-  rotation.unref();
   const cachePulls = new CachePullCounts();
   const cacheStats = new CacheStatsSampler(
     caches,
@@ -256,7 +249,7 @@ export async function buildServices(config: DtrConfig, logger: Logger): Promise<
     },
     async close() {
       await garbageCollection?.stop();
-      clearInterval(rotation);
+      signingKeys.stop();
       await cacheHealth.stop();
       await cacheStats.stop();
       uploads.close();

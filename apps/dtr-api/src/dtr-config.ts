@@ -111,9 +111,14 @@ export function dtrConfigSchema() {
         default: '5m',
       }),
       keyfile: key({
-        doc: 'PEM file of the Ed25519 key signing bearer tokens; generated on first start.',
+        doc: 'PEM file of an Ed25519 key that signed bearer tokens before the keys were kept in the database: imported as the first token key when the database has none (read only; no file is written).',
         format: absolutePathFormat,
         default: '/var/lib/dtr/token-key.pem',
+      }),
+      keyrotation: key({
+        doc: 'How often the bearer token signing key is replaced (all replicas together, through the database); old keys verify until their tokens expire.',
+        format: durationFormat,
+        default: '720h',
       }),
       throttle: {
         freeattempts: key({
@@ -249,6 +254,7 @@ export interface DtrConfig {
     realm: URL | undefined;
     tokenTtl: Duration;
     keyFile: string;
+    keyRotation: Duration;
     throttle: { freeAttempts: number; maxBackoff: Duration };
     /** Concurrent password hashes; 0 means half the cores. */
     hashConcurrency: number;
@@ -310,6 +316,7 @@ export const dtrConfigDefinition: ConfigDefinition<
         realm: values.auth.realm,
         tokenTtl: values.auth.tokenttl,
         keyFile: values.auth.keyfile,
+        keyRotation: values.auth.keyrotation,
         throttle: {
           freeAttempts: values.auth.throttle.freeattempts,
           maxBackoff: values.auth.throttle.maxbackoff,

@@ -471,7 +471,7 @@ describe('grant signing keys', () => {
   it('keeps its keys across restarts (persisted in the database)', async () => {
     const reopened = await openDatabase(dtr.database.location);
     try {
-      const keyring = await GrantKeyring.open(reopened.database, {
+      const keyring = await GrantKeyring.openGrantKeys(reopened.database, {
         issuer: 'dtr',
         retentionMs: 120_000,
       });

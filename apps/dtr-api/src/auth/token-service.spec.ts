@@ -1,17 +1,26 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateGrantSigningKey, type GrantSigningKey } from '@dtr-cache/registry-protocol';
+import {
+  exportGrantSigningKey,
+  generateGrantSigningKey,
+  type GrantSigningKey,
+} from '@dtr-cache/registry-protocol';
 import { SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { TokenService } from './token-service';
+import { databasePerTest } from '../../test/test-database';
+import { SigningKeyring } from '../keys/signing-keyring';
+import { readTokenKeyFile, TokenService } from './token-service';
 
 describe('TokenService', () => {
   let key: GrantSigningKey;
   let tokens: TokenService;
   beforeAll(async () => {
     key = await generateGrantSigningKey();
-    tokens = new TokenService(key, { issuer: 'dtr', service: 'dtr', lifetimeSeconds: 300 });
+    tokens = new TokenService(
+      { signingKey: key, publicKeys: () => [key.publicKey] },
+      { issuer: 'dtr', service: 'dtr', lifetimeSeconds: 300 },
+    );
   });
 
   /** A token signed with the service's key, with claims of our choosing. */
@@ -60,15 +69,60 @@ describe('TokenService', () => {
   });
 });
 
-describe('TokenService.loadKey', () => {
-  it('gives every replica starting at once on a shared key file the same key', async () => {
+describe('token keys shared by replicas (token_keys)', () => {
+  const { open } = databasePerTest('dtr-token-keys-');
+  const options = { issuer: 'dtr', service: 'dtr', lifetimeSeconds: 300 };
+  const alice = { id: 7, name: 'alice', generation: 2 };
+
+  it('verifies on one replica what another signed, across a rotation, until the old key expires', async () => {
+    const database = await open();
+    const keyringOptions = { retentionMs: 360_000, publicationDelayMs: 0 };
+    const [one, two] = [
+      await SigningKeyring.load(database.database, 'token_keys', keyringOptions),
+      await SigningKeyring.load(database.database, 'token_keys', keyringOptions),
+    ] as const;
+    const [first, second] = [new TokenService(one, options), new TokenService(two, options)];
+    const before = await first.issue(alice, []);
+    expect(await second.verify(before)).toMatchObject({ subject: 'alice' });
+
+    const rotated = await one.rotate();
+    await two.reload();
+    expect(two.signingKey.keyId).toBe(rotated.keyId);
+    const after = await first.issue(alice, []);
+    expect(await second.verify(after)).toMatchObject({ subject: 'alice' });
+    expect(await first.verify(before), 'the retired key still verifies').toBeDefined();
+    expect(await second.verify(before)).toBeDefined();
+
+    await two.prune(new Date(Date.now() + 400_000));
+    expect(await second.verify(before), 'dropped once its tokens expired').toBeUndefined();
+    expect(await second.verify(after)).toBeDefined();
+  });
+
+  it('starts from the key file of an earlier release, once, and its tokens verify', async () => {
     const directory = await mkdtemp(join(tmpdir(), 'dtr-key-'));
     try {
-      const file = join(directory, 'keys', 'token-key.pem');
-      const keys = await Promise.all(Array.from({ length: 8 }, () => TokenService.loadKey(file)));
-      expect(new Set(keys.map((key) => key.keyId)).size).toBe(1);
-      expect((await TokenService.loadKey(file)).keyId).toBe(keys[0]?.keyId);
-      expect(await readdir(join(directory, 'keys'))).toEqual(['token-key.pem']);
+      const file = join(directory, 'token-key.pem');
+      expect(await readTokenKeyFile(file)).toBeUndefined();
+      const earlier = await generateGrantSigningKey();
+      await writeFile(file, exportGrantSigningKey(earlier), { mode: 0o600 });
+      const database = await open();
+      const keyringOptions = { retentionMs: 360_000, firstKey: () => readTokenKeyFile(file) };
+      const keyrings = await Promise.all(
+        [1, 2].map(() => SigningKeyring.load(database.database, 'token_keys', keyringOptions)),
+      );
+      for (const keyring of keyrings) {
+        expect(keyring.signingKey.keyId).toBe(earlier.keyId);
+        expect(keyring.publicKeys()).toHaveLength(1);
+      }
+      // A token the earlier release signed with the file's key.
+      const tokens = new TokenService(keyrings[0] as SigningKeyring, options);
+      const old = await new TokenService(
+        { signingKey: earlier, publicKeys: () => [earlier.publicKey] },
+        options,
+      ).issue(alice, []);
+      expect(await tokens.verify(old)).toMatchObject({ subject: 'alice' });
+      await writeFile(file, 'not a key');
+      await expect(readTokenKeyFile(file)).rejects.toThrow();
     } finally {
       await rm(directory, { recursive: true, force: true });
     }

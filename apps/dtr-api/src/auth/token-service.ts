@@ -1,15 +1,12 @@
-import { randomBytes } from 'node:crypto';
-import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import {
   type AccessScope,
-  exportGrantSigningKey,
   GRANT_TIME_RANGE,
-  generateGrantSigningKey,
   type GrantSigningKey,
   importGrantSigningKey,
 } from '@dtr-cache/registry-protocol';
 import { createLocalJWKSet, jwtVerify, SignJWT } from 'jose';
+import type { SigningKeyring } from '../keys/signing-keyring';
 
 /** One entry of a token's `access` claim (registry token specification). */
 export interface TokenAccess {
@@ -36,40 +33,48 @@ export interface VerifiedToken {
 
 const TOKEN_TYPE = 'JWT';
 
+/** The keys a {@link TokenService} signs and verifies with (all replicas share them). */
+export type TokenKeys = Pick<SigningKeyring, 'signingKey' | 'publicKeys'>;
+
+/**
+ * The token signing key kept in `keyFile` by releases before keys were kept in the database, or
+ * undefined when there is no such file: imported as the first key, so that tokens it signed (and
+ * those replicas of such a release sign during a rolling upgrade) verify.
+ * @throws Error for a file that is there but holds no Ed25519 private key.
+ */
+export async function readTokenKeyFile(keyFile: string): Promise<GrantSigningKey | undefined> {
+  let pem: string;
+  try {
+    pem = await readFile(keyFile, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  return importGrantSigningKey(pem);
+}
+
 /**
  * Issues and verifies the registry bearer tokens of the Docker token specification: JWTs signed
- * with DTR's own Ed25519 key (`alg: EdDSA`), `aud` = the service, `sub` = the user's name ('' for
- * anonymous), `uid` and `gen` = the account's id and credential generation (the token is bound to
- * the account, not the name), `access` = the granted scopes.
+ * with DTR's Ed25519 token key (`alg: EdDSA`, its `kid`), `aud` = the service, `sub` = the user's
+ * name ('' for anonymous), `uid` and `gen` = the account's id and credential generation (the
+ * token is bound to the account, not the name), `access` = the granted scopes. The keys rotate
+ * (`token_keys`, shared by the replicas): a token verifies against every key still published, so
+ * any replica accepts what another signed.
  */
 export class TokenService {
-  private readonly keySet: ReturnType<typeof createLocalJWKSet>;
+  private verifying: { ids: string; keySet: ReturnType<typeof createLocalJWKSet> } | undefined;
 
   constructor(
-    private readonly key: GrantSigningKey,
+    private readonly keys: TokenKeys,
     private readonly options: { issuer: string; service: string; lifetimeSeconds: number },
-  ) {
-    this.keySet = createLocalJWKSet({ keys: [key.publicKey] });
-  }
+  ) {}
 
-  /** Loads the signing key from `keyFile`, generating and saving it (mode 0600) on first start. */
-  static async loadKey(keyFile: string): Promise<GrantSigningKey> {
-    if (existsSync(keyFile)) return importGrantSigningKey(readFileSync(keyFile, 'utf8'));
-    const key = await generateGrantSigningKey();
-    mkdirSync(dirname(keyFile), { recursive: true });
-    // Written whole under another name, then linked into place (which fails if the file exists):
-    // replicas sharing the file and starting at once all end up with the one key that won.
-    const temporary = `${keyFile}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-    writeFileSync(temporary, exportGrantSigningKey(key), { mode: 0o600, flag: 'wx' });
-    try {
-      linkSync(temporary, keyFile);
-      return key;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      return importGrantSigningKey(readFileSync(keyFile, 'utf8'));
-    } finally {
-      rmSync(temporary, { force: true });
-    }
+  /** The published keys as a key set, made again only when they changed. */
+  private keySet(): ReturnType<typeof createLocalJWKSet> {
+    const keys = this.keys.publicKeys();
+    const ids = keys.map((key) => key.kid).join(' ');
+    if (this.verifying?.ids !== ids) this.verifying = { ids, keySet: createLocalJWKSet({ keys }) };
+    return this.verifying.keySet;
   }
 
   get lifetimeSeconds(): number {
@@ -83,11 +88,12 @@ export class TokenService {
     now = new Date(),
   ): Promise<string> {
     const issuedAt = Math.floor(now.getTime() / 1000);
+    const key = this.keys.signingKey;
     return new SignJWT({
       access: access.map(({ type, name, actions }) => ({ type, name, actions: [...actions] })),
       ...(subject ? { uid: subject.id, gen: subject.generation } : {}),
     })
-      .setProtectedHeader({ alg: 'EdDSA', kid: this.key.keyId, typ: TOKEN_TYPE })
+      .setProtectedHeader({ alg: 'EdDSA', kid: key.keyId, typ: TOKEN_TYPE })
       .setIssuer(this.options.issuer)
       .setAudience(this.options.service)
       .setSubject(subject?.name ?? '')
@@ -95,13 +101,13 @@ export class TokenService {
       .setNotBefore(issuedAt)
       .setExpirationTime(issuedAt + this.options.lifetimeSeconds)
       .setJti(crypto.randomUUID())
-      .sign(this.key.privateKey);
+      .sign(key.privateKey);
   }
 
   /** The token's subject and access, or undefined if it is not a valid, current token of this DTR. */
   async verify(token: string): Promise<VerifiedToken | undefined> {
     try {
-      const { payload } = await jwtVerify(token, this.keySet, {
+      const { payload } = await jwtVerify(token, this.keySet(), {
         algorithms: ['EdDSA'],
         issuer: this.options.issuer,
         audience: this.options.service,

@@ -16,6 +16,7 @@ export const COPIED_TABLES = [
   'cache_member_health',
   'account_settings',
   'grant_keys',
+  'token_keys',
   'sessions',
   'upload_sessions',
   'auth_failures',

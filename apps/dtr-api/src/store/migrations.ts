@@ -2,6 +2,7 @@ import { type ColumnDefinitionBuilder, sql } from 'kysely';
 import { addNullableText, type Migration } from './migration-kit';
 import { baseline } from './migrations-baseline';
 import { browsingIndexes, cacheDashboard } from './migrations-web-ui';
+import { tokenKeys } from './migrations-token-keys';
 
 export type { Migration } from './migration-kit';
 
@@ -189,4 +190,5 @@ export const MIGRATIONS: readonly Migration[] = [
   garbageCollection,
   cacheDashboard,
   browsingIndexes,
+  tokenKeys,
 ];

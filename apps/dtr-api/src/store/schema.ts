@@ -100,6 +100,7 @@ export interface CacheMemberHealthTable {
   checked_at: string;
 }
 
+/** A signing key of `grant_keys` or `token_keys` (schema 11: the same columns). */
 export interface GrantKeysTable {
   key_id: string;
   private_key_pem: string;
@@ -229,6 +230,7 @@ export interface DtrSchema {
   cache_member_health: CacheMemberHealthTable;
   account_settings: AccountSettingsTable;
   grant_keys: GrantKeysTable;
+  token_keys: GrantKeysTable;
   sessions: SessionsTable;
   upload_sessions: UploadSessionsTable;
   cache_health: CacheHealthTable;
