@@ -11,7 +11,7 @@ declare module 'vitest' {
   export interface ProvidedContext {
     /** `postgresql` in the project that runs the suites on PostgreSQL; else unset (SQLite). */
     databaseEngine?: 'postgresql';
-    /** The PostgreSQL server of that project (tools/postgres/vitest-global-setup.mjs). */
+    /** The PostgreSQL server of that project (test/postgres-global-setup.ts). */
     postgresUrl?: string;
   }
 }

@@ -70,7 +70,11 @@ export class DtrMetrics {
     name: 'dtr_upload_sessions',
     help: 'Blob upload sessions open (all replicas: read from the database).',
     registers: [this.registry],
-    collect: async (): Promise<void> => this.uploadSessions.set(await this.countUploads()),
+    // While the database does not answer, the last count stays: the scrape itself still works.
+    collect: async (): Promise<void> => {
+      const count = await this.countUploads().catch(() => undefined);
+      if (count !== undefined) this.uploadSessions.set(count);
+    },
   });
 
   /** Sets where `dtr_upload_sessions` reads the sessions open. */
