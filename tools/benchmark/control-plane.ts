@@ -22,6 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { processTree, procStatFields, startPostgres } from '@dtr-cache/test-support';
+import { ociManifestJson } from '../images/oci-manifest';
 import { workspaceRoot as root } from '../topology/topology';
 import {
   ADMIN,
@@ -94,22 +95,9 @@ async function provision(plane: ControlPlane, cacheUrl: string) {
   const config = Buffer.from('{"architecture":"amd64","os":"linux"}');
   const layerDigest = await push(layer);
   const configDigest = await push(config);
-  const manifest = JSON.stringify({
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: {
-      mediaType: 'application/vnd.oci.image.config.v1+json',
-      digest: configDigest,
-      size: config.length,
-    },
-    layers: [
-      {
-        mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
-        digest: layerDigest,
-        size: layer.length,
-      },
-    ],
-  });
+  const manifest = ociManifestJson({ digest: configDigest, size: config.length }, [
+    { digest: layerDigest, size: layer.length },
+  ]);
   const put = await call(`${plane.url}/v2/bench/app/manifests/v1`, {
     method: 'PUT',
     headers: {

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { ociManifestJson } from './oci-manifest';
 import { tarOf, type TarEntry } from './tar';
 
 /** What {@link writeHelloImage} wrote. */
@@ -51,22 +52,11 @@ export function writeHelloImage(archive: string, tag = 'latest'): HelloImage {
     rootfs: { type: 'layers', diff_ids: [sha256(layerTar)] },
   });
   const configDigest = sha256(config);
-  const manifest = json({
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: {
-      mediaType: 'application/vnd.oci.image.config.v1+json',
-      digest: configDigest,
-      size: config.length,
-    },
-    layers: [
-      {
-        mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
-        digest: layerDigest,
-        size: layer.length,
-      },
-    ],
-  });
+  const manifest = Buffer.from(
+    ociManifestJson({ digest: configDigest, size: config.length }, [
+      { digest: layerDigest, size: layer.length },
+    ]),
+  );
   const manifestDigest = sha256(manifest);
   const blobPath = (digest: string) => `blobs/sha256/${digest.slice('sha256:'.length)}`;
   const index = json({
