@@ -18,7 +18,7 @@ table.accounts td:first-child { white-space: nowrap; }
 .pager { display: flex; gap: 16px; margin-top: 16px; }
 form.confirm { max-width: 640px; }
 form.confirm .actions { margin-top: 20px; }
-form.confirm button.danger { padding: 9px 18px; font-weight: 600; }
+form.confirm button.danger { background: var(--bad); color: #fff; border-color: var(--bad); padding: 9px 18px; font-weight: 600; }
 @media (max-width: 720px) {
   .search-row { max-width: none; }
   form.inline button { padding: 4px 8px; }

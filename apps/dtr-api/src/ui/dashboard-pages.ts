@@ -3,8 +3,9 @@ import { chartSvg } from './dashboard-chart';
 import type { DashboardDisplay } from './dashboard-format';
 import { type CacheDashboardJson, DASHBOARD_SCRIPT_PATH } from './dashboard-live';
 import { topologySvg } from './dashboard-topology';
+import { confirmationPage } from './confirmation-page';
 import { html, type SafeHtml } from './html';
-import { csrfField, layout, type Notice, notices, type Viewer } from './ui-pages';
+import { layout, type Notice, notices, type Viewer } from './ui-pages';
 
 /** A health badge and its reason in plain text beside it; `path` names them for the script. */
 export function healthInWords(display: { status: string; health: string }, path = ''): SafeHtml {
@@ -210,30 +211,25 @@ export function deleteCachePage(options: {
   users: number;
 }): string {
   const { cache, users } = options;
-  return layout({
-    title: `Delete ${cache.name}`,
+  return confirmationPage({
     viewer: options.viewer,
     section: 'caches',
-    body: html`<p class="crumbs"><a href="/admin/content-caches">Content Caches</a> /</p>
-      <h1>Delete ${cache.name}?</h1>
-      <form class="card" method="post" action="/admin/content-caches/${cache.id}/delete">
-        ${csrfField(options.viewer)}
-        <p>
-          The content cache <strong>${cache.name}</strong>
-          (${cache.hosts.length === 1 ? '1 member' : `${cache.hosts.length} members`}) will be
-          removed from DTR. Its hosts keep running, but DTR sends no more pulls to them.
-        </p>
-        <p class="notice warn" role="alert">
-          ${
-            users === 0
-              ? 'No user has chosen this cache in their settings.'
-              : `${users === 1 ? '1 user has' : `${users} users have`} chosen this cache in their settings: they will pull through the cache of their network (or from DTR) instead.`
-          }
-        </p>
-        <div class="actions">
-          <button class="danger" type="submit">Delete ${cache.name}</button>
-          <a href="/admin/content-caches/${cache.id}">Cancel</a>
-        </div>
-      </form>`,
+    title: `Delete ${cache.name}?`,
+    crumbs: html`<p class="crumbs"><a href="/admin/content-caches">Content Caches</a> /</p>`,
+    consequences: html`<p>
+        The content cache <strong>${cache.name}</strong>
+        (${cache.hosts.length === 1 ? '1 member' : `${cache.hosts.length} members`}) will be removed
+        from DTR. Its hosts keep running, but DTR sends no more pulls to them.
+      </p>
+      <p class="notice warn" role="alert">
+        ${
+          users === 0
+            ? 'No user has chosen this cache in their settings.'
+            : `${users === 1 ? '1 user has' : `${users} users have`} chosen this cache in their settings: they will pull through the cache of their network (or from DTR) instead.`
+        }
+      </p>`,
+    action: `/admin/content-caches/${cache.id}/delete`,
+    button: `Delete ${cache.name}`,
+    cancel: `/admin/content-caches/${cache.id}`,
   });
 }

@@ -2,7 +2,6 @@ import { RegistryError } from '@dtr-cache/registry-protocol';
 import type { Context } from 'koa';
 import { html, type SafeHtml } from './html';
 import { PageError } from './page-kit';
-import { csrfField, layout, type Section, type Viewer } from './ui-pages';
 
 /** Rows on one page of the organizations, members and users lists. */
 export const PAGE_SIZE = 50;
@@ -92,33 +91,4 @@ export async function attempt<T>(operation: () => Promise<T>): Promise<T | Regis
     if (error instanceof RegistryError) return error;
     throw error;
   }
-}
-
-/** A page asking to confirm a change that cannot be undone: a POST button and a way back. */
-export function confirmationPage(options: {
-  viewer: Viewer;
-  section: Section;
-  title: string;
-  question: string;
-  consequences: SafeHtml;
-  action: string;
-  button: string;
-  cancel: string;
-}): string {
-  const { viewer } = options;
-  return layout({
-    title: options.title,
-    viewer,
-    section: options.section,
-    body: html`<h1>${options.title}</h1>
-      <form class="card confirm" method="post" action="${options.action}">
-        ${csrfField(viewer)}
-        <p><strong>${options.question}</strong></p>
-        ${options.consequences}
-        <div class="actions">
-          <button class="danger" type="submit">${options.button}</button>
-          <a href="${options.cancel}">Cancel</a>
-        </div>
-      </form>`,
-  });
 }

@@ -4,14 +4,8 @@ import { createAccount, deleteAccount } from '../api/account-operations';
 import { html } from './html';
 import { organizationsPage, type OrganizationRow } from './organization-list-page';
 import { organizationMemberRoutes } from './organization-member-routes';
-import {
-  attempt,
-  confirmationPage,
-  listQueryOf,
-  PAGE_SIZE,
-  pageErrorOf,
-  reasonOf,
-} from './organization-page-parts';
+import { attempt, listQueryOf, PAGE_SIZE, pageErrorOf, reasonOf } from './organization-page-parts';
+import { confirmationPage } from './confirmation-page';
 import { callerOf, errorNotice as error, organizationViews } from './organization-views';
 import { noticeOf, type PageKit, show } from './page-kit';
 import type { Notice, Viewer } from './ui-pages';

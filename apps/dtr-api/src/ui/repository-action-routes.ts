@@ -10,7 +10,7 @@ import { RegistryError } from '@dtr-cache/registry-protocol';
 import type { Repository } from '../store/repository-store';
 import { html } from './html';
 import { type PageKit, show } from './page-kit';
-import { confirmDeletePage } from './repository-confirm-page';
+import { confirmationPage } from './confirmation-page';
 import {
   asPage,
   pageErrorOf,
@@ -71,15 +71,17 @@ export function repositoryActionRoutes(kit: PageKit): void {
       const { tagCount } = await services.repositories.activity(repository);
       show(
         ctx,
-        confirmDeletePage({
+        confirmationPage({
           viewer,
+          section: 'repositories',
           title: `Delete ${repository.fullName}?`,
-          explanation: html`<p>
-            The repository <strong>${repository.fullName}</strong> will be deleted with its
-            ${tagCount} tag${tagCount === 1 ? '' : 's'} and every manifest. Pulls of it will fail;
-            pushing to the name again creates a new, private repository.
-          </p>`,
-          confirm: 'Delete repository',
+          consequences: html`<p>
+              The repository <strong>${repository.fullName}</strong> will be deleted with its
+              ${tagCount} tag${tagCount === 1 ? '' : 's'} and every manifest. Pulls of it will fail;
+              pushing to the name again creates a new, private repository.
+            </p>
+            <p><strong>This cannot be undone.</strong></p>`,
+          button: 'Delete repository',
           action: `${repositoryPath(repository.fullName)}/delete`,
           cancel: repositoryPath(repository.fullName),
         }),
@@ -117,15 +119,17 @@ export function repositoryActionRoutes(kit: PageKit): void {
       if (!found) throw pageErrorOf(new RegistryError('MANIFEST_UNKNOWN'), repository.fullName);
       show(
         ctx,
-        confirmDeletePage({
+        confirmationPage({
           viewer,
+          section: 'repositories',
           title: `Delete tag ${repository.fullName}:${tag}?`,
-          explanation: html`<p>
-            The tag <strong>${tag}</strong> of <strong>${repository.fullName}</strong> will be
-            deleted. The manifest it points at (<code class="digest">${found.digest}</code>) stays,
-            pullable by its digest and by any other tag naming it.
-          </p>`,
-          confirm: 'Delete tag',
+          consequences: html`<p>
+              The tag <strong>${tag}</strong> of <strong>${repository.fullName}</strong> will be
+              deleted. The manifest it points at (<code class="digest">${found.digest}</code>)
+              stays, pullable by its digest and by any other tag naming it.
+            </p>
+            <p><strong>This cannot be undone.</strong></p>`,
+          button: 'Delete tag',
           action: tagDeletePath(repository.fullName, tag),
           cancel: repositoryPath(repository.fullName),
         }),

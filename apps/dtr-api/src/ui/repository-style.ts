@@ -39,9 +39,7 @@ ul.referrers .artifact-type { display: block; font-size: 12px; color: var(--mute
 a.danger-link { color: var(--bad); }
 a.button { display: inline-block; text-decoration: none; }
 a.button.danger { background: #fff; color: var(--bad); border: 1px solid #e2b4b0; padding: 7px 14px; border-radius: 6px; }
-button.danger.strong { background: var(--bad); color: #fff; border-color: var(--bad); padding: 9px 18px; font-weight: 600; }
 .danger-zone { border-color: #f0c4bf; }
-.confirm-buttons { display: flex; flex-wrap: wrap; gap: 12px 20px; align-items: center; }
 @media (max-width: 720px) {
   form.filters .field { flex-basis: 100%; }
 }

@@ -2,13 +2,8 @@ import type { Context } from 'koa';
 import { RegistryError } from '@dtr-cache/registry-protocol';
 import { createAccount, deleteAccount, setAdministrator } from '../api/account-operations';
 import { html } from './html';
-import {
-  attempt,
-  confirmationPage,
-  listQueryOf,
-  PAGE_SIZE,
-  reasonOf,
-} from './organization-page-parts';
+import { attempt, listQueryOf, PAGE_SIZE, reasonOf } from './organization-page-parts';
+import { confirmationPage } from './confirmation-page';
 import { callerOf, errorNotice as error } from './organization-views';
 import { noticeOf, PageError, type PageKit, show } from './page-kit';
 import type { Notice, Viewer } from './ui-pages';
