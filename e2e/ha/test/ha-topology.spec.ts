@@ -1,16 +1,16 @@
 /**
  * The `start:ha` topology with real clients: PostgreSQL, three DTR replicas behind nginx
  * (round-robin, no stickiness) and the caches. skopeo pushes and pulls through the load balancer
- * and through single replicas; a chunked upload spreads over the replicas; a replica is killed
- * (SIGKILL) under 50 pulls and 10 pushes; PostgreSQL restarts under traffic.
+ * and through single replicas, each blob through the chain; a chunked upload spreads over the
+ * replicas; a replica is killed (SIGKILL) while it serves 50 pulls, 10 pushes and chunked
+ * uploads; PostgreSQL restarts under steady traffic.
  */
 import { execFile } from 'node:child_process';
-import { readFile, rm } from 'node:fs/promises';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Digest } from '@dtr-cache/registry-protocol';
+import { Digest, Headers, MediaTypes } from '@dtr-cache/registry-protocol';
 import {
   basic,
   type OciImage,
@@ -22,6 +22,21 @@ import {
   writeOciImage,
 } from '@dtr-cache/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  finishResumable,
+  openChunk,
+  type Pusher,
+  putManifest,
+  sendRange,
+  sessionSize,
+  startSession,
+  uploadBlob,
+} from './chunked-upload';
+import { headerOf, HttpClient, sleep } from './http-client';
+import { logMark, replicaBlobStatuses, requestLinesSince } from './replica-logs';
+import { isAllowed, startTraffic, type TrafficKind } from './steady-traffic';
+import { pulledManifest, skopeoCopy } from './skopeo-copy';
+import { watchTags } from './tag-watch';
 
 const run = promisify(execFile);
 
@@ -31,49 +46,22 @@ let image: OciImage;
 let demo: string;
 let demoBasic: string;
 let registry: string;
+let client: HttpClient;
+let skopeo: ReturnType<typeof skopeoCopy>;
 /** PostgreSQL once this suite restarted it (it is then this process's child). */
 let restartedPostgres: PostgresServer | undefined;
 
 const replicaUrl = (index: number) => topology.endpoints.dtr.replicas?.[index]?.url as string;
-
-/** skopeo with its own retries, as a user runs it. */
-const skopeo = (args: string[]) =>
-  run('skopeo', ['--insecure-policy', ...args], { timeout: 180_000, cwd: work });
-
-/** The manifest digest skopeo wrote to an OCI layout. */
-async function pulledManifest(layout: string): Promise<string> {
-  const index = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as {
-    manifests: Array<{ digest: string }>;
-  };
-  return index.manifests[0]?.digest ?? '';
-}
+const loadBalancer = () => topology.endpoints.dtr.url;
+const blobsOf = (pushed: OciImage) => [pushed.config, ...pushed.layers];
+/** The pid of each server running now (start.ts keeps them in pids.json). */
+const readPids = async () =>
+  JSON.parse(await readFile(join(topology.data, 'pids.json'), 'utf8')) as Record<string, number>;
 
 const pushTo = (target: string, reference: string, extra: string[] = []) =>
-  skopeo([
-    'copy',
-    '--retry-times',
-    '5',
-    '--dest-cert-dir',
-    topology.endpoints.clientCertDir,
-    '--dest-creds',
-    demo,
-    ...extra,
-    `oci:${join(work, 'image')}:v1`,
-    `docker://${target}/${reference}`,
-  ]);
+  skopeo.push('image', target, reference, extra);
 const pullFrom = (target: string, reference: string, into: string, extra: string[] = []) =>
-  skopeo([
-    'copy',
-    '--retry-times',
-    '5',
-    '--src-cert-dir',
-    topology.endpoints.clientCertDir,
-    '--src-creds',
-    demo,
-    ...extra,
-    `docker://${target}/${reference}`,
-    `oci:${join(work, into)}:latest`,
-  ]);
+  skopeo.pull(target, reference, into, extra);
 
 beforeAll(async () => {
   await run(
@@ -90,6 +78,8 @@ beforeAll(async () => {
   demo = `${username}:${password}`;
   demoBasic = basic(topology.endpoints.users.demo);
   registry = new URL(topology.endpoints.dtr.url).host;
+  client = new HttpClient(topology.cas);
+  skopeo = skopeoCopy({ work, certDir: topology.endpoints.clientCertDir, creds: demo });
 });
 
 afterAll(async () => {
@@ -101,17 +91,34 @@ afterAll(async () => {
 });
 
 describe('DTR replicas behind nginx', () => {
-  it('takes a push through replica 1 and serves the pull through replica 2, blobs through the chain', async () => {
+  it('takes a push through replica 1 and serves the pull through replica 2, each blob through the chain once', async () => {
     const one = new URL(replicaUrl(0)).host;
     const two = new URL(replicaUrl(1)).host;
     await pushTo(one, 'demo/app:v1', ['--dest-tls-verify=false']);
     await pullFrom(two, 'demo/app:v1', 'pulled-two', ['--src-tls-verify=false']);
     expect(await pulledManifest(join(work, 'pulled-two'))).toBe(image.manifestDigest);
-    // The demo user pulls blobs through los-angeles (filled through san-francisco).
-    const layer = image.layers[0] as string;
-    expect(await topology.cacheResults('los-angeles', layer)).toContain('miss');
+    // The demo user pulls blobs through los-angeles, filled through san-francisco, which alone
+    // gets bytes from DTR (through nginx, from any replica). Access lines are written as
+    // responses close.
+    for (const digest of blobsOf(image)) {
+      await expect.poll(() => topology.cacheResults('los-angeles', digest)).toEqual(['miss']);
+      await expect.poll(() => topology.cacheResults('san-francisco', digest)).toEqual(['miss']);
+      expect(await topology.cacheResults('region-us', digest), digest).toEqual([]);
+      const statuses = await replicaBlobStatuses(topology, 'demo/app', digest);
+      expect(statuses.filter((status) => status === 200).length, digest).toBe(1);
+      expect(statuses.filter((status) => status === 307).length, digest).toBeGreaterThan(0);
+    }
+    // A second pull, through the load balancer: every blob a hit at los-angeles.
     await pullFrom(registry, 'demo/app:v1', 'pulled-lb');
     expect(await pulledManifest(join(work, 'pulled-lb'))).toBe(image.manifestDigest);
+    for (const digest of blobsOf(image)) {
+      await expect
+        .poll(() => topology.cacheResults('los-angeles', digest))
+        .toEqual(['miss', 'hit']);
+      expect(await topology.cacheResults('san-francisco', digest), digest).toEqual(['miss']);
+      const statuses = await replicaBlobStatuses(topology, 'demo/app', digest);
+      expect(statuses.filter((status) => status === 200).length, digest).toBe(1);
+    }
   });
 
   it('completes a chunked upload whose requests go to three different replicas', async () => {
@@ -150,84 +157,190 @@ describe('DTR replicas behind nginx', () => {
     expect(fetched.status).toBe(307);
   });
 
-  it('loses no client operation when a replica is killed under 50 pulls and 10 pushes (each retries as it does)', async () => {
-    const pids = JSON.parse(await readFile(join(topology.data, 'pids.json'), 'utf8')) as Record<
-      string,
-      number
-    >;
-    const victim = pids['dtr-2'] as number;
-    const pulls = Array.from({ length: 50 }, (_, index) =>
-      pullFrom(registry, 'demo/app:v1', `load-pull-${index}`),
-    );
-    const pushes = Array.from({ length: 10 }, (_, index) => pushTo(registry, `demo/load:${index}`));
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+  it('loses no client operation when a replica is killed while it serves 50 pulls, 10 pushes and chunked uploads', async () => {
+    const victimName = 'dtr-2';
+    const victimUrl = replicaUrl(1);
+    const victim = (await readPids())[victimName] as number;
+    const mark = await logMark(topology, victimName);
+    // An image of two larger layers, each pushed in PATCHes of CHUNK by this test as a client.
+    const CHUNK = 512 * 1024;
+    const big = await writeOciImage(join(work, 'big'), 'v1', 2, 4_000_000);
+    const blobFile = (digest: string) =>
+      readFile(join(work, 'big', 'blobs', 'sha256', digest.slice(7)));
+    const [spanning, cut] = (await Promise.all(big.layers.map(blobFile))) as [Buffer, Buffer];
+    const pusher: Pusher = { client, auth: demoBasic, repository: 'demo/big' };
+
+    /** A session started on the victim, the first `end` bytes of `content` written there. */
+    const writtenOnVictim = async (content: Buffer, end: number) =>
+      sendRange(pusher, victimUrl, await startSession(pusher, victimUrl), content, {
+        start: 0,
+        end,
+        chunkSize: CHUNK,
+      });
+    // `spanning`: a session the victim starts and writes half of; it goes on after the kill.
+    const spanningHalf = 4 * CHUNK;
+    const spanningAt = await writtenOnVictim(spanning, spanningHalf);
+    // `cut`: two chunks written by the victim, then a PATCH to it still sending when it dies.
+    const cutWritten = 2 * CHUNK;
+    const cutAt = await writtenOnVictim(cut, cutWritten);
+    const inFlightChunk = cut.subarray(cutWritten, cutWritten + CHUNK);
+    // Silent until the kill: longer than the wait for it may take.
+    const inFlight = openChunk(pusher, victimUrl, cutAt, inFlightChunk, cutWritten, 120_000);
+    await inFlight.write(inFlightChunk.subarray(0, CHUNK / 2));
+
+    // The load, through nginx; a watcher checks every tag pushed names blobs that are there.
+    let settled = 0;
+    const track = (operation: Promise<unknown>) => operation.finally(() => (settled += 1));
+    const watch = watchTags(client, loadBalancer(), 'demo/load', demoBasic);
+    const operations = [
+      ...Array.from({ length: 50 }, (_, index) =>
+        track(pullFrom(registry, 'demo/app:v1', `load-pull-${index}`)),
+      ),
+      ...Array.from({ length: 10 }, (_, index) => track(pushTo(registry, `demo/load:${index}`))),
+    ];
+    // The kill comes once the victim answered requests of this load (its access lines are
+    // written as answers go out), while the load runs and the PATCH above is still sending.
+    const loadPaths = ['/v2/demo/app/', '/v2/demo/load/', '/auth/token'];
+    await expect
+      .poll(() => requestLinesSince(topology, victimName, mark, loadPaths), {
+        timeout: 60_000,
+        interval: 100,
+      })
+      .not.toEqual([]);
+    const servedBeforeKill = await requestLinesSince(topology, victimName, mark, loadPaths);
+    const pendingAtKill = operations.length - settled;
     process.kill(victim, 'SIGKILL');
-    const results = await Promise.allSettled([...pulls, ...pushes]);
+
+    // The victim had served the load and died with the PATCH unanswered; neither session shows
+    // a byte of a request that was not answered.
+    expect(servedBeforeKill.length).toBeGreaterThan(0);
+    expect(pendingAtKill).toBeGreaterThan(0);
+    await expect(inFlight.answer).rejects.toThrow(/socket hang up|ECONNRESET|EPIPE/);
+    expect((await sessionSize(pusher, loadBalancer(), cutAt)).size).toBe(cutWritten);
+    expect((await sessionSize(pusher, loadBalancer(), spanningAt)).size).toBe(spanningHalf);
+    // The client starts `cut` over (a new session, as docker and skopeo do); `spanning` goes on
+    // through nginx where it stands. Then the config and the manifest.
+    await Promise.all([
+      uploadBlob(pusher, loadBalancer(), cut, CHUNK),
+      finishResumable(pusher, loadBalancer(), spanningAt, spanning, CHUNK),
+      uploadBlob(pusher, loadBalancer(), await blobFile(big.config), CHUNK),
+    ]);
+    await putManifest(
+      pusher,
+      loadBalancer(),
+      'v1',
+      await blobFile(big.manifestDigest),
+      MediaTypes.ociManifest,
+    );
+
+    const results = await Promise.allSettled(operations);
+    const watched = await watch.stop();
     const failed = results.filter((result) => result.status === 'rejected');
     expect(failed.map((result) => String((result as PromiseRejectedResult).reason))).toEqual([]);
+    // Nothing half-written was visible while it ran, nor is now: every tag pulls whole (skopeo
+    // checks each blob's digest).
+    expect(watched.halfWritten).toEqual([]);
     for (let index = 0; index < 50; index += 1)
       expect(await pulledManifest(join(work, `load-pull-${index}`))).toBe(image.manifestDigest);
-    // Nothing half-written: every pushed tag pulls whole.
     for (let index = 0; index < 10; index += 1) {
       await pullFrom(registry, `demo/load:${index}`, `check-${index}`);
       expect(await pulledManifest(join(work, `check-${index}`))).toBe(image.manifestDigest);
     }
-    // The killed replica rejoined (restarted by the supervisor, answering again).
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const now = JSON.parse(await readFile(join(topology.data, 'pids.json'), 'utf8')) as Record<
-        string,
-        number
-      >;
-      const health = await topology.call(`${replicaUrl(1)}/health`).catch(() => undefined);
-      if (now['dtr-2'] !== undefined && now['dtr-2'] !== victim && health?.status === 200) break;
-      expect(Date.now()).toBeLessThan(deadline);
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
+    await pullFrom(registry, 'demo/big:v1', 'big-pulled');
+    expect(await pulledManifest(join(work, 'big-pulled'))).toBe(big.manifestDigest);
+
+    // The killed replica rejoined (restarted by the supervisor) and serves the image.
+    await expect
+      .poll(
+        async () => {
+          const pid = (await readPids())[victimName];
+          const health = await client.send(`${victimUrl}/health`).catch(() => undefined);
+          return pid !== undefined && pid !== victim && health?.status === 200;
+        },
+        { timeout: 60_000, interval: 500 },
+      )
+      .toBe(true);
+    const served = await client.send(`${victimUrl}/v2/demo/big/manifests/v1`, {
+      headers: { Authorization: demoBasic, [Headers.accept]: MediaTypes.ociManifest },
+    });
+    expect(served.status).toBe(200);
+    expect(headerOf(served, Headers.contentDigest)).toBe(big.manifestDigest);
   });
 
-  it('answers 503 UNAVAILABLE while PostgreSQL is down and works again once it is back, without restarting DTR', async () => {
+  it('answers steady traffic with successes or 503 UNAVAILABLE while PostgreSQL is down and recovers without restarting DTR', async () => {
     const postgres = topology.endpoints.dtr.postgres;
     if (!postgres) throw new Error('no PostgreSQL in the endpoints');
-    const before = JSON.parse(await readFile(join(topology.data, 'pids.json'), 'utf8')) as Record<
-      string,
-      number
-    >;
-    const tags = () =>
-      topology.call(`${topology.endpoints.dtr.url}/v2/demo/app/tags/list`, { auth: demoBasic });
-    expect((await tags()).status).toBe(200);
-    // Stop it as an outage would (the postmaster's pid is in its data folder).
-    const postmaster = Number(
-      (await readFile(join(postgres.dataDirectory, 'postmaster.pid'), 'utf8')).split('\n')[0],
+    const before = await readPids();
+    const kinds: TrafficKind[] = ['manifest', 'blob', 'token', 'push'];
+    const traffic = startTraffic(
+      {
+        client,
+        base: loadBalancer(),
+        auth: demoBasic,
+        pull: { repository: 'demo/app', tag: 'v1', blob: image.layers[0] as string },
+        pushTo: 'demo/outage',
+      },
+      // Three loops of each kind.
+      [...kinds, ...kinds, ...kinds],
+      { maxOpsPerLoop: 2000, maxMs: 150_000, pauseMs: 50 },
     );
-    process.kill(postmaster, 'SIGINT');
-    const stopDeadline = Date.now() + 30_000;
-    while ((await tags()).status !== 503) {
-      expect(Date.now()).toBeLessThan(stopDeadline);
-      await new Promise((resolve) => setTimeout(resolve, 200));
+    let downAt = 0;
+    let restartAt = 0;
+    try {
+      const startedAt = Date.now();
+      await expect
+        .poll(() => traffic.allSucceededSince(startedAt), { timeout: 30_000, interval: 200 })
+        .toBe(true);
+      // Stop it as an outage would (the postmaster's pid is in its data folder).
+      const postmaster = Number(
+        (await readFile(join(postgres.dataDirectory, 'postmaster.pid'), 'utf8')).split('\n')[0],
+      );
+      process.kill(postmaster, 'SIGINT');
+      await expect.poll(() => isRunning(postmaster), { timeout: 30_000 }).toBe(false);
+      downAt = Date.now();
+      // The traffic goes on through the outage.
+      await sleep(5000);
+      expect((await client.send(`${loadBalancer()}/health`)).status).toBe(503);
+      restartAt = Date.now();
+      restartedPostgres = await startPostgres({
+        host: postgres.host,
+        port: postgres.port,
+        dataDirectory: postgres.dataDirectory,
+        fresh: false,
+        durable: true,
+      });
+      const upAt = Date.now();
+      // Every loop succeeds again, DTR untouched.
+      await expect
+        .poll(() => traffic.allSucceededSince(upAt), { timeout: 60_000, interval: 200 })
+        .toBe(true);
+    } finally {
+      await traffic.stop();
     }
-    const down = await tags();
-    expect(down.status).toBe(503);
-    expect(JSON.parse(down.body.toString())).toMatchObject({ errors: [{ code: 'UNAVAILABLE' }] });
-    expect((await topology.call(`${topology.endpoints.dtr.url}/health`)).status).toBe(503);
-
-    restartedPostgres = await startPostgres({
-      host: postgres.host,
-      port: postgres.port,
-      dataDirectory: postgres.dataDirectory,
-      fresh: false,
-      durable: true,
-    });
-    const upDeadline = Date.now() + 30_000;
-    while ((await tags()).status !== 200) {
-      expect(Date.now()).toBeLessThan(upDeadline);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    // Every answer a success or 503 UNAVAILABLE: no 500, no 502, no broken connection.
+    expect(traffic.observations.filter((observation) => !isAllowed(observation))).toEqual([]);
+    // While it was down, each kind of request was answered 503.
+    const unavailable = traffic.observations.filter(
+      (observation) =>
+        observation.status === 503 &&
+        observation.startedAt >= downAt &&
+        observation.endedAt <= restartAt,
+    );
+    expect(new Set(unavailable.map((observation) => observation.kind))).toEqual(new Set(kinds));
     await pullFrom(registry, 'demo/app:v1', 'after-outage');
-    const after = JSON.parse(await readFile(join(topology.data, 'pids.json'), 'utf8')) as Record<
-      string,
-      number
-    >;
-    for (const name of ['dtr-1', 'dtr-2', 'dtr-3']) expect(after[name]).toBe(before[name]);
+    expect(await pulledManifest(join(work, 'after-outage'))).toBe(image.manifestDigest);
+    const after = await readPids();
+    for (const name of ['dtr-1', 'dtr-2', 'dtr-3', 'nginx'])
+      expect(after[name], name).toBe(before[name]);
   });
 });
+
+/** Whether process `pid` still runs (a process of another user counts). */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
