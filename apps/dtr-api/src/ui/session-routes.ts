@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import { RegistryError } from '@dtr-cache/registry-protocol';
 import { csrfTokenMatches, SESSION_COOKIE } from '../auth/authenticate';
 import { authenticationOf } from '../registry/registry-access';
+import { isSecure } from '../request-context';
 import { faviconIco } from './favicon';
 import { noticeOf, type PageKit, readForm, safeNext, show } from './page-kit';
 import { type Notice, signInPage } from './ui-pages';
@@ -58,7 +59,7 @@ export function sessionRoutes(kit: PageKit): void {
     ctx.cookies.set(SIGN_IN_CSRF_COOKIE, csrfToken, {
       httpOnly: true,
       sameSite: 'strict',
-      secure: ctx.secure,
+      secure: isSecure(ctx),
       path: '/login',
       overwrite: true,
     });
@@ -115,7 +116,7 @@ export function sessionRoutes(kit: PageKit): void {
       ctx.cookies.set(SESSION_COOKIE, token, {
         httpOnly: true,
         sameSite: 'lax',
-        secure: ctx.secure,
+        secure: isSecure(ctx),
         path: '/',
         expires: session.expiresAt,
         overwrite: true,
