@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Digest, MediaTypes, signBlobGrant } from '@dtr-cache/registry-protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningDtr, startDtr } from './dtr-harness';
+import { ADMIN, basic, json, type RunningDtr, startDtr } from './dtr-harness';
 import { createTestDatabase, type TestDatabase } from './test-database';
 
 // Two DTR replicas on one PostgreSQL database and one storage root, as behind a load balancer
@@ -21,7 +21,6 @@ beforeAll(async () => {
   database = await createTestDatabase();
   const env = {
     DTR_API_STORAGE_FILESYSTEM_ROOTDIRECTORY: join(shared, 'blobs'),
-    DTR_API_AUTH_KEYFILE: join(shared, 'token-key.pem'),
     DTR_API_AUTH_THROTTLE_FREEATTEMPTS: '3',
   };
   const replica = { database: { ...database, drop: async () => undefined } };
@@ -175,6 +174,46 @@ describe('replicas sharing one database and one storage root', () => {
         headers: { Accept: MediaTypes.ociManifest },
       });
       expect(byDigest.status).toBe(200);
+    }
+  });
+});
+
+describe('an organization on two replicas', () => {
+  it('keeps its last owner when both replicas remove one of its two owners at once', async () => {
+    const admin = basic(ADMIN.username, ADMIN.password);
+    const owners = ['olga', 'oscar'];
+    for (const owner of owners) await one.createUser(owner);
+    const created = await one.fetch('/api/v0/accounts', {
+      ...json('POST', { name: 'guild', type: 'organization' }),
+      authorization: admin,
+    });
+    expect(created.status).toBe(201);
+    const members = async () =>
+      (
+        (await (
+          await two.fetch('/api/v0/accounts/guild/members', { authorization: admin })
+        ).json()) as { members: Array<{ name: string; role: string }> }
+      ).members;
+    for (let round = 0; round < 5; round += 1) {
+      for (const owner of owners)
+        expect(
+          (
+            await one.fetch(`/api/v0/accounts/guild/members/${owner}`, {
+              ...json('PUT', { role: 'owner' }),
+              authorization: admin,
+            })
+          ).status,
+        ).toBe(200);
+      const answers = await Promise.all(
+        [one, two].map((dtr, index) =>
+          dtr.fetch(`/api/v0/accounts/guild/members/${owners[index]}`, {
+            method: 'DELETE',
+            authorization: admin,
+          }),
+        ),
+      );
+      expect(answers.map((answer) => answer.status).sort()).toEqual([204, 409]);
+      expect((await members()).filter((member) => member.role === 'owner')).toHaveLength(1);
     }
   });
 });
