@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,8 @@ let database: TestDatabase;
 let one: RunningDtr;
 let two: RunningDtr;
 let alice: string;
+/** Starts one more replica on the same database and storage root. */
+let startReplica: () => Promise<RunningDtr>;
 
 beforeAll(async () => {
   shared = await mkdtemp(join(tmpdir(), 'dtr-replicas-'));
@@ -24,8 +27,9 @@ beforeAll(async () => {
     DTR_API_AUTH_THROTTLE_FREEATTEMPTS: '3',
   };
   const replica = { database: { ...database, drop: async () => undefined } };
-  one = await startDtr('', env, replica);
-  two = await startDtr('', env, replica);
+  startReplica = () => startDtr('', env, replica);
+  one = await startReplica();
+  two = await startReplica();
   alice = await one.createUser('alice');
   await two.pushBlob('alice/app', Buffer.from('creates the repository'), alice);
 }, 60_000);
@@ -81,6 +85,38 @@ describe('replicas sharing one database and one storage root', () => {
       expect(blob.status).toBe(200);
       expect(Buffer.from(await blob.arrayBuffer()).equals(content)).toBe(true);
     }
+  });
+
+  it('keeps the temp file of an upload under way on another replica when a replica starts', async () => {
+    const token = await bearerOn(one);
+    const content = randomBytes(2 * 1024 * 1024);
+    const digest = Digest.of(content);
+    const target = new URL(`${one.url}/v2/alice/app/blobs/uploads/?digest=${digest}`);
+    const upload = request(target, {
+      method: 'POST',
+      headers: {
+        Authorization: token,
+        'Content-Type': 'application/octet-stream',
+        'Content-Length': String(content.length),
+      },
+    });
+    const answered = new Promise<number>((resolve, reject) => {
+      upload.on('response', (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      });
+      upload.on('error', reject);
+    });
+    // Half the bytes are in replica one's temp file when another replica starts (and cleans up).
+    upload.write(content.subarray(0, content.length / 2));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const three = await startReplica();
+    await three.close();
+    upload.end(content.subarray(content.length / 2));
+    expect(await answered).toBe(201);
+    const blob = await two.fetch(`/v2/alice/app/blobs/${digest}`, { authorization: token });
+    expect(blob.status).toBe(200);
+    expect(Buffer.from(await blob.arrayBuffer()).equals(content)).toBe(true);
   });
 
   it('lets one request at a time write to a session, whichever replica it reaches', async () => {
