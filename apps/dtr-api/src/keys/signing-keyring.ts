@@ -74,7 +74,9 @@ export class SigningKeyring {
   }
 
   /** Called after every reload, with the keys as now published (subclasses refresh verifiers). */
-  protected published(_keys: readonly GrantPublicKey[]): void {}
+  protected published(_keys: readonly GrantPublicKey[]): void {
+    // Nothing to refresh here: readers ask for publicKeys() when they verify.
+  }
 
   /** Reads the keys again (another replica may have rotated) and drops expired retired keys. */
   async reload(now = new Date()): Promise<void> {
