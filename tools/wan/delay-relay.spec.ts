@@ -71,6 +71,70 @@ describe('DelayRelay', () => {
     expect(Math.min(...times)).toBeGreaterThanOrEqual(50);
   });
 
+  it('delays each direction by itself by at least the one-way delay asked', async () => {
+    // A server that records when each byte arrives and answers at once: both ends in this
+    // process, so one clock times each direction alone (a round trip could hide a direction
+    // delayed too little behind one delayed too much).
+    const arrivals: number[] = [];
+    const answeredAt: number[] = [];
+    const server = createServer((socket) => {
+      socket.on('data', () => {
+        arrivals.push(performance.now());
+        answeredAt.push(performance.now());
+        socket.write('y');
+      });
+    });
+    server.listen(0, HOST);
+    await once(server, 'listening');
+    started.push({
+      close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    });
+    const relay = await relayTo(server, 30);
+    const socket = connect(relay.address);
+    await once(socket, 'connect');
+    const upstream: number[] = [];
+    const downstream: number[] = [];
+    for (let probe = 0; probe < 4; probe += 1) {
+      const sent = performance.now();
+      socket.write('x');
+      await once(socket, 'data');
+      const received = performance.now();
+      upstream.push((arrivals[probe] as number) - sent);
+      downstream.push(received - (answeredAt[probe] as number));
+    }
+    socket.destroy();
+    expect(Math.min(...upstream)).toBeGreaterThanOrEqual(30);
+    expect(Math.min(...downstream)).toBeGreaterThanOrEqual(30);
+  });
+
+  it('carries different bytes both ways at once, each side intact and in order', async () => {
+    const toServer = randomBytes(3 * 1024 * 1024);
+    const toClient = randomBytes(3 * 1024 * 1024);
+    const serverReceived: Buffer[] = [];
+    let serverDone: () => void = () => undefined;
+    const serverEnded = new Promise<void>((resolve) => (serverDone = resolve));
+    const server = createServer({ allowHalfOpen: true }, (socket) => {
+      socket.on('data', (chunk: Buffer) => serverReceived.push(chunk));
+      socket.on('end', () => serverDone());
+      // Written in pieces of odd sizes while the client's bytes come in.
+      for (let at = 0; at < toClient.length; at += 65_521)
+        socket.write(toClient.subarray(at, at + 65_521));
+      socket.end();
+    });
+    server.listen(0, HOST);
+    await once(server, 'listening');
+    started.push({
+      close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    });
+    const relay = await relayTo(server, 5, 200_000_000);
+    const socket = connect(relay.address);
+    await once(socket, 'connect');
+    const clientReceived = await roundTrip(socket, toServer);
+    await serverEnded;
+    expect(clientReceived.equals(toClient)).toBe(true);
+    expect(Buffer.concat(serverReceived).equals(toServer)).toBe(true);
+  });
+
   it('limits the rate to the bandwidth asked', async () => {
     const relay = await relayTo(await echoServer(), 0, 20_000_000);
     const socket = connect(relay.address);
@@ -82,6 +146,34 @@ describe('DelayRelay', () => {
     expect(echoed.equals(payload)).toBe(true);
     // 8 Mbit at 20 Mbit/s takes 400 ms on the way there and overlaps on the way back.
     expect(elapsed).toBeGreaterThanOrEqual(400);
+  });
+
+  it('shares the bandwidth among the connections it carries, as one link does', async () => {
+    const payload = randomBytes(1024 * 1024);
+    const server = createServer((socket) => {
+      socket.resume();
+      socket.end(payload);
+    });
+    server.listen(0, HOST);
+    await once(server, 'listening');
+    started.push({
+      close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    });
+    const relay = await relayTo(server, 0, 20_000_000);
+    const download = async () => {
+      const socket = connect(relay.address);
+      const received: Buffer[] = [];
+      socket.on('data', (chunk: Buffer) => received.push(chunk));
+      await once(socket, 'end');
+      socket.destroy();
+      return Buffer.concat(received);
+    };
+    const sent = performance.now();
+    const both = await Promise.all([download(), download()]);
+    const elapsed = performance.now() - sent;
+    for (const received of both) expect(received.equals(payload)).toBe(true);
+    // 2 × 8 Mbit over one 20 Mbit/s link: 800 ms at least (each alone would take 400 ms).
+    expect(elapsed).toBeGreaterThanOrEqual(800);
   });
 
   it('closes the client side when the target cannot be reached', async () => {

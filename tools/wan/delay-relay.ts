@@ -1,6 +1,6 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { once } from 'node:events';
-import { type LinkProfile, LinkShaper } from './link-shaper';
+import { type LinkClock, type LinkProfile, LinkShaper } from './link-shaper';
 
 /** Where a relay listens and where it forwards, and the link it simulates. */
 export interface DelayRelayOptions {
@@ -14,13 +14,17 @@ export interface DelayRelayOptions {
 
 /**
  * A TCP relay that makes a loopback connection behave like a WAN link: every accepted connection is
- * forwarded to the target, with each direction delayed and rate-limited by a {@link LinkShaper}.
+ * forwarded to the target, with each direction delayed and rate-limited by a {@link LinkShaper};
+ * the connections share the link's rate in each direction, as connections over one link do.
  * Bytes are passed through unchanged (TLS and HTTP/1.1 alike). Closing the relay closes every
  * connection it carries.
  */
 export class DelayRelay {
   private readonly connections = new Set<Socket>();
   private readonly shapers = new Set<LinkShaper>();
+  /** Per direction, when the link is free again: shared by every connection's shaper. */
+  private readonly toTarget: LinkClock = { freeAt: 0 };
+  private readonly toClient: LinkClock = { freeAt: 0 };
 
   private constructor(
     private readonly server: Server,
@@ -55,8 +59,8 @@ export class DelayRelay {
   private relay(client: Socket): void {
     const upstream = connect({ ...this.options.target, noDelay: true, allowHalfOpen: true });
     const shapers = [
-      new LinkShaper(client, upstream, this.options.link),
-      new LinkShaper(upstream, client, this.options.link),
+      new LinkShaper(client, upstream, this.options.link, this.toTarget),
+      new LinkShaper(upstream, client, this.options.link, this.toClient),
     ];
     const sockets = [client, upstream];
     for (const shaper of shapers) this.shapers.add(shaper);

@@ -8,6 +8,14 @@ export interface LinkProfile {
   readonly bitsPerSecond?: number | undefined;
 }
 
+/**
+ * When one direction of a link is free to send again (a `performance.now()` time): shared by the
+ * shapers of every connection that crosses the link in that direction, so that they share its rate.
+ */
+export interface LinkClock {
+  freeAt: number;
+}
+
 /** Bytes queued in one direction above which the sending side is paused. */
 const HIGH_WATER = 4 * 1024 * 1024;
 
@@ -18,7 +26,8 @@ interface Pending {
 
 /**
  * Carries one direction of a TCP relay, `from` → `to`, as over a link of `profile`: each chunk is
- * serialized at the link's rate after the previous one and delivered `delayMs` later, in order.
+ * serialized at the link's rate after the previous one on the link (of this connection or of any
+ * other sharing `clock`) and delivered `delayMs` later, in order.
  * Delivery is never early: a timer that fires before a chunk's time is armed again. Streams:
  * `from` is paused while more than 4 MiB wait (here or in `to`'s buffer), so a fast sender or a
  * slow receiver cannot grow memory without bound.
@@ -26,7 +35,6 @@ interface Pending {
 export class LinkShaper {
   private readonly queue: Pending[] = [];
   private queuedBytes = 0;
-  private linkFreeAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -34,6 +42,7 @@ export class LinkShaper {
     private readonly from: Socket,
     private readonly to: Socket,
     private readonly profile: LinkProfile,
+    private readonly clock: LinkClock = { freeAt: 0 },
   ) {
     from.on('data', (chunk: Buffer) => this.enqueue(chunk));
     from.on('end', () => this.enqueue(undefined));
@@ -54,8 +63,8 @@ export class LinkShaper {
       this.profile.bitsPerSecond === undefined
         ? 0
         : (bytes * 8 * 1000) / this.profile.bitsPerSecond;
-    this.linkFreeAt = Math.max(this.linkFreeAt, now) + sendTime;
-    this.queue.push({ chunk, dueAt: this.linkFreeAt + this.profile.delayMs });
+    this.clock.freeAt = Math.max(this.clock.freeAt, now) + sendTime;
+    this.queue.push({ chunk, dueAt: this.clock.freeAt + this.profile.delayMs });
     this.queuedBytes += bytes;
     if (this.waitingBytes() > HIGH_WATER) this.from.pause();
     this.schedule();
