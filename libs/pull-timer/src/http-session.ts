@@ -41,6 +41,12 @@ function describeConnectionError(error: unknown): string {
   return text;
 }
 
+/** How many times a GET is sent again after its kept-alive connection turned out closed. */
+const STALE_RETRIES = 2;
+
+/** How a request fails on a kept-alive connection its server closed as it was sent. */
+const STALE_CONNECTION_ERRORS = new Set(['ECONNRESET', 'EPIPE']);
+
 /**
  * HTTP(S) GETs with keep-alive connections per origin (as docker keeps them), an inactivity
  * timeout and cancellation; every failure is a {@link PullError}. {@link close} ends the pooled
@@ -59,9 +65,15 @@ export class HttpSession {
 
   /**
    * Sends `GET url` and resolves with the answer's head; the caller reads or discards the body.
+   * A GET that fails before any answer on a kept-alive connection its server closed as it was
+   * sent is sent again on another connection (as Go's HTTP client, docker's, does), twice at most.
    * @throws PullError `unreachable` (connection, DNS, TLS, timeout, cancelled) naming the server.
    */
-  get(url: URL, headers: Readonly<Record<string, string>> = {}): Promise<SessionAnswer> {
+  get(
+    url: URL,
+    headers: Readonly<Record<string, string>> = {},
+    retries = STALE_RETRIES,
+  ): Promise<SessionAnswer> {
     const { timeoutMs, signal } = this.options;
     let timedOut = false;
     const failure = (error: unknown): PullError => {
@@ -99,7 +111,12 @@ export class HttpSession {
         timedOut = true;
         outgoing.destroy(new Error(`no progress for ${timeoutMs} ms`));
       });
-      outgoing.on('error', (error) => reject(failure(error)));
+      outgoing.on('error', (error: NodeJS.ErrnoException) => {
+        const stale = outgoing.reusedSocket && STALE_CONNECTION_ERRORS.has(error.code ?? '');
+        if (stale && retries > 0 && !timedOut && !signal?.aborted)
+          resolve(this.get(url, headers, retries - 1));
+        else reject(failure(error));
+      });
       outgoing.end();
     });
   }

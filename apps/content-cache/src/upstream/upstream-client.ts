@@ -35,6 +35,12 @@ export interface UpstreamClientOptions {
   cooldownMs: number;
 }
 
+/** How many times a request is sent again after its kept-alive connection turned out closed. */
+const STALE_RETRIES = 2;
+
+/** How a request fails on a kept-alive connection its server closed as it was sent. */
+const STALE_CONNECTION_ERRORS = new Set(['ECONNRESET', 'EPIPE']);
+
 /** An upstream blob response: its size and the body stream. */
 export interface UpstreamBlob {
   readonly size: number;
@@ -101,7 +107,16 @@ export class UpstreamClient {
       host.skipUntil = Date.now() + this.options.cooldownMs;
   }
 
-  private send(url: URL, method: 'GET' | 'HEAD'): Promise<IncomingMessage> {
+  /**
+   * One request to `url`. A request sent on a kept-alive connection that the upstream closed at
+   * that moment (it fails before any answer: the upstream's idle timeout raced the reuse) is sent
+   * again, on another connection: the upstream never saw it. Up to {@link STALE_RETRIES} times.
+   */
+  private send(
+    url: URL,
+    method: 'GET' | 'HEAD',
+    retries = STALE_RETRIES,
+  ): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
       const secure = url.protocol === 'https:';
       const request = (secure ? httpsRequest : httpRequest)(url, {
@@ -121,8 +136,12 @@ export class UpstreamClient {
       request.once('timeout', () =>
         request.destroy(new HostFailure(`upstream ${url.host} stalled`)),
       );
-      request.once('error', (error) => {
+      request.once('error', (error: NodeJS.ErrnoException) => {
         clearTimeout(connectTimer);
+        if (retries > 0 && request.reusedSocket && STALE_CONNECTION_ERRORS.has(error.code ?? '')) {
+          resolve(this.send(url, method, retries - 1));
+          return;
+        }
         reject(
           error instanceof HostFailure ? error : new HostFailure(`${url.host}: ${error.message}`),
         );
