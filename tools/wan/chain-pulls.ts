@@ -81,11 +81,6 @@ export class ChainPulls {
     if (!this.registered) await servers.registerFirstCache();
     this.registered = true;
     await servers.waitFirstCacheHealthy();
-    // Past the servers' keep-alive timeout (5 s, which Node stretches to 6 s): the connection each
-    // cache's key fetch left idle is closed by its upstream before the first blob request, instead
-    // of that request being sent on it as it closes ("socket hang up", which a cache does not try
-    // again: a 503 "no upstream could be reached" for the blob, seen once in a full run).
-    await new Promise((resolve) => setTimeout(resolve, 7000));
     const route: CacheRoute = { kind: 'cache', cache: FIRST_CACHE };
     const cold = this.row(await this.pull(route, `${folder}-cold`), 'cold', chain, chain);
     await servers.waitFillsStored(chain);
