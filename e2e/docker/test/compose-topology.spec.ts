@@ -137,6 +137,20 @@ describe('docker compose topology, with docker login, push and pull', () => {
     }
   });
 
+  it('carries dtr-pulltime on the PATH of both images', async () => {
+    for (const name of ['dtr-api', 'content-cache']) {
+      const help = await docker(dockerConfig, [
+        'run',
+        '--rm',
+        '--entrypoint',
+        'dtr-pulltime',
+        `dtr-cache/${name}:${SUITE_IMAGE_TAG}`,
+        '--help',
+      ]);
+      expect(help, name).toContain('usage: dtr-pulltime --dtr URL --user NAME --image');
+    }
+  });
+
   it('serves a second pull from los-angeles alone', async () => {
     await docker(dockerConfig, ['rmi', `${image}:v1`]);
     await docker(dockerConfig, ['pull', `${image}:v1`]);
