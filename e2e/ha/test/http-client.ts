@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { type ErrorCode, parseErrorEnvelope } from '@dtr-cache/registry-protocol';
-import type { Answer } from '@dtr-cache/test-support';
+import { type Answer, answerOf } from '@dtr-cache/test-support';
 
 /** How a request of {@link HttpClient} is sent. */
 export interface RequestOptions {
@@ -41,18 +41,7 @@ export class HttpClient {
       agent: false,
     });
     const answer = new Promise<Answer>((resolve, reject) => {
-      outgoing.on('response', (incoming) => {
-        const chunks: Buffer[] = [];
-        incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
-        incoming.on('end', () =>
-          resolve({
-            status: incoming.statusCode ?? 0,
-            headers: incoming.headers,
-            body: Buffer.concat(chunks),
-          }),
-        );
-        incoming.on('error', reject);
-      });
+      outgoing.on('response', (incoming) => resolve(answerOf(incoming)));
       outgoing.on('error', reject);
     });
     // The caller awaits `answer` (or `end`); a rejection is never left unhandled meanwhile.

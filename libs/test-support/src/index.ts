@@ -5,6 +5,7 @@ export { generateCertificates } from './certificates';
 export { writeOciImage, type OciImage } from './oci-image';
 export { blobRequests, getResults, type BlobRequestLine } from './cache-log';
 export {
+  answerOf,
   basic,
   startTopology,
   workspaceRoot,
