@@ -14,7 +14,7 @@ describe('npm start: X-Content-Cache at each hop (los-angeles → san-francisco 
   let topology: RunningTopology;
 
   beforeAll(async () => {
-    topology = await startTopology('127.0.0.184');
+    topology = await startTopology('127.0.0.230');
   });
 
   afterAll(async () => {
