@@ -12,6 +12,8 @@ export default defineConfig({
       // The tools' unit specs (the WAN relay).
       'tools/vitest.config.ts',
       // The cache's integration suites again, each cache with two workers: `npm run test:workers`.
+      // The process topology end to end (npm start, skopeo, docker-like pulls): `npm run test:e2e`.
+      '!e2e/topology/vitest.config.ts',
       // The Docker suite builds images and needs an engine: `npm run test:docker`.
       '!e2e/docker/vitest.config.ts',
       // The abuse-and-fault suite loads the whole topology for minutes: `npm run test:abuse`.
