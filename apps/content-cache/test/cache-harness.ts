@@ -1,5 +1,5 @@
 import { get, type IncomingMessage, type Server } from 'node:http';
-import { type AddressInfo, createServer as createNetServer } from 'node:net';
+import { type AddressInfo, createServer as createNetServer, type Socket } from 'node:net';
 import { MemoryDriver, type StorageDriver, type TempFile } from '@dtr-cache/blob-store';
 import {
   DEFAULT_MEMORY_SIZE,
@@ -121,9 +121,15 @@ export async function startCache(options: {
       },
     ),
   );
-  // Connections handed to the workers in turn, as Node's cluster does.
+  // Connections handed to the workers in turn, as Node's cluster does. The HTTP servers never
+  // listen themselves, so they track no connections (`closeAllConnections` finds none): the front
+  // keeps them, to close them all when the cache closes (a client's idle keep-alive connection
+  // would otherwise hold `close` for seconds).
   let next = 0;
+  const connections = new Set<Socket>();
   const front = createNetServer((socket) => {
+    connections.add(socket);
+    socket.once('close', () => connections.delete(socket));
     servers[next++ % servers.length]?.emit('connection', socket);
   });
   await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
@@ -142,7 +148,7 @@ export async function startCache(options: {
         .map((line) => line['cache']),
     async close() {
       const closed = new Promise<void>((resolve) => front.close(() => resolve()));
-      for (const server of servers) server.closeAllConnections();
+      for (const socket of connections) socket.destroy();
       await closed;
       await built.release();
     },

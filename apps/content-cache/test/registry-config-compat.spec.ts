@@ -181,9 +181,20 @@ describe('registry keys a content cache honours', () => {
         return { status: response.status, body: (await response.json()) as { reason?: string } };
       };
       expect((await health()).status).toBe(200);
-      // The temp directory becomes a file: no temp file can be created.
-      await rm(join(root, 'tmp'), { recursive: true, force: true });
-      await writeFile(join(root, 'tmp'), 'not a directory');
+      // The temp directory becomes a file: no temp file can be created. The cache's check may make
+      // the directory again between the two steps (every 100 ms): until the file is in place.
+      await expect
+        .poll(
+          async () => {
+            await rm(join(root, 'tmp'), { recursive: true, force: true });
+            return writeFile(join(root, 'tmp'), 'not a directory').then(
+              () => true,
+              () => false,
+            );
+          },
+          { timeout: 5000 },
+        )
+        .toBe(true);
       await expect.poll(async () => (await health()).status, { timeout: 5000 }).toBe(503);
       expect((await health()).body.reason).toMatch(/^storage check failed \d+ times in a row/);
       await rm(join(root, 'tmp'));
