@@ -129,6 +129,11 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
   const live = new Set<number>();
   const fork = () => {
     const worker = cluster.fork();
+    // A message sent to a worker that died as it was sent fails with EPIPE, as an 'error' event of
+    // the worker: without a listener it would end the primary, and every worker with it.
+    worker.on('error', (error: Error) =>
+      logger.warn('message to a worker failed', { worker: worker.id, error: error.message }),
+    );
     live.add(worker.id);
     startedAt.set(worker.id, Date.now());
     logger.info('worker started', { worker: worker.id, pid: worker.process.pid });
